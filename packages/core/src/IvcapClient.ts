@@ -1,0 +1,275 @@
+/**
+ * The connection to one IVCAP deployment: base URL, bearer token, timeouts and the retry policy.
+ *
+ * It needs only `HttpClient.HttpClient`, so the platform decides how bytes move (`@ivcap/node` uses undici,
+ * `@ivcap/browser` fetch, tests the emulator's in-process client). Every operation module (`Service`, `Order`,
+ * `Artifact`, `Aspect`, `Search`, `Upload`) requires this tag.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import { isTransient, RequestTimeout, retryAfter, TransportError } from "./IvcapError.js"
+
+/** A retry schedule; its input is the error of the failed attempt. @since 0.1.0 */
+export type RetryPolicy = Schedule.Schedule<unknown, unknown>
+
+/**
+ * The default retry policy for idempotent requests: exponential back-off from 250 ms (×2, jittered), each delay
+ * capped at 5 s, at most 5 retries. A server's `Retry-After` lengthens a delay, never shortens it.
+ *
+ * @since 0.1.0
+ */
+export const defaultRetryPolicy: RetryPolicy = Schedule.exponential("250 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.union(Schedule.spaced("5 seconds")),
+  Schedule.intersect(Schedule.recurs(5))
+)
+
+/** The default time one attempt (request, response and body) may take. @since 0.1.0 */
+export const defaultTimeout: Duration.Duration = Duration.seconds(30)
+
+/** A `Retry-After` longer than this is not waited for: the error is returned instead. @since 0.1.0 */
+export const defaultMaxRetryAfter: Duration.Duration = Duration.seconds(60)
+
+/** How to reach a deployment. @since 0.1.0 */
+export interface Options {
+  /** Deployment root, e.g. `https://develop.ivcap.net` (a path prefix is kept). */
+  readonly url: string | URL
+  /** The bearer token (`IVCAP_JWT`); sent only to `url`'s origin. */
+  readonly token?: Redacted.Redacted<string> | string | undefined
+  /** The account URN (`IVCAP_ACCOUNT_ID`), informational: the API takes the account from the token. */
+  readonly accountId?: string | undefined
+  /** Time limit of one attempt; default 30 s. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Retry policy for idempotent requests (GET, HEAD, PUT, DELETE), or `false`; default {@link defaultRetryPolicy}. */
+  readonly retry?: RetryPolicy | false | undefined
+  /** A longer `Retry-After` ends the retries; default 60 s. */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+  /** Send `traceparent`/`b3` headers (off by default: they force CORS preflights in browsers). */
+  readonly tracerPropagation?: boolean | undefined
+  /** Extra headers for every request (e.g. a `User-Agent`). */
+  readonly headers?: Record<string, string> | undefined
+  /** A last word on the underlying client (logging, a proxy, …). */
+  readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+}
+
+/** Per-call overrides of the client's timeout and retry policy, see {@link withRequestOptions}. @since 0.1.0 */
+export interface RequestOptions {
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly retry?: RetryPolicy | false | undefined
+}
+
+/** The per-call overrides in scope (empty by default). @since 0.1.0 */
+export class CurrentRequestOptions extends Context.Reference<CurrentRequestOptions>()(
+  "@ivcap/core/IvcapClient/CurrentRequestOptions",
+  { defaultValue: (): RequestOptions => ({}) }
+) {}
+
+/**
+ * Runs an effect with other timeout / retry settings for the requests it makes.
+ *
+ * @example
+ * Service.get(id).pipe(IvcapClient.withRequestOptions({ timeout: "2 seconds", retry: false }))
+ * @since 0.1.0
+ */
+export const withRequestOptions: {
+  (options: RequestOptions): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, options: RequestOptions): Effect.Effect<A, E, R>
+} = dual(2, <A, E, R>(self: Effect.Effect<A, E, R>, options: RequestOptions) =>
+  Effect.flatMap(CurrentRequestOptions, (current) => Effect.provideService(self, CurrentRequestOptions, { ...current, ...options })))
+
+/** {@link withRequestOptions} for streams (listings, downloads). @since 0.1.0 */
+export const withRequestOptionsStream: {
+  (options: RequestOptions): <A, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A, E, R>
+  <A, E, R>(self: Stream.Stream<A, E, R>, options: RequestOptions): Stream.Stream<A, E, R>
+} = dual(2, <A, E, R>(self: Stream.Stream<A, E, R>, options: RequestOptions) =>
+  Stream.unwrap(Effect.map(CurrentRequestOptions, (current) => Stream.provideService(self, CurrentRequestOptions, { ...current, ...options }))))
+
+/** How a request is sent by {@link IvcapClient.call}. @since 0.1.0 */
+export interface CallOptions {
+  /** Retry the whole attempt on transient failures; default: true for GET, HEAD, PUT, DELETE, OPTIONS. */
+  readonly idempotent?: boolean | undefined
+}
+
+/** The client service. @since 0.1.0 */
+export interface IvcapClientService {
+  /** The deployment root without a trailing slash. */
+  readonly baseUrl: string
+  /** The account URN, when configured. */
+  readonly accountId: Option.Option<string>
+  /**
+   * The underlying client: relative URLs are resolved against `baseUrl`, the token is added for `baseUrl`'s
+   * origin only, no retries, no timeout. For streaming work (uploads, downloads) that manages both itself.
+   */
+  readonly httpClient: HttpClient.HttpClient
+  /** Resolves a path (or an absolute URL of this deployment) to an absolute URL on `baseUrl`. */
+  readonly resolve: (pathOrUrl: string) => string
+  /** Whether a URL is on the configured origin (the only one that ever receives the token). */
+  readonly isOwnOrigin: (url: string) => boolean
+  /**
+   * Sends a request and hands the response to `handle`, under the timeout and — for idempotent requests — the
+   * retry policy in force. The whole attempt (send, status check, body decode) is timed and retried as one.
+   */
+  readonly call: <A, E, R>(
+    request: HttpClientRequest.HttpClientRequest,
+    handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, E, R>,
+    options?: CallOptions
+  ) => Effect.Effect<A, E | TransportError | RequestTimeout, R>
+  /** The timeout and retry policy in force for the current fiber. */
+  readonly requestOptions: Effect.Effect<{ readonly timeout: Duration.Duration; readonly retry: RetryPolicy | false; readonly maxRetryAfter: Duration.Duration }>
+}
+
+/** The tag of the client service. @since 0.1.0 */
+export class IvcapClient extends Context.Tag("@ivcap/core/IvcapClient")<IvcapClient, IvcapClientService>() {}
+
+const idempotentMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
+
+/** Describes a request for errors and spans: method and URL, nothing else. @internal */
+export const describe = (request: HttpClientRequest.HttpClientRequest): { readonly method: string; readonly url: string } => ({
+  method: request.method,
+  url: Option.match(HttpClientRequest.toUrl(request), { onNone: () => request.url, onSome: (u) => u.toString() })
+})
+
+const transportError = (request: HttpClientRequest.HttpClientRequest, error: HttpClientError.HttpClientError) =>
+  new TransportError({
+    ...describe(request),
+    reason: error._tag === "RequestError"
+      ? `${error.reason === "Transport" ? "connection failed" : error.reason}${error.description ? `: ${error.description}` : ""}`
+      : `${error.reason}${error.description ? `: ${error.description}` : ""}`,
+    cause: error
+  })
+
+const normaliseBase = (url: string | URL): Either.Either<URL, string> => {
+  try {
+    const u = new URL(url.toString())
+    if (u.protocol !== "http:" && u.protocol !== "https:") return Either.left(`must be an http(s) URL, got ${u.protocol}`)
+    if (u.search || u.hash) return Either.left("must not have a query or fragment")
+    return Either.right(u)
+  } catch {
+    return Either.left(`not a URL: ${JSON.stringify(String(url))}`)
+  }
+}
+
+/**
+ * Builds the service; fails with `ConfigError` when `url` is not an http(s) URL.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options): Effect.Effect<IvcapClientService, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const base = yield* Either.match(normaliseBase(options.url), {
+      onLeft: (message) => Effect.fail(ConfigError.InvalidData(["url"], `IVCAP url ${message}`)),
+      onRight: Effect.succeed
+    })
+    const baseUrl = base.toString().replace(/\/+$/, "")
+    const origin = base.origin
+    const token = options.token === undefined
+      ? Option.none<Redacted.Redacted<string>>()
+      : Option.some(Redacted.isRedacted(options.token) ? options.token : Redacted.make(options.token))
+    const isOwnOrigin = (url: string) => {
+      try {
+        return new URL(url, baseUrl).origin === origin
+      } catch {
+        return false
+      }
+    }
+    const resolve = (pathOrUrl: string) => (/^[a-z][a-z0-9+.-]*:/i.test(pathOrUrl) ? pathOrUrl : `${baseUrl}${pathOrUrl.startsWith("/") ? "" : "/"}${pathOrUrl}`)
+
+    const underlying = yield* HttpClient.HttpClient
+    const configured = underlying.pipe(
+      HttpClient.mapRequest((request) => {
+        let req = HttpClientRequest.setUrl(request, resolve(request.url))
+        if (options.headers) req = HttpClientRequest.setHeaders(req, options.headers)
+        // The token goes to the configured origin only (wire doc §12: data-href may name another host).
+        return Option.isSome(token) && isOwnOrigin(req.url) ? HttpClientRequest.bearerToken(req, token.value) : req
+      }),
+      HttpClient.withTracerPropagation(options.tracerPropagation ?? false)
+    )
+    const httpClient = options.transformClient ? options.transformClient(configured) : configured
+
+    const defaults = {
+      timeout: Duration.decode(options.timeout ?? defaultTimeout),
+      retry: options.retry ?? defaultRetryPolicy,
+      maxRetryAfter: Duration.decode(options.maxRetryAfter ?? defaultMaxRetryAfter)
+    }
+    const requestOptions = Effect.map(CurrentRequestOptions, (current) => ({
+      timeout: current.timeout === undefined ? defaults.timeout : Duration.decode(current.timeout),
+      retry: current.retry === undefined ? defaults.retry : current.retry,
+      maxRetryAfter: defaults.maxRetryAfter
+    }))
+
+    const call = <A, E, R>(
+      request: HttpClientRequest.HttpClientRequest,
+      handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, E, R>,
+      callOptions?: CallOptions
+    ): Effect.Effect<A, E | TransportError | RequestTimeout, R> =>
+      Effect.flatMap(requestOptions, ({ maxRetryAfter, retry, timeout }) => {
+        const attempt = httpClient.execute(request).pipe(
+          Effect.mapError((e) => transportError(request, e)),
+          Effect.flatMap(handle),
+          Effect.timeoutFail({ duration: timeout, onTimeout: () => new RequestTimeout({ ...describe(request), timeout }) })
+        )
+        const idempotent = callOptions?.idempotent ?? idempotentMethods.has(request.method)
+        if (!idempotent || retry === false) return attempt
+        return Effect.retry(attempt, {
+          schedule: retryWithRetryAfter(retry),
+          while: (e) => isTransient(e) && Option.match(retryAfter(e), { onNone: () => true, onSome: (d) => Duration.lessThanOrEqualTo(d, maxRetryAfter) })
+        })
+      })
+
+    return IvcapClient.of({ baseUrl, accountId: Option.fromNullable(options.accountId), httpClient, resolve, isOwnOrigin, call, requestOptions })
+  })
+
+/**
+ * A policy whose delays are at least the `Retry-After` of the error being retried.
+ *
+ * @since 0.1.0
+ */
+export const retryWithRetryAfter = (policy: RetryPolicy): Schedule.Schedule<unknown, unknown> =>
+  Schedule.intersect(policy, Schedule.identity<unknown>()).pipe(
+    Schedule.modifyDelay(([, error], delay) =>
+      Option.match(retryAfter(error), { onNone: () => delay, onSome: (ra) => Duration.max(delay, ra) })
+    )
+  )
+
+/** A layer from explicit options. @since 0.1.0 */
+export const layer = (options: Options): Layer.Layer<IvcapClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(IvcapClient, make(options))
+
+/**
+ * Options read from configuration: `IVCAP_URL` (required), `IVCAP_JWT` (required, redacted) and
+ * `IVCAP_ACCOUNT_ID` (optional).
+ *
+ * @since 0.1.0
+ */
+export const defaultConfig: Config.Config<Options> = Config.all({
+  url: Config.string("IVCAP_URL"),
+  token: Config.redacted("IVCAP_JWT"),
+  accountId: Config.option(Config.string("IVCAP_ACCOUNT_ID"))
+}).pipe(Config.map(({ accountId, token, url }) => ({ url, token, accountId: Option.getOrUndefined(accountId) })))
+
+/**
+ * A layer whose options come from `Config` — by default {@link defaultConfig}; a missing `IVCAP_URL` or
+ * `IVCAP_JWT` is a `ConfigError` naming it.
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  config: Config.Config<Options> = defaultConfig
+): Layer.Layer<IvcapClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(IvcapClient, Effect.flatMap(config, make))

@@ -1,0 +1,222 @@
+/**
+ * Paged listings as Streams. IVCAP announces a further page only through a `links` entry with `rel: "next"`
+ * whose href carries an opaque `page` cursor (wire doc §5); when `page` is sent, the server honours only
+ * `limit` besides it. Page size (1..50) and how many items a caller takes are separate things: take with
+ * `Stream.take`, and no page beyond what is taken is fetched.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Chunk from "effect/Chunk"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Http from "./internal/http.js"
+import { IvcapClient } from "./IvcapClient.js"
+import type { RequestTimeout, TransportError } from "./IvcapError.js"
+import { InvalidArgument, PagingError } from "./IvcapError.js"
+
+/** A hypermedia link; all three keys are required on the wire. @since 0.1.0 */
+export class Link extends Schema.Class<Link>("Link")({
+  rel: Schema.String,
+  type: Schema.String,
+  href: Schema.String
+}) {}
+
+/** One page of a listing. @since 0.1.0 */
+export interface Page<A> {
+  readonly items: ReadonlyArray<A>
+  /** The `page` cursor of the next page, if the server announced one. */
+  readonly next: Option.Option<string>
+  /** The time the listing reflects, when the server says. */
+  readonly atTime: Option.Option<DateTime.Utc>
+  readonly links: ReadonlyArray<Link>
+}
+
+/** The largest page the API serves. @since 0.1.0 */
+export const maxPageSize = 50
+
+/** The page size used when the caller does not choose one. @since 0.1.0 */
+export const defaultPageSize = 50
+
+/** Checks a page size (an integer in 1..50) before any request. @since 0.1.0 */
+export const validatePageSize = (pageSize: number | undefined): Effect.Effect<number, InvalidArgument> => {
+  const size = pageSize ?? defaultPageSize
+  return Number.isInteger(size) && size >= 1 && size <= maxPageSize
+    ? Effect.succeed(size)
+    : Effect.fail(new InvalidArgument({ argument: "pageSize", message: `pageSize must be an integer from 1 to ${maxPageSize}, got ${size}` }))
+}
+
+/**
+ * The `page` cursor of a `next` link. The API's next hrefs carry only `page=<token>` in their query; the cursor is
+ * sent back to the configured deployment, never to the href's host.
+ *
+ * @since 0.1.0
+ */
+export const cursorOf = (links: ReadonlyArray<Link>): Either.Either<Option.Option<string>, string> => {
+  const next = links.find((l) => l.rel === "next")
+  if (next === undefined) return Either.right(Option.none())
+  let url: URL
+  try {
+    url = new URL(next.href, "http://relative.invalid")
+  } catch {
+    return Either.left(`malformed next link ${JSON.stringify(next.href)}`)
+  }
+  const page = url.searchParams.get("page")
+  return page === null || page === ""
+    ? Either.left(`next link without a page cursor: ${JSON.stringify(next.href)}`)
+    : Either.right(Option.some(page))
+}
+
+/** How many empty pages in a row (each with a next link) are followed before the listing is declared broken. */
+const maxEmptyPagesInARow = 10
+
+/**
+ * Follows a listing page by page. `fetch` gets `None` for the first page and the cursor for the others. A
+ * cursor that comes back a second time, or a run of empty pages that never ends, fails with `PagingError`
+ * instead of looping forever.
+ *
+ * @since 0.1.0
+ */
+export const pages = <A, E, R>(
+  url: string,
+  fetch: (cursor: Option.Option<string>) => Effect.Effect<Page<A>, E, R>,
+  start: Option.Option<string> = Option.none()
+): Stream.Stream<Page<A>, E | PagingError, R> =>
+  Stream.paginateEffect(
+    { cursor: start, seen: new Set<string>(Option.toArray(start)), empty: 0 },
+    (state) =>
+      Effect.flatMap(fetch(state.cursor), (page) => {
+        if (Option.isNone(page.next)) return Effect.succeed([page, Option.none()] as const)
+        const cursor = page.next.value
+        if (state.seen.has(cursor)) {
+          return Effect.fail(new PagingError({ url, message: `the server repeated the page cursor ${JSON.stringify(cursor)}; stopping instead of looping` }))
+        }
+        const empty = page.items.length === 0 ? state.empty + 1 : 0
+        if (empty >= maxEmptyPagesInARow) {
+          return Effect.fail(new PagingError({ url, message: `${empty} empty pages in a row, each with a next link; stopping` }))
+        }
+        const seen = new Set(state.seen).add(cursor)
+        return Effect.succeed([page, Option.some({ cursor: Option.some(cursor), seen, empty })] as const)
+      })
+  )
+
+/** The items of a paged listing, in order. @since 0.1.0 */
+export const items = <A, E, R>(self: Stream.Stream<Page<A>, E, R>): Stream.Stream<A, E, R> =>
+  Stream.mapChunks(self, Chunk.flatMap((page) => Chunk.unsafeFromArray(page.items)))
+
+/**
+ * The query of a first page, or just `page` + `limit` for the following ones (as the API honours nothing else
+ * then).
+ *
+ * @since 0.1.0
+ */
+export const pageRequest = (
+  path: string,
+  cursor: Option.Option<string>,
+  limit: number,
+  query: Record<string, string | undefined>
+): HttpClientRequest.HttpClientRequest =>
+  HttpClientRequest.get(path).pipe(
+    HttpClientRequest.setUrlParams(
+      Option.match(cursor, {
+        onNone: () => ({ ...definedOnly(query), limit: String(limit) }),
+        onSome: (page) => ({ page, limit: String(limit) })
+      })
+    )
+  )
+
+const definedOnly = (query: Record<string, string | undefined>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) out[k] = v
+  return out
+}
+
+
+/** Options of the services, orders and artifacts listings. @since 0.1.0 */
+export interface ListOptions {
+  /** A server-side filter, e.g. `name ~= 'fire%'`. */
+  readonly filter?: string | undefined
+  /** The property to order by. */
+  readonly orderBy?: string | undefined
+  /** Descending order (the API's default is `true`). */
+  readonly orderDesc?: boolean | undefined
+  /** The state at that time. */
+  readonly atTime?: DateTime.DateTime | undefined
+  /** Items per request, 1..50 (default 50); how many to take is up to the Stream's consumer. */
+  readonly pageSize?: number | undefined
+  /** Start at the page this cursor (a previous page's `next`) points at, instead of the first. */
+  readonly cursor?: string | undefined
+}
+
+/** The first page of a page Stream (which always has one). @since 0.1.0 */
+export const single = <A, E, R>(self: Stream.Stream<Page<A>, E, R>): Effect.Effect<Page<A>, E, R> =>
+  Effect.map(Stream.runHead(self), Option.getOrElse((): Page<A> => ({ items: [], next: Option.none(), atTime: Option.none(), links: [] })))
+
+/**
+ * The wire shape of a listing page: `items`, `links` and (usually) `at-time`.
+ *
+ * @since 0.1.0
+ */
+export const PageSchema = <A, I, R>(item: Schema.Schema<A, I, R>) =>
+  Schema.Struct({
+    atTime: Schema.optionalWith(Schema.DateTimeUtc, { as: "Option", exact: true }).pipe(Schema.fromKey("at-time")),
+    items: Schema.Array(item),
+    links: Schema.Array(Link)
+  })
+
+/**
+ * A listing endpoint as a Stream of pages: validates the page size, sends the first query, then follows the
+ * `next` cursors with `page` + `limit` only.
+ *
+ * @since 0.1.0
+ */
+export const listing = <A, I, R>(options: {
+  readonly path: string
+  readonly item: Schema.Schema<A, I, R>
+  readonly query: Record<string, string | undefined>
+  readonly pageSize: number | undefined
+  readonly cursor?: string | undefined
+  readonly span: string
+}): Stream.Stream<Page<A>, ListError, R | IvcapClient> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const limit = yield* validatePageSize(options.pageSize)
+    const client = yield* IvcapClient
+    const schema = PageSchema(options.item)
+    const handle = Http.expect(200, listStatuses).json(schema)
+    const fetch = (cursor: Option.Option<string>) =>
+      client.call(pageRequest(options.path, cursor, limit, options.query), handle).pipe(
+        Effect.flatMap((wire) =>
+          Either.match(cursorOf(wire.links), {
+            onLeft: (message) => Effect.fail(new PagingError({ url: client.resolve(options.path), message })),
+            onRight: (next) => Effect.succeed<Page<A>>({ items: wire.items, next, atTime: wire.atTime, links: wire.links })
+          })
+        ),
+        Effect.withSpan(options.span, { attributes: { "ivcap.page": Option.getOrElse(cursor, () => "first"), "ivcap.limit": limit } })
+      )
+    return pages(client.resolve(options.path), fetch, Option.fromNullable(options.cursor))
+  }))
+
+const listStatuses = [400, 403, 415, 422, 501] as const
+
+/** The errors of a listing. @since 0.1.0 */
+export type ListError = Http.StatusError<(typeof listStatuses)[number]> | InvalidArgument | PagingError | TransportError | RequestTimeout
+
+const ListQueryWire = Schema.Struct({
+  filter: Schema.optional(Schema.String),
+  orderBy: Schema.optional(Schema.String).pipe(Schema.fromKey("order-by")),
+  orderDesc: Schema.optional(Schema.BooleanFromString).pipe(Schema.fromKey("order-desc")),
+  atTime: Schema.optional(Schema.DateTimeUtc).pipe(Schema.fromKey("at-time"))
+})
+
+/** Encodes the shared list options to their wire query (`order-by`, `order-desc`, `at-time`). @since 0.1.0 */
+export const listQuery = (options: ListOptions | undefined): Record<string, string | undefined> =>
+  Schema.encodeSync(ListQueryWire)({
+    filter: options?.filter,
+    orderBy: options?.orderBy,
+    orderDesc: options?.orderDesc,
+    atTime: options?.atTime === undefined ? undefined : DateTime.toUtc(options.atTime)
+  })

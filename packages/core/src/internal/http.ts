@@ -1,0 +1,160 @@
+/**
+ * Response handling shared by every operation: status → typed error (decoding the API's error bodies, wire doc
+ * §2.1), and JSON bodies → domain values with decode errors that name the field.
+ */
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { describe } from "../IvcapClient.js"
+import {
+  BadRequest,
+  DecodeError,
+  Forbidden,
+  InvalidParameter,
+  NotImplemented,
+  NotUnique,
+  RateLimited,
+  ResourceNotFound,
+  ServiceUnavailable,
+  Unauthorized,
+  UnexpectedStatus,
+  UnsupportedContentType
+} from "../IvcapError.js"
+
+/** The typed error for each status the API declares. */
+export interface ErrorByStatus {
+  400: BadRequest
+  401: Unauthorized
+  403: Forbidden
+  404: ResourceNotFound
+  415: UnsupportedContentType
+  422: InvalidParameter
+  424: NotUnique
+  429: RateLimited
+  501: NotImplemented
+  503: ServiceUnavailable
+}
+
+/** A status with a typed error. */
+export type DeclaredStatus = keyof ErrorByStatus
+
+/** Statuses any endpoint may answer whatever the spec declares (auth, gateways). */
+type Always = 401 | 429 | 503
+
+/** The error union of an operation that declares `S`. */
+export type StatusError<S extends DeclaredStatus> = ErrorByStatus[S | Always] | UnexpectedStatus | DecodeError
+
+const MessageBody = Schema.Struct({ message: Schema.String })
+const NotFoundBody = Schema.Struct({ id: Schema.String, message: Schema.String })
+const ForbiddenBody = Schema.Struct({ id: Schema.optional(Schema.String), message: Schema.String })
+const InvalidParameterBody = Schema.Struct({ name: Schema.String, message: Schema.String, value: Schema.optional(Schema.String) })
+
+const excerpt = (text: string) => (text.length > 1024 ? `${text.slice(0, 1024)}…` : text)
+
+/** `Retry-After` as seconds or an HTTP date. */
+export const parseRetryAfter = (value: string | undefined, now: number = Date.now()): Option.Option<Duration.Duration> => {
+  if (value === undefined || value.trim() === "") return Option.none()
+  const trimmed = value.trim()
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Option.some(Duration.seconds(Number(trimmed)))
+  const at = Date.parse(trimmed)
+  return Number.isNaN(at) ? Option.none() : Option.some(Duration.millis(Math.max(0, at - now)))
+}
+
+const bodyText = (response: HttpClientResponse.HttpClientResponse) =>
+  response.text.pipe(Effect.orElseSucceed(() => ""))
+
+/**
+ * Turns a non-success response into the operation's typed error. Statuses the operation does not declare, and
+ * declared ones whose body is not the documented shape (an HTML page from a proxy, say), become
+ * `UnexpectedStatus` with an excerpt of the body.
+ */
+export const failStatus = <S extends DeclaredStatus>(declared: ReadonlyArray<S>) =>
+(response: HttpClientResponse.HttpClientResponse): Effect.Effect<never, StatusError<S>> =>
+  // The union is narrowed by `declared` at run time; the cast states it at the type level.
+  Effect.gen(function*() {
+    const request = response.request
+    const info = describe(request)
+    const status = response.status
+    const retry = () => parseRetryAfter(response.headers["retry-after"])
+    if (status === 401) return yield* new Unauthorized(info)
+    if (status === 429) return yield* new RateLimited({ ...info, retryAfter: retry() })
+    if (status === 503) return yield* new ServiceUnavailable({ ...info, retryAfter: retry() })
+    const text = yield* bodyText(response)
+    const unexpected = new UnexpectedStatus({ ...info, status, body: excerpt(text) })
+    if (!(declared as ReadonlyArray<number>).includes(status)) return yield* unexpected
+    const json = parseJson(text)
+    const decode = <A, I>(schema: Schema.Schema<A, I>) => Schema.decodeUnknownOption(schema)(json)
+    const error: Option.Option<StatusError<DeclaredStatus>> = (() => {
+      switch (status) {
+        case 400:
+          return Option.map(decode(MessageBody), (b) => new BadRequest({ ...info, message: b.message }))
+        case 403:
+          return Option.map(decode(ForbiddenBody), (b) => new Forbidden({ ...info, ...b }))
+        case 404:
+          return Option.map(decode(NotFoundBody), (b) => new ResourceNotFound(b))
+        case 415:
+          return Option.map(decode(MessageBody), (b) => new UnsupportedContentType({ ...info, message: b.message }))
+        case 422:
+          return Option.map(decode(InvalidParameterBody), (b) => new InvalidParameter(b))
+        case 424:
+          return Option.map(decode(MessageBody), (b) => new NotUnique({ ...info, message: b.message }))
+        case 501:
+          return Option.map(decode(MessageBody), (b) => new NotImplemented({ ...info, message: b.message }))
+        default:
+          return Option.none()
+      }
+    })()
+    return yield* Option.getOrElse(error, () => unexpected)
+  }) as Effect.Effect<never, StatusError<S>>
+
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** Formats a parse error as `path: problem` lines, naming the wire field. */
+export const formatParseError = (error: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+    .join("; ")
+
+/** Decodes a JSON body with a schema; a non-JSON body or a schema mismatch is a `DecodeError` naming the field. */
+export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) =>
+(response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, DecodeError, R> =>
+  Effect.gen(function*() {
+    const info = describe(response.request)
+    const text = yield* response.text.pipe(
+      Effect.mapError((cause) => new DecodeError({ ...info, message: `could not read the response body: ${cause.message}`, cause }))
+    )
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch (cause) {
+      return yield* new DecodeError({ ...info, message: `response is not JSON: ${excerpt(text).slice(0, 120)}`, cause })
+    }
+    return yield* Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })(json).pipe(
+      Effect.mapError((cause) => new DecodeError({ ...info, message: `unexpected response: ${formatParseError(cause)}`, cause }))
+    )
+  })
+
+/**
+ * The usual handler: `expected` status → decode the body with `schema` (or return nothing for 204-style
+ * answers), anything else → the operation's typed error.
+ */
+export const expect = <S extends DeclaredStatus>(expected: number, declared: ReadonlyArray<S>) => ({
+  json: <A, I, R>(schema: Schema.Schema<A, I, R>) =>
+  (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, StatusError<S>, R> =>
+    response.status === expected ? decodeJson(schema)(response) : failStatus(declared)(response),
+  empty: (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void, StatusError<S>> =>
+    response.status === expected ? Effect.void : failStatus(declared)(response)
+})
+
+/** The URL of a request, for spans. */
+export const requestUrl = (request: HttpClientRequest.HttpClientRequest): string => describe(request).url
