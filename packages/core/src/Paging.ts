@@ -220,3 +220,22 @@ export const listQuery = (options: ListOptions | undefined): Record<string, stri
     orderDesc: options?.orderDesc,
     atTime: options?.atTime === undefined ? undefined : DateTime.toUtc(options.atTime)
   })
+
+/** The three views of a standard listing endpoint. @since 0.1.0 */
+export interface Listing<A> {
+  readonly listPages: (options?: ListOptions) => Stream.Stream<Page<A>, ListError, IvcapClient>
+  readonly list: (options?: ListOptions) => Stream.Stream<A, ListError, IvcapClient>
+  readonly page: (options?: ListOptions) => Effect.Effect<Page<A>, ListError, IvcapClient>
+}
+
+/**
+ * A standard listing endpoint (services, orders, artifacts): pages, items and one page, with the shared
+ * list options.
+ *
+ * @since 0.1.0
+ */
+export const makeListing = <A, I>(path: string, item: Schema.Schema<A, I>, span: string): Listing<A> => {
+  const listPages = (options?: ListOptions) =>
+    listing({ path, item, query: listQuery(options), pageSize: options?.pageSize, cursor: options?.cursor, span })
+  return { listPages, list: (options) => items(listPages(options)), page: (options) => single(listPages(options)) }
+}

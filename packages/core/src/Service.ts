@@ -5,14 +5,13 @@
  *
  * @since 0.1.0
  */
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Http from "./internal/http.js"
-import { IvcapClient } from "./IvcapClient.js"
-import type { DecodeError, RequestTimeout, TransportError, UnexpectedStatus } from "./IvcapError.js"
+import type { IvcapClient } from "./IvcapClient.js"
+import type { DecodeError, UnexpectedStatus } from "./IvcapError.js"
 import { AmbiguousRequest, InvalidArgument, ResourceNotFound } from "./IvcapError.js"
 import * as Paging from "./Paging.js"
 import * as Urn from "./Urn.js"
@@ -84,10 +83,8 @@ export class ServiceDetails extends Schema.Class<ServiceDetails>("ServiceDetails
   }
 }
 
-const readStatuses = [400, 403, 404, 501] as const
-
 /** The errors of reading one service. @since 0.1.0 */
-export type GetError = Http.StatusError<(typeof readStatuses)[number]> | InvalidArgument | TransportError | RequestTimeout
+export type GetError = Http.ReadError
 
 /** The errors of a lookup by name. @since 0.1.0 */
 export type GetByNameError = Paging.ListError | ResourceNotFound | AmbiguousRequest
@@ -95,16 +92,10 @@ export type GetByNameError = Paging.ListError | ResourceNotFound | AmbiguousRequ
 /** Options of {@link list}. @since 0.1.0 */
 export type ListOptions = Paging.ListOptions
 
+const listing = Paging.makeListing("/1/services", ServiceSummary, "ivcap.Service.list")
+
 /** The services, page by page. @since 0.1.0 */
-export const listPages = (options?: ListOptions): Stream.Stream<Paging.Page<ServiceSummary>, Paging.ListError, IvcapClient> =>
-  Paging.listing({
-    path: "/1/services",
-    item: ServiceSummary,
-    query: Paging.listQuery(options),
-    pageSize: options?.pageSize,
-    cursor: options?.cursor,
-    span: "ivcap.Service.list"
-  })
+export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<ServiceSummary>, Paging.ListError, IvcapClient> = listing.listPages
 
 /**
  * The services, as a Stream of items; take as many as you need.
@@ -113,27 +104,22 @@ export const listPages = (options?: ListOptions): Stream.Stream<Paging.Page<Serv
  * Service.list({ filter: "name ~= 'fire%'" }).pipe(Stream.take(5), Stream.runCollect)
  * @since 0.1.0
  */
-export const list = (options?: ListOptions): Stream.Stream<ServiceSummary, Paging.ListError, IvcapClient> =>
-  Paging.items(listPages(options))
+export const list: (options?: ListOptions) => Stream.Stream<ServiceSummary, Paging.ListError, IvcapClient> = listing.list
 
-/** One page of services: the first, or the one `cursor` (a previous page's `next`) points at. @since 0.1.0 */
-export const page = (options?: ListOptions): Effect.Effect<Paging.Page<ServiceSummary>, Paging.ListError, IvcapClient> =>
-  Paging.single(listPages(options))
+/** One page of services: the first, or the one `options.cursor` (a previous page's `next`) points at. @since 0.1.0 */
+export const page: (options?: ListOptions) => Effect.Effect<Paging.Page<ServiceSummary>, Paging.ListError, IvcapClient> = listing.page
 
 /**
  * Reads a service with its parameter definitions (the Python `Service.refresh`).
  *
  * @since 0.1.0
  */
-export const get = (id: Urn.ServiceUrn | string): Effect.Effect<ServiceDetails, GetError, IvcapClient> =>
-  Effect.gen(function*() {
-    const urn = yield* Urn.validate(Urn.ServiceUrn, "id")(id)
-    const client = yield* IvcapClient
-    return yield* client.call(
-      HttpClientRequest.get(`/1/services/${Urn.pathSegment(urn)}`),
-      Http.expect(200, readStatuses).json(ServiceDetails)
-    )
-  }).pipe(Effect.withSpan("ivcap.Service.get", { attributes: { "ivcap.service": id } }))
+export const get: (id: Urn.ServiceUrn | string) => Effect.Effect<ServiceDetails, GetError, IvcapClient> = Http.readById({
+  path: "/1/services",
+  urn: Urn.ServiceUrn,
+  schema: ServiceDetails,
+  span: "ivcap.Service.get"
+})
 
 /** The service's status (`active`, `inactive` or `error`). @since 0.1.0 */
 export const status = (id: Urn.ServiceUrn | string): Effect.Effect<ServiceStatus, GetError, IvcapClient> =>

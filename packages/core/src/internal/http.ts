@@ -2,14 +2,16 @@
  * Response handling shared by every operation: status → typed error (decoding the API's error bodies, wire doc
  * §2.1), and JSON bodies → domain values with decode errors that name the field.
  */
-import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { describe } from "../IvcapClient.js"
+import { describe, IvcapClient } from "../IvcapClient.js"
+import type { InvalidArgument, RequestTimeout, TransportError } from "../IvcapError.js"
+import { pathSegment, validate } from "../Urn.js"
 import {
   BadRequest,
   DecodeError,
@@ -158,3 +160,24 @@ export const expect = <S extends DeclaredStatus>(expected: number, declared: Rea
 
 /** The URL of a request, for spans. */
 export const requestUrl = (request: HttpClientRequest.HttpClientRequest): string => describe(request).url
+
+/** `GET <path>/<id>` of a record, with the id validated first and the standard read errors. */
+export const readById = <A, I, U, UI>(options: {
+  readonly path: string
+  readonly urn: Schema.Schema<U, UI>
+  readonly schema: Schema.Schema<A, I>
+  readonly span: string
+}) => {
+  const handle = expect(200, readStatuses).json(options.schema)
+  return (id: U | string): Effect.Effect<A, ReadError, IvcapClient> =>
+    Effect.gen(function*() {
+      const urn = yield* validate(options.urn, "id")(id)
+      const client = yield* IvcapClient
+      return yield* client.call(HttpClientRequest.get(`${options.path}/${pathSegment(String(urn))}`), handle)
+    }).pipe(Effect.withSpan(options.span, { attributes: { "ivcap.id": String(id) } }))
+}
+
+const readStatuses = [400, 403, 404, 501] as const
+
+/** The errors of reading one record by id. */
+export type ReadError = StatusError<(typeof readStatuses)[number]> | InvalidArgument | TransportError | RequestTimeout
