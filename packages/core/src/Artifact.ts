@@ -1,13 +1,14 @@
 /**
  * Artifacts: the files of a deployment (`GET /1/artifacts`, `GET /1/artifacts/{id}`). Uploading content is in
  * `Upload`, downloading it in `Download`. Covers the Python client's `IVCAP.list_artifacts`, `get_artifact`,
- * `Artifact.refresh` / `status`.
+ * `Artifact.refresh` / `status` / `metadata` / `add_metadata`.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
+import * as Aspect from "./Aspect.js"
 import * as Http from "./internal/http.js"
 import type { IvcapClient } from "./IvcapClient.js"
 import * as Paging from "./Paging.js"
@@ -81,3 +82,29 @@ export const get: (id: Urn.ArtifactUrn | string) => Effect.Effect<ArtifactDetail
 /** The artifact's status, read fresh. @since 0.1.0 */
 export const status = (id: Urn.ArtifactUrn | string): Effect.Effect<ArtifactStatus, GetError, IvcapClient> =>
   Effect.map(get(id), (a) => a.status)
+
+const metadataOps = Aspect.metadataFor(Urn.ArtifactUrn, "Artifact")
+
+/**
+ * The aspects whose entity is this artifact (the Python `Artifact.metadata`, which is broken there).
+ *
+ * @example
+ * Artifact.metadata(id, { schema: "urn:ivcap:schema:artifact%" }).pipe(Stream.runCollect)
+ * @since 0.1.0
+ */
+export const metadata: (
+  id: Urn.ArtifactUrn | string,
+  options?: Omit<Aspect.ListOptions, "entity">
+) => Stream.Stream<Aspect.AspectSummary, Paging.ListError, IvcapClient> = metadataOps.metadata
+
+/**
+ * Adds a metadata aspect to this artifact; the schema comes from `options.schema` or `content["$schema"]`.
+ * Returns the new aspect's id.
+ *
+ * @since 0.1.0
+ */
+export const addMetadata: (
+  id: Urn.ArtifactUrn | string,
+  content: unknown,
+  options?: Aspect.WriteOptions
+) => Effect.Effect<Urn.AspectUrn, Aspect.AddError, IvcapClient> = metadataOps.addMetadata

@@ -123,17 +123,11 @@ export const pageRequest = (
   HttpClientRequest.get(path).pipe(
     HttpClientRequest.setUrlParams(
       Option.match(cursor, {
-        onNone: () => ({ ...definedOnly(query), limit: String(limit) }),
+        onNone: () => ({ ...Http.definedOnly(query), limit: String(limit) }),
         onSome: (page) => ({ page, limit: String(limit) })
       })
     )
   )
-
-const definedOnly = (query: Record<string, string | undefined>): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(query)) if (v !== undefined) out[k] = v
-  return out
-}
 
 
 /** Options of the services, orders and artifacts listings. @since 0.1.0 */
@@ -181,24 +175,37 @@ export const listing = <A, I, R>(options: {
   readonly pageSize: number | undefined
   readonly cursor?: string | undefined
   readonly span: string
+  /** Adjusts each page request (e.g. `POST` with a body, for search); the URL parameters are already set. */
+  readonly request?: ((request: HttpClientRequest.HttpClientRequest) => HttpClientRequest.HttpClientRequest) | undefined
+  /** Whether a page request may be retried; default: by method (see `IvcapClient.call`). */
+  readonly idempotent?: boolean | undefined
 }): Stream.Stream<Page<A>, ListError, R | IvcapClient> =>
   Stream.unwrap(Effect.gen(function*() {
     const limit = yield* validatePageSize(options.pageSize)
     const client = yield* IvcapClient
     const schema = PageSchema(options.item)
     const handle = Http.expect(200, listStatuses).json(schema)
+    const adjust = options.request ?? ((request: HttpClientRequest.HttpClientRequest) => request)
     const fetch = (cursor: Option.Option<string>) =>
-      client.call(pageRequest(options.path, cursor, limit, options.query), handle).pipe(
-        Effect.flatMap((wire) =>
-          Either.match(cursorOf(wire.links), {
-            onLeft: (message) => Effect.fail(new PagingError({ url: client.resolve(options.path), message })),
-            onRight: (next) => Effect.succeed<Page<A>>({ items: wire.items, next, atTime: wire.atTime, links: wire.links })
-          })
-        ),
+      client.call(adjust(pageRequest(options.path, cursor, limit, options.query)), handle, { idempotent: options.idempotent }).pipe(
+        Effect.flatMap(toPage(client.resolve(options.path))),
         Effect.withSpan(options.span, { attributes: { "ivcap.page": Option.getOrElse(cursor, () => "first"), "ivcap.limit": limit } })
       )
     return pages(client.resolve(options.path), fetch, Option.fromNullable(options.cursor))
   }))
+
+/**
+ * A decoded wire page as a {@link Page}: its `next` cursor read from the links (a malformed next link is a
+ * `PagingError` for `url`).
+ *
+ * @since 0.1.0
+ */
+export const toPage = (url: string) =>
+<A>(wire: { readonly items: ReadonlyArray<A>; readonly links: ReadonlyArray<Link>; readonly atTime?: Option.Option<DateTime.Utc> }): Effect.Effect<Page<A>, PagingError> =>
+  Either.match(cursorOf(wire.links), {
+    onLeft: (message) => Effect.fail(new PagingError({ url, message })),
+    onRight: (next) => Effect.succeed<Page<A>>({ items: wire.items, next, atTime: wire.atTime ?? Option.none(), links: wire.links })
+  })
 
 const listStatuses = [400, 403, 415, 422, 501] as const
 

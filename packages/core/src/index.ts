@@ -4,14 +4,26 @@
  * @since 0.1.0
  */
 
+/** Artifact records and their metadata. @since 0.1.0 */
+export * as Artifact from "./Artifact.js"
+
+/** Aspects: bitemporal JSON metadata about entities. @since 0.1.0 */
+export * as Aspect from "./Aspect.js"
+
 /** The connection to a deployment: base URL, token, timeouts, retries. @since 0.1.0 */
 export * as IvcapClient from "./IvcapClient.js"
 
 /** The SDK's typed errors. @since 0.1.0 */
 export * as IvcapError from "./IvcapError.js"
 
+/** Orders: place, follow, read, with products and metadata. @since 0.1.0 */
+export * as Order from "./Order.js"
+
 /** Paged listings as Streams. @since 0.1.0 */
 export * as Paging from "./Paging.js"
+
+/** Datalog search. @since 0.1.0 */
+export * as Search from "./Search.js"
 
 /** Services and their parameter definitions. @since 0.1.0 */
 export * as Service from "./Service.js"

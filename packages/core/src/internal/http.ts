@@ -141,10 +141,30 @@ export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) =>
     } catch (cause) {
       return yield* new DecodeError({ ...info, message: `response is not JSON: ${excerpt(text).slice(0, 120)}`, cause })
     }
-    return yield* Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })(json).pipe(
-      Effect.mapError((cause) => new DecodeError({ ...info, message: `unexpected response: ${formatParseError(cause)}`, cause }))
-    )
+    return yield* decodeValue(schema, { ...info, what: "unexpected response" })(json)
   })
+
+/**
+ * Decodes a value that came with a response (a body, an aspect's content, a search item) with a schema; a
+ * mismatch is a `DecodeError` whose message starts with `what` and names the field.
+ */
+export const decodeValue = <A, I, R>(
+  schema: Schema.Schema<A, I, R>,
+  context: { readonly method: string; readonly url: string; readonly what: string }
+) =>
+(value: unknown): Effect.Effect<A, DecodeError, R> =>
+  Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })(value).pipe(
+    Effect.mapError((cause) =>
+      new DecodeError({ method: context.method, url: context.url, message: `${context.what}: ${formatParseError(cause)}`, cause })
+    )
+  )
+
+/** A query without its `undefined` entries. */
+export const definedOnly = (query: Record<string, string | undefined>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) out[k] = v
+  return out
+}
 
 /**
  * The usual handler: `expected` status → decode the body with `schema` (or return nothing for 204-style

@@ -1,0 +1,82 @@
+/**
+ * Datalog search over aspects (`POST /1/search`, wire doc §3.15, §9): the query is Mangle Datalog text sent as
+ * `application/datalog+mangle`; the results are arbitrary JSON, paged like every listing. Covers the Python
+ * client's `IVCAP.search` (which has no paging, no `at-time` and a bare `Exception` on errors).
+ *
+ * @since 0.1.0
+ */
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as DateTime from "effect/DateTime"
+import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Http from "./internal/http.js"
+import type { IvcapClient } from "./IvcapClient.js"
+import type { DecodeError } from "./IvcapError.js"
+import { InvalidArgument } from "./IvcapError.js"
+import * as Paging from "./Paging.js"
+
+/** The content type of a search query. @since 0.1.0 */
+export const contentType = "application/datalog+mangle"
+
+/** Options of {@link search}. @since 0.1.0 */
+export interface SearchOptions {
+  /** Search the state at that time (default: now). */
+  readonly atTime?: DateTime.DateTime | undefined
+  /** Results per request, 1..50 (default 50); how many to take is up to the Stream's consumer. */
+  readonly pageSize?: number | undefined
+  /** Start at the page this cursor (a previous page's `next`) points at. */
+  readonly cursor?: string | undefined
+}
+
+/** The errors of a search (`UnsupportedContentType`, `NotImplemented` included). @since 0.1.0 */
+export type SearchError = Paging.ListError
+
+/**
+ * The results of a search, page by page. Each page re-sends the query with the cursor. Search only reads, so —
+ * although a `POST` — its requests are retried like a `GET` on transient failures.
+ *
+ * @since 0.1.0
+ */
+export const searchPages = (query: string, options?: SearchOptions): Stream.Stream<Paging.Page<unknown>, SearchError, IvcapClient> =>
+  query.trim() === ""
+    ? Stream.fail(new InvalidArgument({ argument: "query", message: "the search query must not be empty" }))
+    : Paging.listing({
+      path: "/1/search",
+      item: Schema.Unknown,
+      query: Paging.listQuery({ atTime: options?.atTime }),
+      pageSize: options?.pageSize,
+      cursor: options?.cursor,
+      span: "ivcap.Search.search",
+      request: (request) => request.pipe(HttpClientRequest.setMethod("POST"), HttpClientRequest.bodyText(query, contentType)),
+      idempotent: true
+    })
+
+/**
+ * The results of a Datalog query as a Stream of JSON values; decode them with {@link decodeItems}.
+ *
+ * @example
+ * Search.search(`query(A) :- artifact(A).`).pipe(Stream.take(10), Stream.runCollect)
+ * @since 0.1.0
+ */
+export const search = (query: string, options?: SearchOptions): Stream.Stream<unknown, SearchError, IvcapClient> =>
+  Paging.items(searchPages(query, options))
+
+/** One page of results: the first, or the one `options.cursor` points at. @since 0.1.0 */
+export const page = (query: string, options?: SearchOptions): Effect.Effect<Paging.Page<unknown>, SearchError, IvcapClient> =>
+  Paging.single(searchPages(query, options))
+
+/**
+ * Decodes each search result with your own Schema; a mismatch fails the Stream with a `DecodeError` naming the
+ * item and field.
+ *
+ * @example
+ * Search.search(query).pipe(Search.decodeItems(Schema.Struct({ artifact: Schema.String })))
+ * @since 0.1.0
+ */
+export const decodeItems = <A, I, RD>(schema: Schema.Schema<A, I, RD>) =>
+<E, R>(self: Stream.Stream<unknown, E, R>): Stream.Stream<A, E | DecodeError, R | RD> =>
+  Stream.mapEffect(
+    Stream.zipWithIndex(self),
+    ([item, index]) => Http.decodeValue(schema, { method: "POST", url: "/1/search", what: `search result #${index}` })(item)
+  )
