@@ -94,7 +94,8 @@ export class CliConfig extends Schema.Class<CliConfig>("CliConfig")({
   contexts: Schema.optionalWith(Schema.Array(CliContext), { default: () => [], nullable: true })
 }) {}
 
-const optionalEnv = (name: string) =>
+/** An environment variable (through `Config`) as an `Option`; an empty value counts as unset. @since 0.1.0 */
+export const optionalEnv = (name: string): Config.Config<Option.Option<string>> =>
   Config.option(Config.string(name)).pipe(Config.map(Option.filter((s) => s.trim() !== "")))
 
 const optionalRedactedEnv = (name: string) =>

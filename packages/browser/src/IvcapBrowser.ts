@@ -1,0 +1,89 @@
+/**
+ * One Layer for browsers: the IVCAP client over `fetch` — with trace-header propagation off, so that a
+ * cross-origin call needs no preflight for `traceparent`/`b3` — and the `localStorage` store that lets an
+ * interrupted `File`/`Blob` upload resume after a page reload.
+ *
+ * Uploads read `Blob`/`File` sources with `slice` (core `UploadSource.fromBlob`): each tus PATCH carries one
+ * chunk as a plain body, because browsers allow streaming request bodies only over HTTP/2. Progress is reported
+ * from the offsets the server confirmed.
+ *
+ * @example
+ * import { IvcapBrowser } from "@ivcap/browser"
+ * Effect.runPromise(program.pipe(Effect.provide(IvcapBrowser.layer({ url: "https://develop.ivcap.net", token }))))
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
+import * as BrowserKeyValueStore from "@effect/platform-browser/BrowserKeyValueStore"
+import { IvcapClient } from "@ivcap/core"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+
+/** Where unfinished uploads are remembered. @since 0.1.0 */
+export type UploadStateStorage = "localStorage" | "sessionStorage" | "memory"
+
+/** Options of {@link layer}: the client's, plus the upload-state storage and an optional `fetch`. @since 0.1.0 */
+export interface Options extends IvcapClient.Options {
+  /**
+   * Where unfinished uploads are remembered: `localStorage` (default; resumes across reloads),
+   * `sessionStorage` (this tab only) or `memory` (this page only). Where the Web Storage API is missing or
+   * blocked (workers, some sandboxed frames) memory is used.
+   */
+  readonly uploadState?: UploadStateStorage | undefined
+  /** The `fetch` to use instead of `globalThis.fetch` (a wrapper that logs, for instance). */
+  readonly fetch?: typeof globalThis.fetch | undefined
+}
+
+/** Everything {@link layer} provides. @since 0.1.0 */
+export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | KeyValueStore.KeyValueStore
+
+const storageAvailable = (name: "localStorage" | "sessionStorage"): boolean => {
+  try {
+    // Reading the property can throw (a SecurityError in sandboxed frames with storage blocked).
+    return typeof globalThis[name] !== "undefined" && globalThis[name] !== null
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The upload-state `KeyValueStore` on Web Storage, or in memory where that is unavailable.
+ *
+ * @since 0.1.0
+ */
+export const layerUploadState = (storage: UploadStateStorage = "localStorage"): Layer.Layer<KeyValueStore.KeyValueStore> =>
+  Layer.suspend(() => {
+    if (storage === "localStorage" && storageAvailable(storage)) return BrowserKeyValueStore.layerLocalStorage
+    if (storage === "sessionStorage" && storageAvailable(storage)) return BrowserKeyValueStore.layerSessionStorage
+    return KeyValueStore.layerMemory
+  })
+
+/** `fetch` as the HttpClient, optionally a given one. @since 0.1.0 */
+export const layerFetch = (fetch?: typeof globalThis.fetch): Layer.Layer<HttpClient.HttpClient> =>
+  fetch === undefined ? FetchHttpClient.layer : FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, fetch)))
+
+/**
+ * The client and everything it needs in a browser. Trace propagation stays off unless `tracerPropagation` is
+ * set (and then the API's CORS configuration must allow `traceparent` and `b3`).
+ *
+ * @example
+ * IvcapBrowser.layer({ url: "https://develop.ivcap.net", token: await getToken() })
+ * @since 0.1.0
+ */
+export const layer = (options: Options): Layer.Layer<Services, ConfigError.ConfigError> => {
+  const { fetch, uploadState, ...client } = options
+  return IvcapClient.layer({ ...client, tracerPropagation: client.tracerPropagation ?? false }).pipe(
+    Layer.provideMerge(Layer.merge(layerFetch(fetch), layerUploadState(uploadState)))
+  )
+}
+
+/**
+ * {@link layer} with its options read from `Config` (for a `ConfigProvider` your application sets up).
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (config: Config.Config<Options>): Layer.Layer<Services, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(config, layer))

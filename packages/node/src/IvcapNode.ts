@@ -1,0 +1,138 @@
+/**
+ * One Layer for Node.js programs: the IVCAP client configured by {@link NodeConfig} (options > environment >
+ * the IVCAP CLI's login), HTTP over undici (which keeps `content-length` on streamed upload bodies), the Node
+ * file system and path services, and the file-backed store that lets interrupted uploads resume across runs.
+ *
+ * @example
+ * import { IvcapNode } from "@ivcap/node"
+ * import { Service } from "@ivcap/core"
+ * Service.list().pipe(Stream.take(5), Stream.runCollect, Effect.provide(IvcapNode.layer()), NodeRuntime.runMain)
+ * @since 0.1.0
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
+import * as Path from "@effect/platform/Path"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodePath from "@effect/platform-node/NodePath"
+import { IvcapClient } from "@ivcap/core"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as NodeConfig from "./NodeConfig.js"
+
+/**
+ * Options of {@link layer}: the settings of {@link NodeConfig.Options} (each optional, filled from the
+ * environment and the CLI's config), the client's timeouts and retries, and where upload state is kept.
+ *
+ * @since 0.1.0
+ */
+export interface Options extends NodeConfig.Options, Omit<IvcapClient.Options, "url" | "token" | "accountId"> {
+  /**
+   * The folder for resumable-upload state; beats `IVCAP_UPLOAD_STATE_DIR`; default
+   * `<user config dir>/ivcap-sdk/uploads`. Created on first use.
+   */
+  readonly uploadStateDir?: string | undefined
+}
+
+/** Everything {@link layer} provides. @since 0.1.0 */
+export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | FileSystem.FileSystem | Path.Path | KeyValueStore.KeyValueStore
+
+/** Why {@link layer} can fail to build: missing or invalid configuration, or an expired CLI login. @since 0.1.0 */
+export type LayerError = ConfigError.ConfigError | NodeConfig.TokenExpired
+
+/** Undici HTTP, the Node file system and `Path`. @since 0.1.0 */
+const layerRuntime: Layer.Layer<HttpClient.HttpClient | FileSystem.FileSystem | Path.Path> = Layer.mergeAll(
+  NodeHttpClient.layerUndici,
+  NodeFileSystem.layer,
+  NodePath.layer
+)
+
+/**
+ * The folder for resumable-upload state: `uploadStateDir`, else `IVCAP_UPLOAD_STATE_DIR`, else
+ * `<user config dir>/ivcap-sdk/uploads`.
+ *
+ * @since 0.1.0
+ */
+export const uploadStateDir = (
+  options: Pick<Options, "uploadStateDir" | "platform"> = {}
+): Effect.Effect<string, ConfigError.ConfigError, Path.Path> =>
+  Effect.gen(function*() {
+    if (options.uploadStateDir !== undefined) return options.uploadStateDir
+    const fromEnv = yield* NodeConfig.optionalEnv("IVCAP_UPLOAD_STATE_DIR")
+    if (Option.isSome(fromEnv)) return fromEnv.value
+    return (yield* Path.Path).join(yield* NodeConfig.userConfigDir(options.platform), "ivcap-sdk", "uploads")
+  })
+
+/**
+ * A `KeyValueStore` on files in `directory`, which is created when the first value is written (so a read-only
+ * home folder only matters to programs that upload).
+ *
+ * @since 0.1.0
+ */
+export const layerFileStore = (directory: string): Layer.Layer<KeyValueStore.KeyValueStore, never, FileSystem.FileSystem | Path.Path> =>
+  Layer.effect(
+    KeyValueStore.KeyValueStore,
+    Effect.gen(function*() {
+      // KeyValueStore.layerFileSystem creates its folder when built: build it on first use, once.
+      const context = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
+      const store = yield* Effect.cached(Layer.build(KeyValueStore.layerFileSystem(directory)).pipe(
+        Effect.scoped,
+        Effect.map(Context.get(KeyValueStore.KeyValueStore)),
+        Effect.provide(context)
+      ))
+      const use = <A, E>(f: (s: KeyValueStore.KeyValueStore) => Effect.Effect<A, E>) => Effect.flatMap(store, f)
+      return KeyValueStore.make({
+        get: (key) => use((s) => s.get(key)),
+        getUint8Array: (key) => use((s) => s.getUint8Array(key)),
+        set: (key, value) => use((s) => s.set(key, value)),
+        remove: (key) => use((s) => s.remove(key)),
+        clear: use((s) => s.clear),
+        size: use((s) => s.size)
+      })
+    })
+  )
+
+/**
+ * Node's runtime services without a client: undici HTTP, `FileSystem`, `Path` and the upload-state store. For
+ * programs that build their `IvcapClient` themselves (`IvcapClient.layer(...).pipe(Layer.provide(...))`).
+ *
+ * @since 0.1.0
+ */
+export const layerPlatform = (
+  options: Pick<Options, "uploadStateDir" | "platform"> = {}
+): Layer.Layer<Exclude<Services, IvcapClient.IvcapClient>, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(uploadStateDir(options), layerFileStore)).pipe(Layer.provideMerge(layerRuntime))
+
+/**
+ * The client and everything it needs on Node, configured by precedence (explicit options > `IVCAP_URL` /
+ * `IVCAP_JWT` / `IVCAP_ACCESS_TOKEN` / `IVCAP_ACCOUNT_ID` > the IVCAP CLI's active context).
+ *
+ * @example
+ * Effect.provide(program, IvcapNode.layer())                                      // environment or CLI login
+ * Effect.provide(program, IvcapNode.layer({ url: "https://develop.ivcap.net", timeout: "10 seconds" }))
+ * @since 0.1.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<Services, LayerError> => {
+  const { accountId: _a, cliConfigDir: _c, context: _x, platform: _p, token: _t, uploadStateDir: _u, url: _url, ...client } = options
+  const clientLayer = Layer.unwrapEffect(
+    Effect.map(NodeConfig.resolve(options), (resolved) =>
+      IvcapClient.layer({ ...client, url: resolved.url, token: resolved.token, accountId: resolved.accountId }))
+  )
+  return clientLayer.pipe(Layer.provideMerge(layerPlatform(options)))
+}
+
+/**
+ * {@link layer} with its options read from `Config` (for example your application's own keys), then completed
+ * by the same precedence.
+ *
+ * @example
+ * IvcapNode.layerConfig(Config.all({ url: Config.string("MYAPP_IVCAP_URL"), token: Config.redacted("MYAPP_IVCAP_TOKEN") }))
+ * @since 0.1.0
+ */
+export const layerConfig = (config: Config.Config<Options>): Layer.Layer<Services, LayerError> =>
+  Layer.unwrapEffect(Effect.map(config, layer))
