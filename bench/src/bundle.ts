@@ -1,0 +1,218 @@
+/**
+ * Browser bundle: a minimal app (list services + upload a `File`) on `@ivcap/browser`, built for the browser
+ * with Vite (an app build: index.html + module script) and with esbuild (`--bundle --minify --format=esm
+ * --platform=browser`), measured minified and gzip -9 (Node zlib). The baseline is the same app written
+ * directly on `effect` + `@effect/platform` (fetch, Schema decode, Stream paging, tus PATCHes), which is what a
+ * user would otherwise ship. esbuild's metafile says which packages and modules carry the weight.
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Effect from "effect/Effect"
+import * as esbuild from "esbuild"
+import { gzipSync } from "node:zlib"
+import { build as viteBuild } from "vite"
+import { type Benchmark, progress } from "./lib/Bench.js"
+import { benchDir } from "./lib/Child.js"
+import { fmt, limitRow, type Row } from "./lib/Report.js"
+
+/** The app on our SDK: the code a user writes (imports as the READMEs show them). */
+export const oursApp = `
+import { IvcapBrowser } from "@ivcap/browser"
+import { Service, Upload, UploadSource } from "@ivcap/core"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+
+const program = (url, token, file) =>
+  Effect.gen(function*() {
+    const services = yield* Service.list().pipe(Stream.take(20), Stream.runCollect)
+    const artifact = yield* Upload.upload(UploadSource.fromBlob(file))
+    return { services: [...services].map((s) => s.name ?? s.id), artifact: artifact.id }
+  }).pipe(Effect.provide(IvcapBrowser.layer({ url, token })))
+
+document.querySelector("#go").addEventListener("click", () => {
+  const file = document.querySelector("#file").files[0]
+  Effect.runPromise(program(location.origin, sessionStorage.getItem("token"), file)).then(
+    (r) => { document.querySelector("#out").textContent = JSON.stringify(r) },
+    (e) => { document.querySelector("#out").textContent = String(e) })
+})
+`
+
+/** The same app written directly on effect + @effect/platform, without the SDK. */
+export const baselineApp = `
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+
+const Link = Schema.Struct({ rel: Schema.String, type: Schema.String, href: Schema.String })
+const ServiceItem = Schema.Struct({
+  id: Schema.String, href: Schema.String, account: Schema.String, name: Schema.optional(Schema.String),
+  publishedAt: Schema.optional(Schema.DateTimeUtc).pipe(Schema.fromKey("published-at"))
+})
+const ServicePage = Schema.Struct({ items: Schema.Array(ServiceItem), links: Schema.Array(Link) })
+const Artifact = Schema.Struct({ id: Schema.String, status: Schema.String, dataHref: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("data-href")) })
+const chunkSize = 5 * 1024 * 1024
+
+const program = (url, token, file) =>
+  Effect.gen(function*() {
+    const client = (yield* HttpClient.HttpClient).pipe(
+      HttpClient.mapRequest(HttpClientRequest.bearerToken(token)), HttpClient.filterStatusOk, HttpClient.withTracerPropagation(false))
+    const page = (href) => client.get(href).pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(ServicePage)), Effect.scoped)
+    const services = yield* Stream.paginateChunkEffect(url + "/1/services?limit=50", (href) =>
+      Effect.map(page(href), (p) => [Chunk.fromIterable(p.items), Option.fromNullable(p.links.find((l) => l.rel === "next")?.href)])
+    ).pipe(Stream.take(20), Stream.runCollect)
+    const artifact = yield* client.post(url + "/1/artifacts", {
+      headers: { "x-name": btoa(file.name), "x-content-type": file.type || "application/octet-stream", "x-content-length": String(file.size), "tus-resumable": "1.0.0" }
+    }).pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(Artifact)), Effect.scoped)
+    for (let offset = 0; offset < file.size; offset += chunkSize) {
+      const chunk = file.slice(offset, offset + chunkSize)
+      yield* client.execute(HttpClientRequest.patch(artifact.dataHref).pipe(
+        HttpClientRequest.setHeaders({ "upload-offset": String(offset), "tus-resumable": "1.0.0" }),
+        HttpClientRequest.setBody(HttpBody.raw(chunk, { contentType: "application/offset+octet-stream", contentLength: chunk.size }))
+      )).pipe(Effect.retry({ times: 3 }), Effect.scoped)
+    }
+    return { services: [...services].map((s) => s.name ?? s.id), artifact: artifact.id }
+  }).pipe(Effect.provide(FetchHttpClient.layer))
+
+document.querySelector("#go").addEventListener("click", () => {
+  const file = document.querySelector("#file").files[0]
+  Effect.runPromise(program(location.origin, sessionStorage.getItem("token"), file)).then(
+    (r) => { document.querySelector("#out").textContent = JSON.stringify(r) },
+    (e) => { document.querySelector("#out").textContent = String(e) })
+})
+`
+
+const html = `<!doctype html><html><body><input id="file" type="file"><button id="go">go</button><pre id="out"></pre>
+<script type="module" src="./main.js"></script></body></html>`
+
+interface Size {
+  readonly minified: number
+  readonly gzip: number
+}
+
+const sizeOf = (chunks: ReadonlyArray<Uint8Array>): Size => {
+  const all = Buffer.concat(chunks)
+  return { minified: all.length, gzip: gzipSync(all, { level: 9 }).length }
+}
+
+/** Which package a bundled input belongs to: `effect`, `@effect/platform`, `@ivcap/core`, … */
+export const packageOf = (input: string): string => {
+  const nm = input.lastIndexOf("node_modules/")
+  if (nm !== -1) {
+    const parts = input.slice(nm + "node_modules/".length).split("/")
+    return parts[0]!.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0]!
+  }
+  const ws = /(?:^|\/)packages\/([^/]+)\//.exec(input)
+  return ws ? `@ivcap/${ws[1]}` : "(app)"
+}
+
+/** Bytes each package and the heaviest modules contribute to an esbuild output (minified, before gzip). */
+export const weights = (metafile: esbuild.Metafile) => {
+  const byPackage = new Map<string, number>()
+  const byModule: Array<readonly [string, number]> = []
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const pkg = packageOf(input)
+      byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + bytesInOutput)
+      const rel = input.includes("node_modules/") ? `${pkg}/${input.split(`${pkg}/`).pop()}` : input.replace(/^.*?packages\//, "packages/")
+      byModule.push([rel, bytesInOutput])
+    }
+  }
+  return {
+    packages: [...byPackage].sort((a, b) => b[1] - a[1]),
+    modules: byModule.sort((a, b) => b[1] - a[1]).slice(0, 12)
+  }
+}
+
+const withEsbuild = (dir: string) =>
+  Effect.promise(() =>
+    esbuild.build({
+      entryPoints: [`${dir}/main.js`],
+      bundle: true,
+      minify: true,
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      metafile: true,
+      write: false,
+      logLevel: "silent",
+      // a name the SDK does not export must fail the build, not bundle as `undefined`
+      logOverride: { "import-is-undefined": "error" }
+    })
+  ).pipe(Effect.map((r) => ({ size: sizeOf(r.outputFiles.map((f) => f.contents)), metafile: r.metafile })))
+
+const withVite = (dir: string, path: Path.Path) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const outDir = path.join(dir, "dist")
+    yield* Effect.promise(() =>
+      viteBuild({ root: dir, configFile: false, logLevel: "silent", build: {
+          outDir,
+          emptyOutDir: true,
+          minify: "esbuild",
+          modulePreload: { polyfill: false },
+          rollupOptions: {
+            onwarn: (warning, warn) => {
+              if (warning.code === "MISSING_EXPORT") throw new Error(warning.message)
+              warn(warning)
+            }
+          }
+        }
+      })
+    )
+    const assets = path.join(outDir, "assets")
+    const js = (yield* fs.readDirectory(assets)).filter((f) => f.endsWith(".js"))
+    return sizeOf(yield* Effect.forEach(js, (f) => fs.readFile(path.join(assets, f))))
+  })
+
+const kB = (bytes: number) => `${fmt(bytes / 1000, 1)} kB`
+
+/** Runs the bundle-size benchmark. */
+export const bundle: Benchmark = () =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    // The apps live under bench/ so that @ivcap/browser, effect and @effect/platform resolve from its node_modules.
+    const buildDir = path.join(benchDir, "build")
+    yield* fs.makeDirectory(buildDir, { recursive: true })
+    const app = (source: string) =>
+      Effect.gen(function*() {
+        const dir = yield* fs.makeTempDirectoryScoped({ directory: buildDir, prefix: "bundle-app-" })
+        yield* fs.writeFileString(path.join(dir, "main.js"), source)
+        yield* fs.writeFileString(path.join(dir, "index.html"), html)
+        const es = yield* withEsbuild(dir)
+        const vite = yield* withVite(dir, path)
+        return { es, vite }
+      })
+    progress("bundle: building both apps with esbuild and Vite")
+    const ours = yield* app(oursApp)
+    const base = yield* app(baselineApp)
+    const limit = 70_000
+    const rows: Array<Row> = [
+      limitRow("browser bundle, esbuild (min + gzip -9)", ours.es.size.gzip, base.es.size.gzip, kB, limit, "70 kB"),
+      limitRow("browser bundle, Vite (min + gzip -9)", ours.vite.gzip, base.vite.gzip, kB, limit, "70 kB")
+    ]
+    const w = weights(ours.es.metafile)
+    const total = w.packages.reduce((n, [, b]) => n + b, 0)
+    const share = (b: number) => `${kB(b)} (${((100 * b) / total).toFixed(0)}%)`
+    return {
+      rows,
+      series: [
+        { name: "bundle ours esbuild", unit: "bytes", samples: [ours.es.size.minified, ours.es.size.gzip], median: ours.es.size.gzip },
+        { name: "bundle ours vite", unit: "bytes", samples: [ours.vite.minified, ours.vite.gzip], median: ours.vite.gzip },
+        { name: "bundle baseline esbuild", unit: "bytes", samples: [base.es.size.minified, base.es.size.gzip], median: base.es.size.gzip },
+        { name: "bundle baseline vite", unit: "bytes", samples: [base.vite.minified, base.vite.gzip], median: base.vite.gzip }
+      ],
+      notes: [
+        `bundle: minified sizes — ours esbuild ${kB(ours.es.size.minified)}, Vite ${kB(ours.vite.minified)}; baseline esbuild ${kB(base.es.size.minified)}, Vite ${kB(base.vite.minified)}.`,
+        `bundle (ours, esbuild, minified bytes by package): ${w.packages.map(([p, b]) => `${p} ${share(b)}`).join(", ")}.`,
+        `bundle (ours, esbuild, heaviest modules): ${w.modules.map(([m, b]) => `${m} ${kB(b)}`).join(", ")}.`
+      ]
+    }
+  })

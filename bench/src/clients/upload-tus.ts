@@ -1,0 +1,28 @@
+/**
+ * Baseline: tus-js-client (npm) in Node uploading a file to an existing `data-href` (`--upload-url`), with the
+ * same chunk size as ours. Given an `fs.ReadStream` with a path, tus-js-client reads each chunk as its own
+ * file range (no whole-file buffering). It starts with a HEAD (its resume check), then PATCHes chunk by chunk.
+ */
+import { createReadStream, statSync } from "node:fs"
+import { Upload } from "tus-js-client"
+import { deployment, main, numeric, report, required } from "./common.js"
+
+main(async () => {
+  const { token } = deployment()
+  const file = required("file")
+  const size = statSync(file).size
+  const started = performance.now()
+  await new Promise<void>((resolve, reject) => {
+    const source = createReadStream(file) as unknown as ConstructorParameters<typeof Upload>[0]
+    new Upload(source, {
+      uploadUrl: required("upload-url"),
+      uploadSize: size,
+      chunkSize: numeric("chunk-size"),
+      headers: { Authorization: `Bearer ${token}` },
+      retryDelays: [],
+      onSuccess: () => resolve(),
+      onError: reject
+    }).start()
+  })
+  report({ bytes: size, ms: performance.now() - started })
+})
