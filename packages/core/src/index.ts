@@ -10,6 +10,9 @@ export * as Artifact from "./Artifact.js"
 /** Aspects: bitemporal JSON metadata about entities. @since 0.1.0 */
 export * as Aspect from "./Aspect.js"
 
+/** Artifact content as resumable, verified Streams. @since 0.1.0 */
+export * as Download from "./Download.js"
+
 /** The connection to a deployment: base URL, token, timeouts, retries. @since 0.1.0 */
 export * as IvcapClient from "./IvcapClient.js"
 
@@ -27,6 +30,15 @@ export * as Search from "./Search.js"
 
 /** Services and their parameter definitions. @since 0.1.0 */
 export * as Service from "./Service.js"
+
+/** Uploading artifact content: resumable tus uploads with progress. @since 0.1.0 */
+export * as Upload from "./Upload.js"
+
+/** What an upload reads from: files, Blobs, bytes, one-pass Streams. @since 0.1.0 */
+export * as UploadSource from "./UploadSource.js"
+
+/** Unfinished uploads remembered across restarts. @since 0.1.0 */
+export * as UploadStore from "./UploadStore.js"
 
 /** Branded, validated IVCAP URNs. @since 0.1.0 */
 export * as Urn from "./Urn.js"

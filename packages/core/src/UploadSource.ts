@@ -1,0 +1,300 @@
+/**
+ * What an upload reads from: a platform-free source of bytes with a known or unknown size.
+ *
+ * A source is opened once per upload and then asked for the bytes `[offset, offset + n)` of each chunk. Files,
+ * `Blob`s and byte arrays can be read again from any offset, so a chunk that failed is simply re-read; a one-pass
+ * `Stream` keeps only the chunk in flight in memory, which is enough to re-send it from the offset the server
+ * confirmed. The `fingerprint` identifies the same content across restarts (path + size + mtime, or name + size +
+ * lastModified), so `Upload` can find an unfinished upload of it in the `UploadStore`.
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { guessContentType } from "./internal/mime.js"
+
+/** A source that could not be read (missing file, a failing stream, fewer bytes than announced, …). @since 0.1.0 */
+export class SourceError extends Schema.TaggedError<SourceError>()("SourceError", {
+  /** What was being read, e.g. `file /data/a.tif`. */
+  source: Schema.String,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+/**
+ * The bytes of one chunk: `length` bytes in memory, or as a stream of exactly `length` bytes read while it is
+ * sent (files: the memory of a chunk is then a few KiB, not the chunk size).
+ *
+ * @since 0.1.0
+ */
+export interface Piece {
+  readonly length: number
+  /** Whether the source ends with this piece (how an upload of unknown size learns its length). */
+  readonly end: boolean
+  readonly bytes: Uint8Array | Stream.Stream<Uint8Array, SourceError>
+}
+
+/** An opened source. @since 0.1.0 */
+export interface Reader {
+  /**
+   * The bytes `[offset, offset + maxLength)`, fewer only at the end of the source. One-pass sources fail with
+   * `SourceError` when asked for bytes before the current piece (they are gone).
+   */
+  readonly read: (offset: number, maxLength: number) => Effect.Effect<Piece, SourceError>
+}
+
+/** Something to upload. @since 0.1.0 */
+export interface UploadSource {
+  /** For error messages: `file <path>`, `blob <name>`, `bytes`, `stream`. */
+  readonly description: string
+  /** The size in bytes; `None` for a stream of unknown length (`X-Content-Length: -1`, tus deferred length). */
+  readonly size: Option.Option<number>
+  /** The default artifact name (a file's base name). */
+  readonly name: Option.Option<string>
+  /** The default content type (given, a `Blob`'s type, or guessed from the name). */
+  readonly contentType: Option.Option<string>
+  /** Identifies the same content across restarts, for resuming; `None` when it cannot be told. */
+  readonly fingerprint: Option.Option<string>
+  /** Whether bytes can be read again from any offset (false for one-pass streams). */
+  readonly rereadable: boolean
+  /** Opens the source for one upload; the scope closes what was opened. */
+  readonly open: Effect.Effect<Reader, SourceError, Scope.Scope>
+}
+
+/** Naming and typing options shared by the constructors. @since 0.1.0 */
+export interface SourceOptions {
+  /** Overrides the name (a file's base name, a `File`'s name). */
+  readonly name?: string | undefined
+  /** Overrides the content type (otherwise taken from the `Blob` or guessed from the name's extension). */
+  readonly contentType?: string | undefined
+}
+
+const typeOf = (options: SourceOptions | undefined, name: string | undefined, given?: string): Option.Option<string> =>
+  Option.fromNullable(options?.contentType ?? (given !== undefined && given !== "" ? given : undefined) ?? (name === undefined ? undefined : guessContentType(name)))
+
+/** A reader of a source of known size: clamps every read to the size. */
+const sized = (
+  size: number,
+  read: (offset: number, length: number) => Effect.Effect<Piece["bytes"], SourceError>
+): Reader => ({
+  read: (offset, maxLength) => {
+    const length = Math.max(0, Math.min(maxLength, size - offset))
+    return Effect.map(read(offset, length), (bytes) => ({ length, end: offset + length >= size, bytes }))
+  }
+})
+
+/**
+ * A stream of exactly `length` bytes: fewer (a file cut short while uploading) is a `SourceError`, not a short
+ * request body that the server would wait for.
+ */
+const exactly = (description: string, length: number, stream: Stream.Stream<Uint8Array, SourceError>) =>
+  Stream.suspend(() => {
+    let seen = 0
+    return stream.pipe(
+      Stream.tap((bytes) => Effect.sync(() => (seen += bytes.length))),
+      Stream.concat(Stream.suspend(() =>
+        seen === length ? Stream.empty : Stream.fail(new SourceError({ source: description, message: `expected ${length} bytes, read ${seen}` }))
+      ))
+    )
+  })
+
+/** How many bytes a file stream reads at a time (the memory of a file upload, whatever the chunk size). */
+const fileReadSize = FileSystem.KiB(64)
+
+/**
+ * A file, read with `@effect/platform/FileSystem` from the offset of each chunk (so an upload holds about 64 KiB of
+ * it in memory). Fails with `SourceError` when the path is not a readable regular file. The fingerprint is the
+ * absolute path + size + modification time: a file changed since an unfinished upload starts a new one.
+ *
+ * @since 0.1.0
+ */
+export const fromFile = (
+  path: string,
+  options?: SourceOptions
+): Effect.Effect<UploadSource, SourceError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const paths = yield* Path.Path
+    const absolute = paths.resolve(path)
+    const description = `file ${absolute}`
+    const fail = (message: string) => (cause: unknown) => new SourceError({ source: description, message, cause })
+    const info = yield* fs.stat(absolute).pipe(Effect.mapError(fail("cannot read the file")))
+    if (info.type !== "File") return yield* new SourceError({ source: description, message: `not a regular file (${info.type})` })
+    const size = Number(info.size)
+    const name = options?.name ?? paths.basename(absolute)
+    const mtime = Option.match(info.mtime, { onNone: () => "?", onSome: (d) => String(d.getTime()) })
+    const reader = sized(size, (offset, length) =>
+      Effect.succeed(exactly(
+        description,
+        length,
+        length === 0
+          ? Stream.empty
+          : fs.stream(absolute, { offset, bytesToRead: length, chunkSize: fileReadSize }).pipe(Stream.mapError(fail("read failed")))
+      )))
+    return {
+      description,
+      size: Option.some(size),
+      name: Option.some(name),
+      contentType: typeOf(options, name),
+      fingerprint: Option.some(`file|${absolute}|${size}|${mtime}`),
+      rereadable: true,
+      open: Effect.succeed(reader)
+    }
+  })
+
+/**
+ * A `Blob` or `File` (web standard; browsers, Node ≥ 20). Each chunk is `blob.slice(…)` read into memory, as
+ * browsers cannot stream request bodies over HTTP/1.1. A `File` gets the fingerprint name + size + lastModified.
+ *
+ * @since 0.1.0
+ */
+export const fromBlob = (blob: Blob, options?: SourceOptions): UploadSource => {
+  const fileName = "name" in blob && typeof blob.name === "string" ? blob.name : undefined
+  const lastModified = "lastModified" in blob && typeof blob.lastModified === "number" ? blob.lastModified : undefined
+  const name = options?.name ?? fileName
+  const description = `blob ${name ?? "(unnamed)"}`
+  const reader = sized(blob.size, (offset, length) =>
+    Effect.tryPromise({
+      try: () => blob.slice(offset, offset + length).arrayBuffer(),
+      catch: (cause) => new SourceError({ source: description, message: "cannot read the blob", cause })
+    }).pipe(Effect.map((buffer) => new Uint8Array(buffer))))
+  return {
+    description,
+    size: Option.some(blob.size),
+    name: Option.fromNullable(name),
+    contentType: typeOf(options, name, blob.type),
+    fingerprint: fileName !== undefined && lastModified !== undefined
+      ? Option.some(`blob|${fileName}|${blob.size}|${lastModified}`)
+      : Option.none(),
+    rereadable: true,
+    open: Effect.succeed(reader)
+  }
+}
+
+/**
+ * Bytes already in memory (sent as sub-arrays, never copied). No fingerprint: give one in `options` to let an
+ * unfinished upload of them be resumed from the `UploadStore`.
+ *
+ * @since 0.1.0
+ */
+export const fromBytes = (bytes: Uint8Array, options?: SourceOptions & { readonly fingerprint?: string | undefined }): UploadSource => ({
+  description: "bytes",
+  size: Option.some(bytes.length),
+  name: Option.fromNullable(options?.name),
+  contentType: typeOf(options, options?.name),
+  fingerprint: Option.fromNullable(options?.fingerprint),
+  rereadable: true,
+  open: Effect.succeed(sized(bytes.length, (offset, length) => Effect.succeed(bytes.subarray(offset, offset + length))))
+})
+
+/** Options of {@link fromStream}. @since 0.1.0 */
+export interface StreamSourceOptions extends SourceOptions {
+  /** The exact number of bytes the stream yields, when known; a stream that yields more or fewer fails. */
+  readonly size?: number | undefined
+}
+
+/**
+ * A one-pass `Stream` (stdin, a generated file, another download). Only the chunk being sent is kept in memory;
+ * after a failure it is re-sent from the offset the server confirmed. Without `size` the upload announces an
+ * unknown length (`X-Content-Length: -1`, `Upload-Defer-Length: 1`) and gives the length once the stream ends.
+ * It can be uploaded once, and not resumed after a restart (no fingerprint).
+ *
+ * @since 0.1.0
+ */
+export const fromStream = <E>(stream: Stream.Stream<Uint8Array, E>, options?: StreamSourceOptions): UploadSource => {
+  const description = options?.name === undefined ? "stream" : `stream ${options.name}`
+  const fail = (message: string, cause?: unknown) => new SourceError({ source: description, message, cause })
+  let opened = false
+  const open = Effect.gen(function*() {
+    if (opened) return yield* fail("a one-pass stream can be uploaded only once")
+    opened = true
+    const pull = yield* Stream.toPull(stream)
+    // The bytes from `start` on that were pulled and not yet passed: at most one piece plus one upstream chunk.
+    let parts: Array<Uint8Array> = []
+    let start = 0
+    let buffered = 0
+    let ended = false
+    const drop = (n: number) => {
+      let left = n
+      while (left > 0 && parts.length > 0) {
+        const first = parts[0]!
+        if (first.length <= left) {
+          parts.shift()
+          left -= first.length
+        } else {
+          parts[0] = first.subarray(left)
+          left = 0
+        }
+      }
+      buffered -= n - left
+      start += n - left
+      return left
+    }
+    const pullMore = pull.pipe(
+      Effect.map((chunk) => {
+        for (const bytes of Chunk.toReadonlyArray(chunk)) {
+          if (bytes.length === 0) continue
+          parts.push(bytes)
+          buffered += bytes.length
+        }
+      }),
+      Effect.catchAll(Option.match({
+        onNone: () => Effect.sync(() => void (ended = true)),
+        onSome: (cause) => Effect.fail(fail("the stream failed", cause))
+      }))
+    )
+    const checkSize = Effect.suspend(() => {
+      const total = start + buffered
+      if (options?.size === undefined) return Effect.void
+      if (total > options.size) return Effect.fail(fail(`the stream yielded more than the announced ${options.size} bytes`))
+      if (ended && total < options.size) return Effect.fail(fail(`the stream ended after ${total} of the announced ${options.size} bytes`))
+      return Effect.void
+    })
+    const read = (offset: number, maxLength: number): Effect.Effect<Piece, SourceError> =>
+      Effect.gen(function*() {
+        if (offset < start) return yield* fail(`cannot go back to byte ${offset}: a one-pass stream keeps bytes from ${start} on`)
+        // Skip what the server already has (it may have kept part of a cut request).
+        while (drop(offset - start) > 0 && !ended) yield* pullMore
+        if (offset > start) return yield* fail(`the stream ended at byte ${start}, before ${offset}`)
+        while (buffered < maxLength && !ended) yield* pullMore
+        yield* checkSize
+        const length = Math.min(maxLength, buffered)
+        const bytes = new Uint8Array(length)
+        let at = 0
+        for (const part of parts) {
+          if (at >= length) break
+          const n = Math.min(part.length, length - at)
+          bytes.set(n === part.length ? part : part.subarray(0, n), at)
+          at += n
+        }
+        // Keep one copy of the piece (the one being sent), not the upstream chunks it was made from.
+        const rest: Array<Uint8Array> = []
+        let skip = length
+        for (const part of parts) {
+          if (skip >= part.length) skip -= part.length
+          else {
+            rest.push(part.subarray(skip))
+            skip = 0
+          }
+        }
+        parts = length > 0 ? [bytes, ...rest] : rest
+        return { length, end: ended && length === buffered, bytes }
+      })
+    return { read }
+  })
+  return {
+    description,
+    size: Option.fromNullable(options?.size),
+    name: Option.fromNullable(options?.name),
+    contentType: typeOf(options, options?.name),
+    fingerprint: Option.none(),
+    rereadable: false,
+    open
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Where unfinished uploads are remembered, so that uploading the same source again — after a crash, in a new
+ * process, with a new client — resumes it instead of starting over.
+ *
+ * Records are kept in a `@effect/platform/KeyValueStore` under a key derived from the deployment URL and the
+ * source's fingerprint: {@link layerMemory} here, a folder of files on node (`@ivcap/node`), `localStorage` in
+ * browsers (`@ivcap/browser`). A record is written right after the artifact is created and removed when the
+ * upload completes. The store is an optimisation: when it cannot be read or written the upload goes on without
+ * it (with a warning in the log).
+ *
+ * @since 0.1.0
+ */
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Hash from "effect/Hash"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Urn from "./Urn.js"
+
+/** An unfinished upload. @since 0.1.0 */
+export class UploadRecord extends Schema.Class<UploadRecord>("UploadRecord")({
+  /** The deployment (client base URL) the artifact lives on. */
+  baseUrl: Schema.String,
+  /** The source's fingerprint. */
+  fingerprint: Schema.String,
+  artifactId: Urn.ArtifactUrn,
+  /** The tus upload URL as the server gave it (`data-href`). */
+  dataHref: Schema.String,
+  /** The total size in bytes. */
+  length: Schema.NonNegativeInt,
+  /** When the upload was created (epoch milliseconds). */
+  createdAt: Schema.Number
+}) {}
+
+/** The store. Failures to read or write are logged and treated as "nothing stored". @since 0.1.0 */
+export interface UploadStoreService {
+  readonly get: (baseUrl: string, fingerprint: string) => Effect.Effect<Option.Option<UploadRecord>>
+  readonly set: (record: UploadRecord) => Effect.Effect<void>
+  readonly remove: (baseUrl: string, fingerprint: string) => Effect.Effect<void>
+}
+
+/** The tag of the upload store; uploads use it when it is provided. @since 0.1.0 */
+export class UploadStore extends Context.Tag("@ivcap/core/UploadStore")<UploadStore, UploadStoreService>() {}
+
+/**
+ * The key of a record: a short, file-name-safe digest of deployment and fingerprint (fingerprints hold paths,
+ * too long and too revealing for a file name). Collisions are harmless: the record holds both in full and is
+ * checked against them.
+ *
+ * @since 0.1.0
+ */
+export const keyOf = (baseUrl: string, fingerprint: string): string => {
+  const text = `${baseUrl}\n${fingerprint}`
+  const hex = (n: number) => (n >>> 0).toString(16).padStart(8, "0")
+  return `upload-${hex(Hash.string(text))}${hex(Hash.string(`${text}\n`))}${hex(text.length)}`
+}
+
+const RecordJson = Schema.parseJson(UploadRecord)
+
+/**
+ * The store on a `KeyValueStore`.
+ *
+ * @since 0.1.0
+ */
+export const make: Effect.Effect<UploadStoreService, never, KeyValueStore.KeyValueStore> = Effect.map(KeyValueStore.KeyValueStore, (kv) => {
+  const store = kv.forSchema(RecordJson)
+  const warn = (action: string) => (error: unknown) =>
+    Effect.logWarning(`upload store: could not ${action}; uploads go on without resume information`, error)
+  return UploadStore.of({
+    get: (baseUrl, fingerprint) =>
+      store.get(keyOf(baseUrl, fingerprint)).pipe(
+        Effect.map(Option.filter((r) => r.baseUrl === baseUrl && r.fingerprint === fingerprint)),
+        Effect.catchAll((e) => Effect.as(warn("read a record")(e), Option.none()))
+      ),
+    set: (record) => store.set(keyOf(record.baseUrl, record.fingerprint), record).pipe(Effect.catchAll(warn("write a record"))),
+    remove: (baseUrl, fingerprint) => kv.remove(keyOf(baseUrl, fingerprint)).pipe(Effect.catchAll(warn("remove a record")))
+  })
+})
+
+/**
+ * The store uploads use: the `UploadStore` in context, else one on the `KeyValueStore` in context (which the
+ * `@ivcap/node` and `@ivcap/browser` layers provide), else none (no resume across restarts).
+ *
+ * @since 0.1.0
+ */
+export const current: Effect.Effect<Option.Option<UploadStoreService>> = Effect.flatMap(
+  Effect.serviceOption(UploadStore),
+  Option.match({
+    onSome: (store) => Effect.succeedSome(store),
+    onNone: () =>
+      Effect.flatMap(Effect.serviceOption(KeyValueStore.KeyValueStore), (kv) =>
+        Option.match(kv, {
+          onNone: () => Effect.succeedNone,
+          onSome: (kv) => Effect.map(Effect.provideService(make, KeyValueStore.KeyValueStore, kv), Option.some)
+        }))
+  })
+)
+
+/** The store on the `KeyValueStore` in context. @since 0.1.0 */
+export const layer: Layer.Layer<UploadStore, never, KeyValueStore.KeyValueStore> = Layer.effect(UploadStore, make)
+
+/** A store in memory: resumes within one process only (tests, short-lived scripts). @since 0.1.0 */
+export const layerMemory: Layer.Layer<UploadStore> = layer.pipe(Layer.provide(KeyValueStore.layerMemory))

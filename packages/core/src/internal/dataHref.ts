@@ -1,0 +1,25 @@
+/**
+ * The URL of an artifact's content. `data-href` is an absolute URL (wire doc §3.7) that may name an internal host
+ * instead of the one the client was configured with (the newer Python client's `fix_data_ref`, wire doc §12):
+ * such a URL is replaced by the configured base URL + the href's path and query, so content requests — and the
+ * token — always go to the configured deployment. (`IvcapClient.httpClient` would not send the token to another
+ * origin anyway; this keeps the request working as well as safe.)
+ */
+import * as Effect from "effect/Effect"
+import type { IvcapClientService } from "../IvcapClient.js"
+import { InvalidArgument } from "../IvcapError.js"
+
+/** The URL to use for a `data-href` (or any content URL), on the configured origin. */
+export const contentUrl = (client: IvcapClientService, href: string): Effect.Effect<string, InvalidArgument> => {
+  if (client.isOwnOrigin(href)) return Effect.succeed(client.resolve(href))
+  let url: URL
+  try {
+    url = new URL(href)
+  } catch {
+    return Effect.fail(new InvalidArgument({ argument: "data-href", message: `not a URL: ${JSON.stringify(href)}` }))
+  }
+  return Effect.as(
+    Effect.logDebug(`data-href names another host (${url.host}); using the configured deployment with its path`),
+    client.resolve(`${url.pathname}${url.search}`)
+  )
+}

@@ -1,0 +1,261 @@
+/**
+ * The tus 1.0.0 core protocol engine behind `Upload` (wire doc §6.2–6.3): PATCH chunks at the confirmed offset,
+ * and after a failure wait (a `Schedule`), ask the server for its offset with HEAD and go on from there.
+ *
+ * Invariants: `confirmed` only ever comes from a server (`Upload-Offset` of a PATCH or HEAD answer) and never goes
+ * down; a server offset behind it, or beyond the length, stops the upload with `UploadOffsetMismatch` rather than
+ * re-sending or skipping bytes. Each request is one attempt under the client's timeout (no nested retries), and
+ * the retry schedule restarts whenever the server confirms progress, so a long upload over a flaky link is bounded
+ * per stall, not in total. Everything is interruptible: an interrupted PATCH is aborted mid-body and the upload
+ * can be resumed later from whatever the server kept.
+ */
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { describe, IvcapClient, retryWithRetryAfter } from "../IvcapClient.js"
+import type { RequestTimeout, TransportError } from "../IvcapError.js"
+import { DecodeError, isTransient, ResourceNotFound, UnexpectedStatus } from "../IvcapError.js"
+import type { Piece, Reader, SourceError } from "../UploadSource.js"
+import * as Http from "./http.js"
+
+/** The tus version spoken. */
+export const tusVersion = "1.0.0"
+
+const offsetContentType = "application/offset+octet-stream"
+
+/**
+ * The server's offset is not one the upload can continue from: behind what it confirmed before (bytes lost), beyond
+ * the upload's length, or outside the bytes just sent.
+ *
+ * @since 0.1.0
+ */
+export class UploadOffsetMismatch extends Schema.TaggedError<UploadOffsetMismatch>()("UploadOffsetMismatch", {
+  url: Schema.String,
+  /** The offset the server confirmed before. */
+  confirmed: Schema.Number,
+  /** The offset the server reports now. */
+  server: Schema.Number,
+  /** The upload's length, when known. */
+  length: Schema.optional(Schema.Number),
+  message: Schema.String
+}) {}
+
+/**
+ * How far an upload is: `sent` bytes handed to the connection, `confirmed` bytes the server said it stored (only
+ * ever from a server's `Upload-Offset`), out of `total` (`None` until a stream of unknown size ends).
+ *
+ * @since 0.1.0
+ */
+export class Progress extends Data.TaggedClass("Progress")<{
+  readonly sent: number
+  readonly confirmed: number
+  readonly total: Option.Option<number>
+}> {}
+
+/** The errors of one tus request. */
+export type RequestError =
+  | Http.StatusError<400 | 403 | 404 | 415>
+  | ResourceNotFound
+  | TransportError
+  | RequestTimeout
+
+/** The errors of sending a source to an upload URL. */
+export type SendError = RequestError | UploadOffsetMismatch | SourceError
+
+/**
+ * Whether a failed request may succeed when the upload goes on from the server's offset: transient failures, and
+ * the tus statuses that say the offset or a lock is off (409 Conflict, 423 Locked, 460 checksum mismatch).
+ */
+export const isRetryable = (e: unknown): boolean =>
+  isTransient(e) || (e instanceof UnexpectedStatus && [409, 423, 460].includes(e.status))
+
+const parseOffset = (value: string | undefined): Option.Option<number> =>
+  value !== undefined && /^\d+$/.test(value.trim()) ? Option.filter(Option.some(Number(value.trim())), Number.isSafeInteger) : Option.none()
+
+const offsetHeader = (response: HttpClientResponse.HttpClientResponse) =>
+  Option.match(parseOffset(response.headers["upload-offset"]), {
+    onNone: () =>
+      Effect.fail(new DecodeError({ ...describe(response.request), message: `Upload-Offset header: expected a non-negative integer, got ${JSON.stringify(response.headers["upload-offset"] ?? null)}` })),
+    onSome: Effect.succeed
+  })
+
+/** A 404 or 410 on an upload URL: the upload is gone (expired, deleted or never there). */
+const gone = (response: HttpClientResponse.HttpClientResponse) =>
+  new ResourceNotFound({ id: response.request.url, message: `upload not found (${response.status}): ${response.request.method} ${response.request.url}` })
+
+const patchStatuses = [400, 403, 404, 415] as const
+
+/** The server's view of an upload. */
+export interface ServerState {
+  readonly offset: number
+  readonly length: Option.Option<number>
+}
+
+/** `HEAD <url>`: the server's offset (and length, once known). One attempt. */
+export const head = (url: string): Effect.Effect<ServerState, RequestError, IvcapClient> =>
+  Effect.flatMap(IvcapClient, (client) =>
+    client.call(
+      HttpClientRequest.head(url).pipe(HttpClientRequest.setHeaders({ "tus-resumable": tusVersion, "cache-control": "no-store" })),
+      (response): Effect.Effect<ServerState, RequestError> => {
+        if (response.status === 404 || response.status === 410) return Effect.fail(gone(response))
+        if (response.status < 200 || response.status >= 300) return Http.failStatus(patchStatuses)(response)
+        return Effect.map(offsetHeader(response), (offset) => ({ offset, length: parseOffset(response.headers["upload-length"]) }))
+      },
+      { idempotent: false }
+    ))
+
+interface PatchOptions {
+  /** Send `Upload-Defer-Length: 1` (length not known yet). */
+  readonly deferLength: boolean
+  /** Declare the length (`Upload-Length`), on the final empty PATCH of an upload of unknown size. */
+  readonly uploadLength?: number
+  /** Called with the size of each part of a streamed body as it is handed to the connection. */
+  readonly onSent: (bytes: number) => Effect.Effect<void>
+}
+
+/** `PATCH <url>` with the piece at `offset`: the server's new offset. One attempt. */
+const patch = (url: string, offset: number, piece: Piece, options: PatchOptions): Effect.Effect<number, RequestError | SourceError, IvcapClient> =>
+  Effect.flatMap(IvcapClient, (client) => {
+    // A body stream that fails surfaces as a transport error; keep the real cause to report it instead.
+    let sourceFailure: Option.Option<SourceError> = Option.none()
+    const body = piece.bytes instanceof Uint8Array
+      ? HttpBody.uint8Array(piece.bytes, offsetContentType)
+      : HttpBody.stream(
+        piece.bytes.pipe(
+          Stream.tap((bytes) => options.onSent(bytes.length)),
+          Stream.tapError((e) => Effect.sync(() => (sourceFailure = Option.some(e))))
+        ),
+        offsetContentType,
+        piece.length
+      )
+    const request = HttpClientRequest.patch(url).pipe(
+      HttpClientRequest.setBody(body),
+      HttpClientRequest.setHeaders({
+        "tus-resumable": tusVersion,
+        "upload-offset": String(offset),
+        "content-length": String(piece.length),
+        ...(options.deferLength ? { "upload-defer-length": "1" } : {}),
+        ...(options.uploadLength !== undefined ? { "upload-length": String(options.uploadLength) } : {})
+      })
+    )
+    const sentAll = piece.bytes instanceof Uint8Array ? options.onSent(piece.length) : Effect.void
+    return sentAll.pipe(
+      Effect.zipRight(client.call(
+        request,
+        (response): Effect.Effect<number, RequestError> => {
+          if (response.status === 404 || response.status === 410) return Effect.fail(gone(response))
+          return response.status >= 200 && response.status < 300 ? offsetHeader(response) : Http.failStatus(patchStatuses)(response)
+        },
+        { idempotent: false }
+      )),
+      Effect.catchAll((e) => Effect.fail(Option.getOrElse(sourceFailure, () => e)))
+    )
+  })
+
+/** What {@link send} needs. */
+export interface SendOptions {
+  /** The absolute upload URL (already moved to the configured origin). */
+  readonly url: string
+  readonly reader: Reader
+  /** The total length, when known. */
+  readonly length: Option.Option<number>
+  readonly chunkSize: number
+  /** Waits between a failure and the HEAD that follows it; restarted whenever the server confirms progress. */
+  readonly retry: Schedule.Schedule<unknown, unknown>
+  /** The offset the server is known to be at (0 right after creation); `None` asks it with HEAD first. */
+  readonly offset: Option.Option<number>
+  readonly onProgress: (progress: Progress) => Effect.Effect<void>
+}
+
+/**
+ * Sends the source to a tus upload URL until the server's offset equals the length; returns the length.
+ */
+export const send = (options: SendOptions): Effect.Effect<number, SendError, IvcapClient> =>
+  Effect.gen(function*() {
+    const { chunkSize, reader, url } = options
+    const driver = yield* Schedule.driver(retryWithRetryAfter(options.retry))
+    let total = options.length
+    let confirmed = 0
+    let sent = 0
+    const report = Effect.suspend(() => options.onProgress(new Progress({ sent, confirmed, total })))
+    const mismatch = (server: number, message: string) =>
+      new UploadOffsetMismatch({ url, confirmed, server, ...Option.match(total, { onNone: () => ({}), onSome: (length) => ({ length }) }), message })
+    /** Waits as the schedule says; when it is exhausted, fails with the error that made us wait. */
+    const pause = <E>(error: E): Effect.Effect<void, E> => Effect.asVoid(Effect.mapError(driver.next(error), () => error))
+    const retrying = <A, E>(effect: Effect.Effect<A, E, IvcapClient>): Effect.Effect<A, E, IvcapClient> =>
+      Effect.catchAll(effect, (e) => (isRetryable(e) ? Effect.zipRight(pause(e), retrying(effect)) : Effect.fail(e)))
+    /** Asks the server where it is and checks that the upload can go on from there. */
+    const sync = Effect.gen(function*() {
+      const state = yield* retrying(head(url))
+      if (state.offset < confirmed) return yield* mismatch(state.offset, `the server is at byte ${state.offset}, behind the ${confirmed} it confirmed before`)
+      if (Option.isSome(total) && Option.isSome(state.length) && total.value !== state.length.value) {
+        return yield* mismatch(state.offset, `the server expects ${state.length.value} bytes, the source has ${total.value}`)
+      }
+      if (Option.isNone(total) && Option.isSome(state.length) && state.offset === state.length.value) total = state.length
+      if (Option.isSome(total) && state.offset > total.value) {
+        return yield* mismatch(state.offset, `the server is at byte ${state.offset}, beyond the length ${total.value}`)
+      }
+      if (state.offset > confirmed) yield* driver.reset
+      confirmed = state.offset
+      sent = confirmed
+      yield* report
+    })
+    const onSent = (bytes: number) => Effect.suspend(() => {
+      sent += bytes
+      return report
+    })
+
+    if (Option.isSome(options.offset)) {
+      confirmed = options.offset.value
+      sent = confirmed
+      yield* report
+    } else {
+      yield* sync
+    }
+    while (Option.isNone(total) || confirmed < total.value) {
+      const remaining = Option.match(total, { onNone: () => chunkSize, onSome: (t) => Math.min(chunkSize, t - confirmed) })
+      const piece = yield* reader.read(confirmed, remaining)
+      const declaring = Option.isNone(total) && piece.length === 0 && piece.end
+      if (Option.isSome(total) && piece.length === 0) {
+        return yield* mismatch(confirmed, `the source ended at byte ${confirmed}, before its length ${total.value}`)
+      }
+      const attempt = yield* Effect.either(patch(url, confirmed, piece, {
+        deferLength: Option.isNone(total),
+        ...(declaring ? { uploadLength: confirmed } : {}),
+        onSent
+      }))
+      if (attempt._tag === "Left") {
+        if (!isRetryable(attempt.left)) return yield* attempt.left
+        yield* Effect.logDebug(`upload: ${attempt.left.message}; asking the server for its offset`)
+        yield* pause(attempt.left)
+        yield* sync
+        continue
+      }
+      const server = attempt.right
+      if (server < confirmed || server > confirmed + piece.length) {
+        return yield* mismatch(server, `the server answered offset ${server} to ${piece.length} bytes sent at ${confirmed}`)
+      }
+      if (declaring) {
+        total = Option.some(confirmed)
+        yield* report
+        break
+      }
+      if (server === confirmed && piece.length > 0) {
+        // Accepted nothing: treat as a failure (wait, then ask), so a server that never moves ends the upload.
+        yield* pause(mismatch(server, `the server accepted none of the ${piece.length} bytes sent at ${confirmed}`))
+        yield* sync
+        continue
+      }
+      if (server > confirmed) yield* driver.reset
+      confirmed = server
+      sent = Math.max(sent, confirmed)
+      yield* report
+    }
+    return confirmed
+  })
