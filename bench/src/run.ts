@@ -17,9 +17,15 @@ import { bundle } from "./bundle.js"
 import { coldstart } from "./coldstart.js"
 import { type Benchmark, progress } from "./lib/Bench.js"
 import { benchmarkNames, type BenchmarkName, type Options, parse } from "./lib/Options.js"
+import { create } from "./create.js"
+import { listing } from "./listing.js"
+import { upload } from "./upload.js"
 import { failedRow, markdownTable, type Outcome, type Row, type Series, textTable } from "./lib/Report.js"
 
 const benchmarks: Partial<Record<BenchmarkName, Benchmark>> = {
+  upload,
+  listing,
+  create,
   bundle,
   coldstart
 }

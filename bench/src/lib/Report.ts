@@ -84,11 +84,14 @@ export const failedRow = (benchmark: string, reason: string): Row => ({
   pass: undefined
 })
 
-const verdict = (pass: boolean | undefined) => (pass === undefined ? "n/a" : pass ? "pass" : "MISS")
+const verdict = (row: Row) => (row.target === "(info)" ? "info" : row.pass === undefined ? "n/a" : row.pass ? "pass" : "MISS")
+
+/** Marks a row as informational: a figure worth showing, with no target of its own. */
+export const info = (row: Row): Row => ({ ...row, target: "(info)", pass: undefined })
 
 const header = ["benchmark", "ours", "baseline", "ratio", "target", "pass/miss"] as const
 
-const cells = (row: Row): ReadonlyArray<string> => [row.benchmark, row.ours, row.baseline, row.ratio, row.target, verdict(row.pass)]
+const cells = (row: Row): ReadonlyArray<string> => [row.benchmark, row.ours, row.baseline, row.ratio, row.target, verdict(row)]
 
 /** The table as aligned plain text (for the terminal). */
 export const textTable = (rows: ReadonlyArray<Row>): string => {

@@ -1,0 +1,97 @@
+/**
+ * Listing: `--items` aspects bulk-seeded in the emulator (admin route `POST /_emulator/seed/aspects`), listed
+ * with page size 50 under one schema by
+ * - ours: `Aspect.list` (the item Stream) counted with `Stream.runFold`;
+ * - ours + prefetch: `Aspect.listPages` → `Stream.buffer({ capacity: 2 })` → items (next page fetched while the
+ *   consumer works);
+ * - baseline: a plain `fetch` + `JSON.parse` loop following the same `next` links, same page size and header.
+ * Alternating, each a child process. Items/s from each client's own clock; RSS after a tenth of the items and at
+ * the end (flat = the end within 20% of the tenth), and peak RSS from GNU time. Prefetch is also measured with a
+ * consumer that spends CPU on each item, which is where overlapping fetch and work can pay off.
+ */
+import * as Effect from "effect/Effect"
+import { alternate, type Benchmark, progress } from "./lib/Bench.js"
+import { runClient } from "./lib/Child.js"
+import * as EmulatorProcess from "./lib/EmulatorProcess.js"
+import { fmt, info, median, mib, type Row, ratioRow, series, times } from "./lib/Report.js"
+
+type Variant = "raw" | "ours" | "prefetch"
+
+interface ListResult {
+  readonly items: number
+  readonly ms: number
+  readonly rssAtTenth: number
+  readonly rssAtEnd: number
+}
+
+interface Sample {
+  readonly itemsPerSecond: number
+  readonly rssAtTenth: number
+  readonly rssAtEnd: number
+  readonly peakRss: number
+}
+
+const schema = "urn:ivcap:schema:bench.listing.1"
+const pageSize = 50
+/** CPU per item of the "consumer does work" variant: 1 ms per page of 50. */
+const workMicros = 20
+const prefetchPages = 2
+
+/** Runs the listing benchmark. */
+export const listing: Benchmark = ({ options, tmp }) =>
+  Effect.gen(function*() {
+    const emu = yield* EmulatorProcess.start(tmp)
+    const n = options.listItems
+    progress(`listing: seeding ${n} aspects`)
+    const seedStart = performance.now()
+    yield* emu.admin("POST", "/_emulator/seed/aspects", { count: n, schema })
+    progress(`listing: seeded in ${fmt((performance.now() - seedStart) / 1000)} s`)
+
+    const common = ["--limit", String(pageSize), "--expected", String(n)]
+    const listOnce = (variant: Variant, workUs = 0) =>
+      Effect.gen(function*() {
+        const { finished, result } = variant === "raw"
+          ? yield* runClient<ListResult>("list-raw", [...common, "--path", `/1/aspects?schema=${encodeURIComponent(schema)}&include-content=true`], { env: emu.env })
+          : yield* runClient<ListResult>("list-ours", [...common, "--schema", schema, "--prefetch", variant === "prefetch" ? String(prefetchPages) : "0", "--work-us", String(workUs)], { env: emu.env })
+        if (result.items !== n) return yield* Effect.fail(new Error(`${variant} listed ${result.items} aspects, expected ${n}`))
+        const sample: Sample = { itemsPerSecond: (n / result.ms) * 1000, rssAtTenth: result.rssAtTenth, rssAtEnd: result.rssAtEnd, peakRss: finished.maxRssBytes }
+        progress(`listing ${variant}${workUs > 0 ? ` (work ${workUs} µs/item)` : ""}: ${fmt(sample.itemsPerSecond, 0)} items/s, RSS ${mib(sample.rssAtTenth)} → ${mib(sample.rssAtEnd)}, peak ${mib(sample.peakRss)}`)
+        return sample
+      })
+
+    const samples: Record<Variant, Array<Sample>> = { raw: [], ours: [], prefetch: [] }
+    const working: Record<"ours" | "prefetch", Array<Sample>> = { ours: [], prefetch: [] }
+    for (let run = 0; run < options.runs; run++) {
+      for (const variant of alternate<Variant>(run, ["ours", "raw", "prefetch"])) samples[variant].push(yield* listOnce(variant))
+      for (const variant of alternate<"ours" | "prefetch">(run, ["ours", "prefetch"])) working[variant].push(yield* listOnce(variant, workMicros))
+    }
+
+    const rate = (s: ReadonlyArray<Sample>) => median(s.map((x) => x.itemsPerSecond))
+    const growth = (s: ReadonlyArray<Sample>) => median(s.map((x) => x.rssAtEnd / x.rssAtTenth))
+    const label = `listing ${fmt(n, 0)} aspects (page ${pageSize})`
+    const flat = growth(samples.ours)
+    const rows: Array<Row> = [
+      ratioRow(`${label}: items/s vs fetch+JSON.parse`, rate(samples.ours), rate(samples.raw), "items/s", 0.8, 0),
+      {
+        benchmark: `${label}: RSS at end / at 10% (baseline: raw loop)`,
+        ours: `${mib(median(samples.ours.map((s) => s.rssAtTenth)))} → ${mib(median(samples.ours.map((s) => s.rssAtEnd)))}`,
+        baseline: `${mib(median(samples.raw.map((s) => s.rssAtTenth)))} → ${mib(median(samples.raw.map((s) => s.rssAtEnd)))}`,
+        ratio: times(flat),
+        target: "≤ 1.2× (flat)",
+        pass: Number.isFinite(flat) ? flat <= 1.2 : undefined
+      },
+      info(ratioRow(`${label}: prefetch ${prefetchPages} pages vs none`, rate(samples.prefetch), rate(samples.ours), "items/s", 1, 0)),
+      info(ratioRow(`${label}, consumer ${workMicros} µs/item: prefetch vs none`, rate(working.prefetch), rate(working.ours), "items/s", 1, 0))
+    ]
+    return {
+      rows,
+      series: [
+        ...(["raw", "ours", "prefetch"] as const).map((v) => series(`listing ${v}`, "items/s", samples[v].map((s) => s.itemsPerSecond))),
+        ...(["raw", "ours", "prefetch"] as const).map((v) => series(`listing ${v} peak RSS`, "bytes", samples[v].map((s) => s.peakRss))),
+        ...(["ours", "prefetch"] as const).map((v) => series(`listing ${v} with work`, "items/s", working[v].map((s) => s.itemsPerSecond)))
+      ],
+      notes: [
+        `listing: peak RSS (GNU time) ours ${mib(median(samples.ours.map((s) => s.peakRss)))}, prefetch ${mib(median(samples.prefetch.map((s) => s.peakRss)))}, raw loop ${mib(median(samples.raw.map((s) => s.peakRss)))}.`
+      ]
+    }
+  })
