@@ -18,6 +18,7 @@ import { coldstart } from "./coldstart.js"
 import { type Benchmark, progress } from "./lib/Bench.js"
 import { benchmarkNames, type BenchmarkName, type Options, parse } from "./lib/Options.js"
 import { create } from "./create.js"
+import { download } from "./download.js"
 import { listing } from "./listing.js"
 import { upload } from "./upload.js"
 import { failedRow, markdownTable, type Outcome, type Row, type Series, textTable } from "./lib/Report.js"
@@ -26,6 +27,7 @@ const benchmarks: Partial<Record<BenchmarkName, Benchmark>> = {
   upload,
   listing,
   create,
+  download,
   bundle,
   coldstart
 }

@@ -1,0 +1,84 @@
+/**
+ * Download: one artifact of `--download-size` (uploaded once by curl, outside any timing) fetched to a file by
+ * ours (`Download.stream` into the FileSystem sink, `@ivcap/node` layer) and by `curl -o`, alternating, each a
+ * child process under GNU time. MB/s (ours from its own clock, excluding Node's start-up; curl from spawn to
+ * exit) and peak RSS. Each downloaded file is checked (size and sampled bytes) against the source, then deleted.
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Effect from "effect/Effect"
+import { open } from "node:fs/promises"
+import { CheckFailed, createArtifact, curlDownload, curlUpload, expectReady, makeFile, mbPerSecond } from "./lib/Artifacts.js"
+import { alternate, type Benchmark, progress } from "./lib/Bench.js"
+import { runClient } from "./lib/Child.js"
+import * as EmulatorProcess from "./lib/EmulatorProcess.js"
+import { formatBytes } from "./lib/Options.js"
+import { fmt, limitRow, max, median, mib, ratioRow, series } from "./lib/Report.js"
+
+type Client = "ours" | "curl"
+
+/** Compares 64 KiB at the start, middle and end of two files of `size` bytes. */
+const sameSamples = (a: string, b: string, size: number) =>
+  Effect.promise(async () => {
+    const [fa, fb] = await Promise.all([open(a), open(b)])
+    try {
+      const n = Math.min(65536, size)
+      for (const at of [0, Math.floor(size / 2), size - n]) {
+        const [ra, rb] = await Promise.all([fa.read(Buffer.alloc(n), 0, n, at), fb.read(Buffer.alloc(n), 0, n, at)])
+        if (!ra.buffer.equals(rb.buffer)) return false
+      }
+      return true
+    } finally {
+      await Promise.all([fa.close(), fb.close()])
+    }
+  })
+
+/** Runs the download benchmark. */
+export const download: Benchmark = ({ options, tmp }) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const emu = yield* EmulatorProcess.start(tmp)
+    const size = options.downloadBytes
+    progress(`download: writing and uploading a ${formatBytes(size)} file`)
+    const source = yield* makeFile(path.join(tmp, "source.bin"), size)
+    const artifact = yield* createArtifact(emu, "bench-download", size)
+    yield* curlUpload(emu, artifact.dataHref, { ...source, chunks: [{ path: source.path, offset: 0, length: size }] }, path.join(tmp, "curl-headers"))
+    yield* expectReady(emu, artifact.id, size)
+
+    const out = path.join(tmp, "downloaded.bin")
+    const samples: Record<Client, Array<{ mbps: number; rss: number }>> = { ours: [], curl: [] }
+    for (let run = 0; run < options.runs; run++) {
+      for (const client of alternate<Client>(run, ["ours", "curl"])) {
+        let sample: { mbps: number; rss: number }
+        if (client === "ours") {
+          const { finished, result } = yield* runClient<{ bytes: number; ms: number }>("download-ours", ["--artifact", artifact.id, "--out", out], { env: emu.env })
+          sample = { mbps: mbPerSecond(result.bytes, result.ms), rss: finished.maxRssBytes }
+        } else {
+          const { finished } = yield* curlDownload(emu, artifact.dataHref, out, path.join(tmp, "curl-headers"))
+          sample = { mbps: mbPerSecond(size, finished.wallMs), rss: finished.maxRssBytes }
+        }
+        const got = Number((yield* fs.stat(out)).size)
+        if (got !== size || !(yield* sameSamples(source.path, out, size))) {
+          return yield* new CheckFailed({ message: `${client} downloaded ${got} bytes that differ from the ${size} uploaded` })
+        }
+        yield* fs.remove(out)
+        samples[client].push(sample)
+        progress(`download ${formatBytes(size)} ${client}: ${fmt(sample.mbps)} MB/s, peak RSS ${mib(sample.rss)}`)
+      }
+    }
+    const mbps = (c: Client) => median(samples[c].map((s) => s.mbps))
+    const rss = (c: Client) => max(samples[c].map((s) => s.rss))
+    const label = `download ${formatBytes(size)}`
+    return {
+      rows: [
+        ratioRow(`${label}: MB/s vs curl -o`, mbps("ours"), mbps("curl"), "MB/s", 0.9),
+        limitRow(`${label}: peak RSS (baseline: curl)`, rss("ours"), rss("curl"), mib, 128 * 2 ** 20, "128 MiB")
+      ],
+      series: (["ours", "curl"] as const).flatMap((c) => [
+        series(`${label} ${c}`, "MB/s", samples[c].map((s) => s.mbps)),
+        series(`${label} ${c} peak RSS`, "bytes", samples[c].map((s) => s.rss))
+      ]),
+      notes: [`${label}: medians of ${options.runs} — ours ${fmt(mbps("ours"))} MB/s, curl ${fmt(mbps("curl"))} MB/s; peak RSS ours ${mib(rss("ours"))}, curl ${mib(rss("curl"))}.`]
+    }
+  })
