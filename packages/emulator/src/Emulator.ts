@@ -1,0 +1,252 @@
+/**
+ * The emulator service: the IVCAP state (services, orders, artifacts, aspects) plus the controls tests need —
+ * fault injection, request counters, the emulator clock, bulk seeding and reset. Platform-free: serve it with
+ * `EmulatorApp.app`, call it in-process with `EmulatorHttpClient.layer`, or run a real server with
+ * `@ivcap/emulator/EmulatorServer`.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as BlobStore from "./BlobStore.js"
+import * as Faults from "./Faults.js"
+import { EmulatorState, type Journal } from "./internal/state.js"
+import { randomUuid } from "./internal/util.js"
+import * as SeedData from "./SeedData.js"
+
+/**
+ * One request as it reached the emulator (header names in lower case).
+ * @since 0.1.0
+ */
+export interface RequestRecord {
+  readonly method: string
+  readonly url: string
+  readonly headers: Record<string, string>
+  /** Emulator time (epoch millis) of arrival. */
+  readonly at: number
+}
+
+/**
+ * Which requests to count: `method` (case-insensitive) and `path` (string prefix of, or RegExp tested against, the
+ * percent-decoded pathname).
+ * @since 0.1.0
+ */
+export interface RequestFilter {
+  readonly method?: string
+  readonly path?: string | RegExp
+}
+
+/**
+ * Options of {@link make} / {@link layer}.
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The accepted bearer token (default {@link SeedData.defaultToken}). */
+  readonly token?: string
+  /** Load the seed data (default `true`). */
+  readonly seed?: boolean
+  /** Emulator time each order lifecycle step takes (default 1000 ms). */
+  readonly orderStepMillis?: number
+  /** Where artifact content goes (default: in memory). */
+  readonly blobStore?: BlobStore.BlobStore
+  /** Durable journal replayed at start (used by the Node server with a data directory). */
+  readonly journal?: Journal
+}
+
+/**
+ * The emulator service.
+ * @since 0.1.0
+ */
+export interface EmulatorService {
+  /** The accepted bearer token. */
+  readonly token: string
+  readonly faults: {
+    /** Adds a fault rule (rules apply in injection order). */
+    readonly inject: (rule: Faults.FaultRule) => Effect.Effect<void>
+    /** Removes every fault rule. */
+    readonly reset: Effect.Effect<void>
+  }
+  readonly requests: {
+    /** How many recorded requests match `filter` (all when absent). */
+    readonly count: (filter?: RequestFilter) => Effect.Effect<number>
+    /** Every recorded request, oldest first. */
+    readonly log: Effect.Effect<ReadonlyArray<RequestRecord>>
+    /** Forgets the recorded requests. */
+    readonly reset: Effect.Effect<void>
+  }
+  readonly clock: {
+    /** Moves emulator time forward (orders progress with it). */
+    readonly advance: (d: Duration.DurationInput) => Effect.Effect<void>
+    /** Emulator time: `Date.now()` plus the accumulated offset (never Effect's Clock). */
+    readonly now: Effect.Effect<number>
+  }
+  readonly seed: {
+    /** Creates `count` aspects quickly; returns their ids in creation order. */
+    readonly aspects: (
+      count: number,
+      options?: {
+        readonly entity?: string
+        readonly schema?: string
+        readonly content?: (i: number) => object
+      }
+    ) => Effect.Effect<ReadonlyArray<string>>
+  }
+  /** Back to the seeded state: no orders/uploads/aspects of yours, no faults, counters zero, clock offset zero. */
+  readonly reset: Effect.Effect<void>
+  /** Internals used by `EmulatorApp` (not a stable API). */
+  readonly internal: Internals
+}
+
+/**
+ * Internals shared with the HTTP app (not a stable API).
+ * @since 0.1.0
+ */
+export interface Internals {
+  readonly state: EmulatorState
+  readonly record: (r: RequestRecord) => void
+  readonly takeFault: (method: string, pathname: string) => Faults.FaultAction | undefined
+}
+
+/**
+ * The emulator service tag.
+ * @since 0.1.0
+ */
+export class Emulator extends Context.Tag("@ivcap/emulator/Emulator")<Emulator, EmulatorService>() {}
+
+/** Default entity of {@link EmulatorService.seed}`.aspects`. */
+const bulkEntity = "urn:ivcap:entity:emulator-bulk"
+/** Default schema of {@link EmulatorService.seed}`.aspects`. */
+const bulkSchema = "urn:ivcap:schema:emulator-bulk.1"
+
+const matchesRequest = (filter: RequestFilter | undefined, r: RequestRecord, pathname: string) =>
+  Faults.matches(filter, r.method, pathname)
+
+const pathnameOf = (url: string): string => {
+  let p = url
+  const scheme = p.indexOf("://")
+  if (scheme !== -1) {
+    const slash = p.indexOf("/", scheme + 3)
+    p = slash === -1 ? "/" : p.slice(slash)
+  }
+  const q = p.indexOf("?")
+  if (q !== -1) p = p.slice(0, q)
+  try {
+    return decodeURIComponent(p)
+  } catch {
+    return p
+  }
+}
+
+/**
+ * Builds an emulator (seeded unless `seed: false`; replays `journal` when given).
+ * @since 0.1.0
+ */
+export const make = (options: Options = {}): Effect.Effect<EmulatorService, BlobStore.BlobStoreError> =>
+  Effect.gen(function*() {
+    const token = options.token ?? SeedData.defaultToken
+    const state = new EmulatorState(
+      options.blobStore ?? BlobStore.memory(),
+      options.orderStepMillis ?? 1000,
+      options.journal
+    )
+    const doSeed = options.seed ?? true
+    yield* state.seed(doSeed, false)
+    yield* state.replay()
+
+    type LiveRule = { rule: Faults.FaultRule; times: number; skip: number }
+    let rules: Array<LiveRule> = []
+    let log: Array<RequestRecord & { pathname: string }> = []
+
+    const takeFault = (method: string, pathname: string): Faults.FaultAction | undefined => {
+      for (const r of rules) {
+        if (r.times <= 0 || !Faults.matches(r.rule.match, method, pathname)) continue
+        if (r.skip > 0) {
+          r.skip--
+          continue
+        }
+        r.times--
+        const action = r.rule.action
+        rules = rules.filter((x) => x.times > 0)
+        return action
+      }
+      return undefined
+    }
+
+    const service: EmulatorService = {
+      token,
+      faults: {
+        inject: (rule) =>
+          Effect.sync(() => {
+            rules.push({ rule, times: rule.times ?? 1, skip: rule.skip ?? 0 })
+          }),
+        reset: Effect.sync(() => {
+          rules = []
+        })
+      },
+      requests: {
+        count: (filter) =>
+          Effect.sync(() =>
+            filter === undefined ? log.length : log.filter((r) => matchesRequest(filter, r, r.pathname)).length
+          ),
+        log: Effect.sync(() => log.map(({ pathname: _p, ...r }) => r)),
+        reset: Effect.sync(() => {
+          log = []
+        })
+      },
+      clock: {
+        advance: (d) =>
+          Effect.sync(() => {
+            const millis = Duration.toMillis(Duration.decode(d))
+            if (millis > 0 && Number.isFinite(millis)) state.advanceClock(millis)
+          }),
+        now: Effect.sync(() => state.now())
+      },
+      seed: {
+        aspects: (count, opts) =>
+          Effect.sync(() => state.batch(() => {
+            const entity = opts?.entity ?? bulkEntity
+            const schema = opts?.schema ?? bulkSchema
+            const content = opts?.content ?? ((i: number) => ({ $schema: schema, $entity: entity, index: i }))
+            const at = state.aspectTime()
+            const ids: Array<string> = []
+            for (let i = 0; i < count; i++) {
+              const id = `urn:ivcap:aspect:${randomUuid()}`
+              ids.push(id)
+              state.addAspect({
+                seq: state.nextSeq(),
+                id,
+                entity,
+                schema,
+                content: { ...content(i) } as Record<string, unknown>,
+                asserter: SeedData.principal,
+                validFrom: at
+              })
+            }
+            return ids
+          }))
+      },
+      reset: Effect.gen(function*() {
+        rules = []
+        log = []
+        state.journal?.clear()
+        yield* state.seed(doSeed, true)
+      }).pipe(Effect.orDie),
+      internal: {
+        state,
+        record: (r) => {
+          log.push({ ...r, pathname: pathnameOf(r.url) })
+        },
+        takeFault
+      }
+    }
+    return service
+  })
+
+/**
+ * The emulator as a layer (in memory unless `blobStore` / `journal` say otherwise; platform-free).
+ * @since 0.1.0
+ */
+export const layer = (options?: Options): Layer.Layer<Emulator> =>
+  Layer.effect(Emulator, Effect.orDie(make(options)))

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+/**
+ * `ivcap-emulator --host 127.0.0.1 --port N [--data-dir D] [--token T] [--order-step-ms N] [--no-seed]`
+ *
+ * Starts the emulator and prints one line with its URL and token, then the admin URL. The default token is the
+ * documented dev token `ivcap-emulator-dev-token` (`SeedData.defaultToken`).
+ *
+ * @since 0.1.0
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Emulator from "./Emulator.js"
+import * as EmulatorServer from "./EmulatorServer.js"
+
+const usage = `usage: ivcap-emulator [--host 127.0.0.1] [--port 8080] [--data-dir DIR] [--token TOKEN] \
+[--order-step-ms 1000] [--no-seed]`
+
+const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
+  const opts: { -readonly [K in keyof EmulatorServer.Options]: EmulatorServer.Options[K] } = {}
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined]
+    const value = () => {
+      const v = inline ?? argv[++i]
+      if (v === undefined) throw new Error(`${flag} needs a value`)
+      return v
+    }
+    const int = (v: string) => {
+      if (!/^\d+$/.test(v)) throw new Error(`${flag} needs a non-negative integer, got '${v}'`)
+      return Number(v)
+    }
+    switch (flag) {
+      case "--host":
+        opts.host = value()
+        break
+      case "--port":
+        opts.port = int(value())
+        break
+      case "--data-dir":
+        opts.dataDir = value()
+        break
+      case "--token":
+        opts.token = value()
+        break
+      case "--order-step-ms":
+        opts.orderStepMillis = int(value())
+        break
+      case "--no-seed":
+        opts.seed = false
+        break
+      case "-h":
+      case "--help":
+        console.log(usage)
+        process.exit(0)
+        break
+      default:
+        throw new Error(`unknown argument '${arg}'\n${usage}`)
+    }
+  }
+  return opts
+}
+
+let options: EmulatorServer.Options
+try {
+  options = parse(process.argv.slice(2))
+} catch (e) {
+  console.error((e as Error).message)
+  process.exit(2)
+}
+
+const announce = Layer.effectDiscard(Effect.gen(function*() {
+  const { url } = yield* EmulatorServer.EmulatorServer
+  const emulator = yield* Emulator.Emulator
+  console.log(`IVCAP emulator listening on ${url} (token: ${emulator.token})`)
+  console.log(`admin: ${url}/_emulator/health${options.dataDir !== undefined ? ` · data: ${options.dataDir}` : ""}`)
+}))
+
+NodeRuntime.runMain(Layer.launch(announce.pipe(Layer.provide(EmulatorServer.layer(options)))))

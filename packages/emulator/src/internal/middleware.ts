@@ -1,0 +1,231 @@
+/** The middleware around the routes: request recording, CORS, fault injection. */
+import * as HttpBody from "@effect/platform/HttpBody"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { Emulator } from "../Emulator.js"
+import type * as Faults from "../Faults.js"
+import { baseUrlOf, BodyCut, defaultErrorBody, splitUrl, takeBytes } from "./http.js"
+import { fromUtf8, realSleep, utf8 } from "./util.js"
+
+/**
+ * The transport under a request, so faults can drop it. `EmulatorServer` (Node sockets) and `EmulatorHttpClient`
+ * (in-process) provide it; without it, cut faults fail the request instead.
+ */
+export class Connection extends Context.Tag("@ivcap/emulator/Connection")<Connection, {
+  /** Drops the connection after flushing what was written (no further response). */
+  readonly destroy: Effect.Effect<void>
+}>() {}
+
+const isAdmin = (pathname: string) => pathname === "/_emulator" || pathname.startsWith("/_emulator/")
+
+const isPreflight = (request: HttpServerRequest.HttpServerRequest) =>
+  request.method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined
+
+/** Records every request (except `/_emulator/*`) before anything else happens to it. */
+export const recorder = <E, R>(app: HttpApp.Default<E, R>) =>
+  Effect.gen(function*() {
+    const emu = yield* Emulator
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const { pathname } = splitUrl(request)
+    if (!isAdmin(pathname)) {
+      emu.internal.record({
+        method: request.method,
+        url: `${baseUrlOf(request)}${request.url}`,
+        headers: { ...request.headers },
+        at: emu.internal.state.now()
+      })
+    }
+    return yield* app
+  })
+
+const exposed = [
+  "Location",
+  "Upload-Offset",
+  "Upload-Length",
+  "Upload-Defer-Length",
+  "Tus-Resumable",
+  "Tus-Version",
+  "Tus-Extension",
+  "Tus-Max-Size",
+  "Retry-After",
+  "Content-Range",
+  "Content-Length",
+  "Accept-Ranges",
+  "ETag",
+  "Last-Modified"
+].join(", ")
+
+const allowed = [
+  "Authorization",
+  "Content-Type",
+  "Upload-Offset",
+  "Upload-Length",
+  "Upload-Defer-Length",
+  "Upload-Metadata",
+  "Tus-Resumable",
+  "X-Name",
+  "X-Content-Type",
+  "X-Content-Length",
+  "X-Collection",
+  "X-Policy",
+  "Range",
+  "If-Range",
+  "If-None-Match",
+  "Cache-Control",
+  "X-Requested-With"
+]
+
+/**
+ * CORS on everything: preflights (`OPTIONS` with `Access-Control-Request-Method`) are answered here (204); other
+ * responses get `Access-Control-Allow-Origin` (the request's origin, or `*`) and the exposed headers. Requested
+ * headers beyond the list (e.g. `traceparent`, `b3`) are allowed too.
+ */
+export const cors = <E, R>(app: HttpApp.Default<E, R>) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const origin = request.headers["origin"]
+    const base = {
+      "access-control-allow-origin": origin ?? "*",
+      ...(origin !== undefined ? { vary: "Origin" } : {})
+    }
+    if (isPreflight(request)) {
+      const requested = (request.headers["access-control-request-headers"] ?? "")
+        .split(",").map((h) => h.trim()).filter((h) => h !== "")
+      const extra = requested.filter((h) => !allowed.some((a) => a.toLowerCase() === h.toLowerCase()))
+      return HttpServerResponse.empty({
+        status: 204,
+        headers: {
+          ...base,
+          "access-control-allow-methods": "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+          "access-control-allow-headers": [...allowed, ...extra].join(", "),
+          "access-control-max-age": "600"
+        }
+      })
+    }
+    const response = yield* app
+    return HttpServerResponse.setHeaders(response, { ...base, "access-control-expose-headers": exposed })
+  })
+
+/** The body of a response as bytes (for MapBody / Malformed), when it is a buffered body. */
+const bodyBytes = (response: HttpServerResponse.HttpServerResponse): Uint8Array | undefined =>
+  response.body._tag === "Uint8Array" ? response.body.body : response.body._tag === "Empty" ? new Uint8Array(0) : undefined
+
+/**
+ * How to drop this request's connection. Resolved while the app runs: a response body stream runs later, outside
+ * the app's context.
+ */
+const connectionDestroyer = Effect.map(
+  Effect.serviceOption(Connection),
+  Option.match({
+    onNone: () => Effect.dieMessage("cut faults need a Connection (EmulatorServer or EmulatorHttpClient)"),
+    onSome: (c) => c.destroy
+  })
+)
+
+const applyFault = <E, R>(
+  app: HttpApp.Default<E, R>,
+  action: Faults.FaultAction,
+  request: HttpServerRequest.HttpServerRequest,
+  pathname: string
+) =>
+  Effect.gen(function*() {
+    switch (action._tag) {
+      case "Status": {
+        const fallback = defaultErrorBody(action.status, `${baseUrlOf(request)}${pathname}`)
+        const text = action.body ?? (fallback === undefined ? undefined : JSON.stringify(fallback))
+        const headers = action.retryAfter !== undefined ? { "retry-after": String(action.retryAfter) } : undefined
+        return text === undefined
+          ? HttpServerResponse.empty({ status: action.status, ...(headers ? { headers } : {}) })
+          : HttpServerResponse.text(text, {
+            status: action.status,
+            contentType: action.contentType ?? "application/json",
+            ...(headers ? { headers } : {})
+          })
+      }
+      case "Delay": {
+        yield* realSleep(action.millis)
+        return yield* app
+      }
+      case "Stall":
+        return yield* Effect.never
+      case "CutRequestBody": {
+        let used = false
+        // the handler sees only the first `afterBytes` bytes (a tus PATCH stores them), then the connection drops
+        yield* app.pipe(
+          Effect.provideService(BodyCut, {
+            afterBytes: action.afterBytes,
+            markUsed: () => {
+              used = true
+            }
+          }),
+          Effect.catchAllCause(() => Effect.void)
+        )
+        if (!used && request.method !== "GET" && request.method !== "HEAD") {
+          yield* Stream.runDrain(takeBytes(request.stream, action.afterBytes)).pipe(Effect.ignore)
+        }
+        yield* Effect.flatten(connectionDestroyer)
+        return yield* Effect.never
+      }
+      case "CutResponse": {
+        const destroy = yield* connectionDestroyer
+        const response = yield* app
+        const body = response.body
+        let stream: Stream.Stream<Uint8Array, unknown>
+        let length: number | undefined
+        if (body._tag === "Stream") {
+          stream = body.stream
+          length = body.contentLength
+        } else {
+          const bytes = bodyBytes(response) ?? new Uint8Array(0)
+          stream = Stream.succeed(bytes)
+          length = bytes.length
+        }
+        const cut = takeBytes(stream, action.afterBytes).pipe(
+          Stream.concat(Stream.fromEffect(destroy).pipe(Stream.drain)),
+          Stream.concat(Stream.never)
+        )
+        return HttpServerResponse.setBody(
+          length !== undefined ? HttpServerResponse.setHeader(response, "content-length", String(length)) : response,
+          HttpBody.stream(cut, body._tag === "Empty" ? undefined : body.contentType, length)
+        )
+      }
+      case "MapBody": {
+        const response = yield* app
+        const bytes = bodyBytes(response)
+        const text = bytes === undefined ? undefined : fromUtf8(bytes)
+        const isJson = response.body._tag === "Uint8Array" && (response.body.contentType ?? "").includes("json")
+        if (response.status < 200 || response.status >= 300 || text === undefined || !isJson || text === "") {
+          return response
+        }
+        const mapped = action.f(JSON.parse(text) as unknown)
+        return HttpServerResponse.setBody(
+          response,
+          HttpBody.uint8Array(utf8(JSON.stringify(mapped) ?? "null"), "application/json")
+        )
+      }
+      case "Malformed": {
+        const response = yield* app
+        const contentType = action.contentType ??
+          (response.body._tag === "Empty" ? "application/json" : response.body.contentType ?? "application/json")
+        const withBody = HttpServerResponse.setBody(response, HttpBody.uint8Array(utf8(action.body), contentType))
+        return action.status !== undefined ? HttpServerResponse.setStatus(withBody, action.status) : withBody
+      }
+    }
+  })
+
+/** Applies the first matching fault rule (never to CORS preflights or `/_emulator/*`). */
+export const faults = <E, R>(app: HttpApp.Default<E, R>) =>
+  Effect.gen(function*() {
+    const emu = yield* Emulator
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const { pathname } = splitUrl(request)
+    if (isAdmin(pathname) || isPreflight(request)) return yield* app
+    const action = emu.internal.takeFault(request.method, pathname)
+    if (action === undefined) return yield* app
+    return yield* applyFault(app, action, request, pathname)
+  })

@@ -1,0 +1,47 @@
+/** Route plumbing: the per-request context, bearer auth, and turning `HttpFail` into its response. */
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Effect from "effect/Effect"
+import { Emulator, type EmulatorService } from "../Emulator.js"
+import { baseUrlOf, type HttpFail, queryOf, unauthorizedResponse } from "./http.js"
+import type { EmulatorState } from "./state.js"
+
+export interface Ctx {
+  readonly emu: EmulatorService
+  readonly state: EmulatorState
+  readonly request: HttpServerRequest.HttpServerRequest
+  readonly base: string
+  readonly q: URLSearchParams
+  readonly params: Readonly<Record<string, string | undefined>>
+}
+
+export type Handler = (ctx: Ctx) => Effect.Effect<HttpServerResponse.HttpServerResponse, HttpFail>
+
+/** Whether the request carries `Authorization: Bearer <token>`. */
+export const isAuthorized = (request: HttpServerRequest.HttpServerRequest, token: string): boolean => {
+  const h = request.headers["authorization"]
+  if (h === undefined) return false
+  const m = /^\s*bearer\s+(\S+)\s*$/i.exec(h)
+  return m !== null && m[1] === token
+}
+
+/** A route handler; `auth` (default true) answers 401 without a body unless the bearer token is accepted. */
+export const handle = (f: Handler, options?: { readonly auth?: boolean }) =>
+  Effect.gen(function*() {
+    const emu = yield* Emulator
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const params = yield* HttpRouter.params
+    if ((options?.auth ?? true) && !isAuthorized(request, emu.token)) return unauthorizedResponse()
+    return yield* f({
+      emu,
+      state: emu.internal.state,
+      request,
+      base: baseUrlOf(request),
+      q: queryOf(request),
+      params
+    })
+  }).pipe(Effect.catchTag("HttpFail", (e) => Effect.succeed(e.response)))
+
+/** A path parameter (already percent-decoded by the router). */
+export const param = (ctx: Ctx, name: string): string => ctx.params[name] ?? ""

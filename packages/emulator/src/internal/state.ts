@@ -1,0 +1,305 @@
+/**
+ * The emulator's in-memory state: services, orders, artifacts (metadata; content lives in a BlobStore) and aspects,
+ * plus the emulator clock. Mutations are plain synchronous methods; every durable mutation is also written to an
+ * optional journal (replayed at start by the Node server when a data directory is used).
+ */
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import type * as BlobStore from "../BlobStore.js"
+import * as SeedData from "../SeedData.js"
+import type { ArtifactRec, AspectRec, OrderRec, ServiceRec } from "./model.js"
+import { orderFinishedAt } from "./model.js"
+import { randomUuid, utf8 } from "./util.js"
+
+/** One durable mutation. */
+export type JournalEvent =
+  | { readonly e: "order"; readonly r: Omit<OrderRec, "productId"> }
+  | { readonly e: "artifact"; readonly r: ArtifactRec }
+  | {
+    readonly e: "upload"
+    readonly id: string
+    readonly offset: number
+    readonly length?: number
+    readonly completedAt?: number
+  }
+  | { readonly e: "product"; readonly order: string; readonly artifact: string }
+  | { readonly e: "aspect"; readonly r: AspectRec }
+  | { readonly e: "retract"; readonly id: string; readonly validTo: number; readonly retracter: string }
+  | { readonly e: "clock"; readonly offset: number }
+
+/** Durable storage of journal events (synchronous: small appends). */
+export interface Journal {
+  readonly load: () => ReadonlyArray<JournalEvent>
+  readonly append: (events: ReadonlyArray<JournalEvent>) => void
+  readonly clear: () => void
+}
+
+export class EmulatorState {
+  seq = 0
+  clockOffset = 0
+  /** Timestamps of aspects never go backwards, so `seq` order is also `valid-from` order. */
+  lastAspectTime = 0
+  services: Array<ServiceRec> = []
+  servicesById = new Map<string, ServiceRec>()
+  orders: Array<OrderRec> = []
+  ordersById = new Map<string, OrderRec>()
+  artifacts: Array<ArtifactRec> = []
+  artifactsById = new Map<string, ArtifactRec>()
+  aspects: Array<AspectRec> = []
+  aspectsById = new Map<string, AspectRec>()
+  aspectsByEntity = new Map<string, Array<AspectRec>>()
+  /** Per-artifact upload locks (one PATCH at a time). */
+  readonly uploading = new Set<string>()
+  private replaying = false
+
+  constructor(
+    readonly blobs: BlobStore.BlobStore,
+    readonly orderStepMillis: number,
+    readonly journal: Journal | undefined
+  ) {}
+
+  now(): number {
+    return Date.now() + this.clockOffset
+  }
+
+  nextSeq(): number {
+    return ++this.seq
+  }
+
+  private pending: Array<JournalEvent> | undefined
+
+  record(...events: ReadonlyArray<JournalEvent>): void {
+    if (this.replaying || this.journal === undefined) return
+    if (this.pending !== undefined) this.pending.push(...events)
+    else this.journal.append(events)
+  }
+
+  /** Runs `f`, writing its journal events in one append. */
+  batch<A>(f: () => A): A {
+    if (this.pending !== undefined) return f()
+    this.pending = []
+    try {
+      return f()
+    } finally {
+      const events = this.pending
+      this.pending = undefined
+      if (events.length > 0) this.journal?.append(events)
+    }
+  }
+
+  /** Clears everything and (unless `withData` is false) loads the seed data. */
+  seed(withData: boolean, clearBlobs: boolean): Effect.Effect<void, BlobStore.BlobStoreError> {
+    return Effect.gen(this, function*() {
+      this.seq = 0
+      this.clockOffset = 0
+      this.lastAspectTime = 0
+      this.services = []
+      this.servicesById.clear()
+      this.orders = []
+      this.ordersById.clear()
+      this.artifacts = []
+      this.artifactsById.clear()
+      this.aspects = []
+      this.aspectsById.clear()
+      this.aspectsByEntity.clear()
+      if (clearBlobs) yield* this.blobs.clear
+      if (!withData) return
+      const replaying = this.replaying
+      // seed data is not journaled: it is re-created at every start
+      this.replaying = true
+      yield* Effect.ensuring(this.loadSeed(), Effect.sync(() => {
+        this.replaying = replaying
+      }))
+    })
+  }
+
+  private loadSeed(): Effect.Effect<void, BlobStore.BlobStoreError> {
+    return Effect.gen(this, function*() {
+      for (const s of SeedData.services()) {
+        const rec: ServiceRec = { ...s, seq: this.nextSeq() }
+        this.services.push(rec)
+        this.servicesById.set(rec.id, rec)
+      }
+      for (const a of [SeedData.readmeArtifact, SeedData.boundaryArtifact]) {
+        const bytes = utf8(a.content)
+        const rec: ArtifactRec = {
+          seq: this.nextSeq(),
+          id: a.id,
+          account: SeedData.account,
+          name: a.name,
+          mimeType: a.mimeType,
+          policy: SeedData.defaultPolicy,
+          createdAt: SeedData.seededAt,
+          length: bytes.length,
+          offset: bytes.length,
+          completedAt: SeedData.seededAt
+        }
+        this.addArtifact(rec)
+        yield* this.blobs.write(rec.id, 0, Stream.succeed(bytes), () => {})
+      }
+      for (const a of [SeedData.readmeAspect, SeedData.boundaryAspect]) {
+        this.addAspect({
+          seq: this.nextSeq(),
+          id: a.id,
+          entity: a.entity,
+          schema: a.schema,
+          content: { ...a.content },
+          asserter: SeedData.principal,
+          validFrom: SeedData.seededAt
+        })
+      }
+    })
+  }
+
+  /** Replays the journal (after `seed`). Blob content of unfinished uploads is cut to the journaled offset. */
+  replay(): Effect.Effect<void, BlobStore.BlobStoreError> {
+    return Effect.gen(this, function*() {
+      if (this.journal === undefined) return
+      const events = this.journal.load()
+      this.replaying = true
+      try {
+        for (const ev of events) this.apply(ev)
+      } finally {
+        this.replaying = false
+      }
+      for (const a of this.artifacts) {
+        const size = yield* this.blobs.size(a.id)
+        if (size > a.offset) yield* this.blobs.truncate(a.id, a.offset)
+        if (size < a.offset) {
+          // the blob lost bytes (e.g. removed by hand): resume from what is there
+          a.offset = size
+          if (a.completedAt !== undefined && (a.length === undefined || size < a.length)) delete a.completedAt
+        }
+      }
+    })
+  }
+
+  private apply(ev: JournalEvent): void {
+    switch (ev.e) {
+      case "order":
+        this.addOrder({ ...ev.r })
+        break
+      case "artifact":
+        this.addArtifact({ ...ev.r })
+        break
+      case "upload": {
+        const a = this.artifactsById.get(ev.id)
+        if (a === undefined) break
+        a.offset = ev.offset
+        if (ev.length !== undefined) a.length = ev.length
+        if (ev.completedAt !== undefined) a.completedAt = ev.completedAt
+        break
+      }
+      case "product": {
+        const o = this.ordersById.get(ev.order)
+        if (o !== undefined) o.productId = ev.artifact
+        break
+      }
+      case "aspect":
+        this.addAspect({ ...ev.r })
+        break
+      case "retract": {
+        const a = this.aspectsById.get(ev.id)
+        if (a !== undefined) {
+          a.validTo = ev.validTo
+          a.retracter = ev.retracter
+        }
+        break
+      }
+      case "clock":
+        this.clockOffset = ev.offset
+        break
+    }
+  }
+
+  private bumpSeq(seq: number): void {
+    if (seq > this.seq) this.seq = seq
+  }
+
+  addOrder(rec: OrderRec): void {
+    this.bumpSeq(rec.seq)
+    this.orders.push(rec)
+    this.ordersById.set(rec.id, rec)
+    this.record({ e: "order", r: rec })
+  }
+
+  addArtifact(rec: ArtifactRec): void {
+    this.bumpSeq(rec.seq)
+    this.artifacts.push(rec)
+    this.artifactsById.set(rec.id, rec)
+    this.record({ e: "artifact", r: { ...rec } })
+  }
+
+  addAspect(rec: AspectRec): void {
+    this.bumpSeq(rec.seq)
+    if (rec.validFrom > this.lastAspectTime) this.lastAspectTime = rec.validFrom
+    this.aspects.push(rec)
+    this.aspectsById.set(rec.id, rec)
+    let list = this.aspectsByEntity.get(rec.entity)
+    if (list === undefined) {
+      list = []
+      this.aspectsByEntity.set(rec.entity, list)
+    }
+    list.push(rec)
+    this.record({ e: "aspect", r: rec })
+  }
+
+  /** A timestamp for a new aspect: now, but never before the last one (keeps `seq` order = time order). */
+  aspectTime(atLeast = 0): number {
+    return Math.max(this.now(), this.lastAspectTime, atLeast)
+  }
+
+  retractAspect(a: AspectRec, validTo: number, retracter: string): void {
+    a.validTo = validTo
+    a.retracter = retracter
+    this.record({ e: "retract", id: a.id, validTo, retracter })
+  }
+
+  advanceClock(millis: number): void {
+    this.clockOffset += millis
+    this.record({ e: "clock", offset: this.clockOffset })
+  }
+
+  uploadProgress(a: ArtifactRec): void {
+    this.record({
+      e: "upload",
+      id: a.id,
+      offset: a.offset,
+      ...(a.length !== undefined ? { length: a.length } : {}),
+      ...(a.completedAt !== undefined ? { completedAt: a.completedAt } : {})
+    })
+  }
+
+  /** Creates the product artifacts of orders that have succeeded by now (lazily, on observation). */
+  materialiseProducts(): Effect.Effect<void, BlobStore.BlobStoreError> {
+    return Effect.gen(this, function*() {
+      const now = this.now()
+      for (const o of this.orders) {
+        if (o.productId !== undefined || o.outcome !== "succeeded" || orderFinishedAt(o) > now) continue
+        const service = this.servicesById.get(o.service)
+        const product = service?.behaviour.product?.(o.parameters, o.id)
+        if (product === undefined) continue
+        const bytes = utf8(product.content)
+        const finished = orderFinishedAt(o)
+        const rec: ArtifactRec = {
+          seq: this.nextSeq(),
+          id: `urn:ivcap:artifact:${randomUuid()}`,
+          account: o.account,
+          name: product.name,
+          mimeType: product.mimeType,
+          ...(o.policy !== undefined ? { policy: o.policy } : { policy: SeedData.defaultPolicy }),
+          createdAt: finished,
+          length: bytes.length,
+          offset: 0
+        }
+        o.productId = rec.id
+        this.addArtifact(rec)
+        yield* this.blobs.write(rec.id, 0, Stream.succeed(bytes), () => {})
+        rec.offset = bytes.length
+        rec.completedAt = finished
+        this.uploadProgress(rec)
+        this.record({ e: "product", order: o.id, artifact: rec.id })
+      }
+    })
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The artifact content endpoint behind `data-href` (`/1/artifacts/{id}/blob`, wire doc §3.9 — the path is
+ * **(inferred)** from the spec examples): tus 1.0.0 `OPTIONS`/`HEAD`/`PATCH` for uploads (wire doc §6) and `GET`
+ * with `Range` for downloads (§7).
+ */
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { BlobStoreError } from "../BlobStore.js"
+import { badRequest, bodyStream, HttpFail, json, mediaType, notFound } from "./http.js"
+import type { ArtifactRec } from "./model.js"
+import { type Ctx, type Handler, param } from "./route.js"
+import { etagOf } from "./wire.js"
+
+const tusHeaders = { "tus-resumable": "1.0.0" }
+
+class TooLarge extends Data.TaggedError("TooLarge")<Record<never, never>> {}
+
+const findArtifact = (ctx: Ctx) => {
+  const id = param(ctx, "id")
+  const a = ctx.state.artifactsById.get(id)
+  return a === undefined ? notFound(id, `artifact '${id}' not found`) : Effect.succeed(a)
+}
+
+/** tus: a `Tus-Resumable` other than 1.0.0 → 412 (a missing one is tolerated, as some IVCAP clients omit it). */
+const checkTusVersion = (ctx: Ctx) => {
+  const v = ctx.request.headers["tus-resumable"]
+  return v !== undefined && v.trim() !== "1.0.0"
+    ? Effect.fail(
+      new HttpFail({ response: json({ message: `unsupported tus version '${v}'` }, 412, { "tus-version": "1.0.0" }) })
+    )
+    : Effect.void
+}
+
+/**
+ * Streams the request body into the blob store at `a.offset` (holding the artifact's upload lock). The offset
+ * advances with every stored chunk, so bytes received before a client disconnect are kept. Returns an error
+ * response, or `undefined` when the body was stored.
+ */
+export const startUpload = (
+  ctx: Ctx,
+  a: ArtifactRec,
+  start: number
+): Effect.Effect<HttpServerResponse.HttpServerResponse | undefined, HttpFail> =>
+  Effect.gen(function*() {
+    if (ctx.state.uploading.has(a.id)) {
+      return json({ message: "the upload is in use by another request" }, 423, tusHeaders)
+    }
+    ctx.state.uploading.add(a.id)
+    const body = yield* bodyStream(ctx.request)
+    const remaining = a.length === undefined ? Number.POSITIVE_INFINITY : a.length - start
+    let seen = 0
+    const limited = Stream.mapEffect(body, (chunk) => {
+      if (seen + chunk.length > remaining) return Effect.fail(new TooLarge())
+      seen += chunk.length
+      return Effect.succeed(chunk)
+    })
+    const result = yield* ctx.state.blobs.write(a.id, start, limited, (n) => {
+      a.offset += n
+    }).pipe(
+      Effect.as(undefined),
+      Effect.catchAll((e) => {
+        if (e instanceof TooLarge) {
+          // nothing of an oversized body is kept
+          a.offset = start
+          return Effect.orDie(ctx.state.blobs.truncate(a.id, start)).pipe(
+            Effect.as(json({ message: `the body exceeds Upload-Length ${a.length}` }, 413, tusHeaders))
+          )
+        }
+        if (e instanceof BlobStoreError) {
+          return Effect.succeed(json({ message: `storage failed: ${e.message}` }, 500))
+        }
+        // the client went away mid-body: what was received is kept
+        return Effect.succeed(json({ message: "the request body ended prematurely" }, 400, tusHeaders))
+      }),
+      Effect.ensuring(Effect.sync(() => {
+        ctx.state.uploading.delete(a.id)
+        if (a.length !== undefined && a.offset === a.length && a.completedAt === undefined) {
+          a.completedAt = ctx.state.now()
+        }
+        ctx.state.uploadProgress(a)
+      }))
+    )
+    return result
+  })
+
+/** `OPTIONS`: tus discovery. */
+export const optionsBlob: Handler = () =>
+  Effect.succeed(HttpServerResponse.empty({
+    status: 204,
+    headers: { ...tusHeaders, "tus-version": "1.0.0", "tus-extension": "creation-defer-length" }
+  }))
+
+/** `HEAD`: `Upload-Offset`, `Upload-Length` (or `Upload-Defer-Length: 1`), `Cache-Control: no-store`. */
+export const headBlob: Handler = (ctx) =>
+  Effect.gen(function*() {
+    const a = yield* findArtifact(ctx)
+    yield* checkTusVersion(ctx)
+    return HttpServerResponse.empty({
+      status: 200,
+      headers: {
+        ...tusHeaders,
+        "cache-control": "no-store",
+        "upload-offset": String(a.offset),
+        ...(a.length !== undefined ? { "upload-length": String(a.length) } : { "upload-defer-length": "1" }),
+        ...(a.completedAt !== undefined ? { "content-length": String(a.offset), etag: etagOf(a) } : {})
+      }
+    })
+  })
+
+const intHeader = (ctx: Ctx, name: string) =>
+  Effect.gen(function*() {
+    const raw = ctx.request.headers[name]
+    if (raw === undefined) return undefined
+    if (!/^\d+$/.test(raw.trim())) return yield* badRequest(`header ${name} must be a non-negative integer`)
+    return Number(raw)
+  })
+
+/** `PATCH`: tus chunk upload. */
+export const patchBlob: Handler = (ctx) =>
+  Effect.gen(function*() {
+    const a = yield* findArtifact(ctx)
+    yield* checkTusVersion(ctx)
+    const ct = mediaType(ctx.request.headers["content-type"])
+    if (ct !== "application/offset+octet-stream") {
+      return json({ message: `Content-Type must be application/offset+octet-stream, got '${ct ?? ""}'` }, 415, tusHeaders)
+    }
+    const offset = yield* intHeader(ctx, "upload-offset")
+    if (offset === undefined) return yield* badRequest("header Upload-Offset is required")
+    const newLength = yield* intHeader(ctx, "upload-length")
+    if (ctx.state.uploading.has(a.id)) {
+      return json({ message: "the upload is in use by another request" }, 423, tusHeaders)
+    }
+    if (offset !== a.offset) {
+      return json(
+        { message: `Upload-Offset ${offset} does not match the current offset ${a.offset}` },
+        409,
+        { ...tusHeaders, "upload-offset": String(a.offset) }
+      )
+    }
+    if (newLength !== undefined) {
+      if (a.length === undefined) {
+        if (newLength < a.offset) return yield* badRequest(`Upload-Length ${newLength} is below the offset ${a.offset}`)
+        a.length = newLength
+      } else if (newLength !== a.length) {
+        return yield* badRequest(`Upload-Length ${newLength} differs from the declared length ${a.length}`)
+      }
+    }
+    const contentLength = yield* intHeader(ctx, "content-length")
+    if (a.length !== undefined && contentLength !== undefined && offset + contentLength > a.length) {
+      return json({ message: `the body exceeds Upload-Length ${a.length}` }, 413, tusHeaders)
+    }
+    const failed = yield* startUpload(ctx, a, offset)
+    if (failed !== undefined) return failed
+    if (a.length !== undefined && a.offset === a.length && a.completedAt === undefined) {
+      a.completedAt = ctx.state.now()
+      ctx.state.uploadProgress(a)
+    }
+    return HttpServerResponse.empty({
+      status: 204,
+      headers: {
+        ...tusHeaders,
+        "upload-offset": String(a.offset),
+        ...(a.length !== undefined ? { "upload-length": String(a.length) } : {})
+      }
+    })
+  })
+
+/** Parses a single `Range: bytes=…`; `undefined` = ignore the header (RFC 9110 allows it), `"unsatisfiable"`. */
+const parseRange = (header: string, size: number): { start: number; end: number } | "unsatisfiable" | undefined => {
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header)
+  if (m === null) return undefined
+  const [, a, b] = m
+  if (a === "" && b === "") return undefined
+  if (a === "") {
+    const n = Number(b)
+    if (n === 0 || size === 0) return "unsatisfiable"
+    return { start: Math.max(0, size - n), end: size - 1 }
+  }
+  const start = Number(a)
+  const end = b === "" ? size - 1 : Math.min(Number(b), size - 1)
+  if (b !== "" && Number(b) < start) return undefined
+  if (start >= size) return "unsatisfiable"
+  return { start, end }
+}
+
+/**
+ * `GET`: the content (200, or 206 for a satisfiable `Range`, 416 otherwise), with `ETag`, `Last-Modified`,
+ * `Accept-Ranges`. Before the upload completed there is no content: 404 (our decision; the API does not say).
+ */
+export const getBlob: Handler = (ctx) =>
+  Effect.gen(function*() {
+    const a = yield* findArtifact(ctx)
+    if (a.completedAt === undefined) {
+      return yield* notFound(a.id, `content of artifact '${a.id}' is not available yet (upload incomplete)`)
+    }
+    const size = a.offset
+    const etag = etagOf(a)
+    const common = {
+      etag,
+      "last-modified": new Date(a.completedAt).toUTCString(),
+      "accept-ranges": "bytes"
+    }
+    const inm = ctx.request.headers["if-none-match"]
+    if (inm !== undefined && inm.split(",").map((s) => s.trim()).some((t) => t === etag || t === "*")) {
+      return HttpServerResponse.empty({ status: 304, headers: common })
+    }
+    const contentType = a.mimeType ?? "application/octet-stream"
+    const rangeHeader = ctx.request.headers["range"]
+    const ifRange = ctx.request.headers["if-range"]
+    const range = rangeHeader === undefined || (ifRange !== undefined && ifRange.trim() !== etag)
+      ? undefined
+      : parseRange(rangeHeader, size)
+    if (range === "unsatisfiable") {
+      return json({ message: `range '${rangeHeader}' not satisfiable (size ${size})` }, 416, {
+        ...common,
+        "content-range": `bytes */${size}`
+      })
+    }
+    const start = range?.start ?? 0
+    const end = range?.end ?? size - 1
+    const length = Math.max(0, end - start + 1)
+    return HttpServerResponse.stream(ctx.state.blobs.read(a.id, start, start + length), {
+      status: range === undefined ? 200 : 206,
+      contentType,
+      contentLength: length,
+      headers: {
+        ...common,
+        "content-length": String(length),
+        ...(range !== undefined ? { "content-range": `bytes ${start}-${end}/${size}` } : {})
+      }
+    })
+  })

@@ -1,0 +1,183 @@
+/**
+ * Rendering records to the v0.41 wire shapes: kebab-case keys, required keys always present, optional keys omitted
+ * (never `null`), times RFC 3339 with milliseconds and `Z`, every link with `rel`, `type` and `href`.
+ */
+import type { ArtifactRec, AspectRec, OrderRec, ParameterDef, ServiceRec } from "./model.js"
+import { artifactStatus, orderFinishedAt, orderStartedAt, orderStatusAt } from "./model.js"
+import { formatTime } from "./util.js"
+
+export type Wire = Record<string, unknown>
+
+export interface Link {
+  readonly rel: string
+  readonly type: string
+  readonly href: string
+}
+
+export const link = (rel: string, href: string, type = "application/json"): Link => ({ rel, type, href })
+
+export const describedBy = (base: string, schema: string): Link =>
+  link("describedBy", `${base}/1/openapi/openapi3.json#/components/schemas/${schema}`, "application/openapi3+json")
+
+/** Copies the defined entries only. */
+const compact = (o: Record<string, unknown>): Wire => {
+  const out: Wire = {}
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v
+  return out
+}
+
+export const serviceHref = (base: string, id: string) => `${base}/1/services/${id}`
+export const orderHref = (base: string, id: string) => `${base}/1/orders/${id}`
+export const artifactHref = (base: string, id: string) => `${base}/1/artifacts/${id}`
+export const dataHref = (base: string, id: string) => `${base}/1/artifacts/${id}/blob`
+export const aspectHref = (base: string, id: string) => `${base}/1/aspects/${id}`
+
+export const serviceListItem = (s: ServiceRec, base: string): Wire =>
+  compact({
+    id: s.id,
+    name: s.name,
+    description: s.description,
+    banner: s.banner,
+    "published-at": formatTime(s.publishedAt),
+    policy: s.policy,
+    account: s.account,
+    href: serviceHref(base, s.id)
+  })
+
+const parameterDef = (p: ParameterDef): Wire =>
+  compact({
+    name: p.name,
+    label: p.label,
+    type: p.type,
+    description: p.description,
+    unit: p.unit,
+    constant: p.constant,
+    optional: p.optional,
+    default: p.default,
+    options: p.options?.map((o) => ({ value: o.value, description: o.description })),
+    unary: p.unary
+  })
+
+export const serviceStatus = (s: ServiceRec, base: string): Wire =>
+  compact({
+    id: s.id,
+    name: s.name,
+    description: s.description,
+    tags: s.tags !== undefined ? [...s.tags] : undefined,
+    parameters: s.parameters.map(parameterDef),
+    account: s.account,
+    status: s.status,
+    links: [link("self", serviceHref(base, s.id)), describedBy(base, "ServiceStatusRT")]
+  })
+
+const orderTimes = (o: OrderRec, t: number) => {
+  const status = orderStatusAt(o, t)
+  const started = status === "executing" || status === "succeeded" || status === "failed"
+  const finished = status === "succeeded" || status === "failed"
+  return {
+    status,
+    "ordered-at": formatTime(o.orderedAt),
+    "started-at": started ? formatTime(orderStartedAt(o)) : undefined,
+    "finished-at": finished ? formatTime(orderFinishedAt(o)) : undefined
+  }
+}
+
+export const orderListItem = (o: OrderRec, base: string, t: number): Wire =>
+  compact({
+    id: o.id,
+    name: o.name,
+    ...orderTimes(o, t),
+    service: o.service,
+    account: o.account,
+    href: orderHref(base, o.id)
+  })
+
+/** Fields shared by artifact list items and order products. */
+const artifactSummary = (a: ArtifactRec, base: string) => ({
+  id: a.id,
+  name: a.name,
+  status: artifactStatus(a),
+  "mime-type": a.mimeType,
+  size: a.completedAt !== undefined ? a.offset : undefined,
+  href: artifactHref(base, a.id)
+})
+
+export const productItem = (a: ArtifactRec, base: string): Wire =>
+  compact({
+    ...artifactSummary(a, base),
+    // the spec names it `data-href`; the real server's Go struct says `dataRef` (wire doc §3.4, inferred) — we
+    // follow the spec
+    "data-href": dataHref(base, a.id)
+  })
+
+export const orderStatus = (
+  o: OrderRec,
+  base: string,
+  t: number,
+  products: ReadonlyArray<ArtifactRec>
+): Wire =>
+  compact({
+    id: o.id,
+    name: o.name,
+    ...orderTimes(o, t),
+    products: {
+      items: products.map((a) => productItem(a, base)),
+      links: [link("self", `${orderHref(base, o.id)}/products`)]
+    },
+    service: o.service,
+    account: o.account,
+    parameters: o.parameters.map((p) => ({ name: p.name, value: p.value })),
+    tags: o.tags !== undefined ? [...o.tags] : undefined,
+    links: [link("self", orderHref(base, o.id)), describedBy(base, "OrderStatusRT")]
+  })
+
+/** The `ETag` of a complete artifact (content is immutable once ready, so id + size identify it). */
+export const etagOf = (a: ArtifactRec): string => `"${a.id.slice(a.id.lastIndexOf(":") + 1)}-${a.offset}"`
+
+export const artifactListItem = (a: ArtifactRec, base: string): Wire =>
+  compact({ ...artifactSummary(a, base), "created-at": formatTime(a.createdAt) })
+
+export const artifactStatusWire = (a: ArtifactRec, base: string): Wire =>
+  compact({
+    id: a.id,
+    name: a.name,
+    status: artifactStatus(a),
+    size: a.completedAt !== undefined ? a.offset : undefined,
+    "mime-type": a.mimeType,
+    "created-at": formatTime(a.createdAt),
+    "last-modified-at": a.completedAt !== undefined ? formatTime(a.completedAt) : undefined,
+    etag: a.completedAt !== undefined ? etagOf(a) : undefined,
+    "data-href": dataHref(base, a.id),
+    account: a.account,
+    policy: a.policy,
+    links: [
+      link("self", artifactHref(base, a.id)),
+      describedBy(base, "ArtifactStatusRT"),
+      link("data", dataHref(base, a.id), a.mimeType ?? "application/octet-stream")
+    ]
+  })
+
+export const aspectListItem = (a: AspectRec, includeContent: boolean): Wire =>
+  compact({
+    id: a.id,
+    entity: a.entity,
+    schema: a.schema,
+    content: includeContent ? a.content : undefined,
+    "content-type": "application/json",
+    "valid-from": formatTime(a.validFrom),
+    "valid-to": a.validTo !== undefined ? formatTime(a.validTo) : undefined
+  })
+
+export const aspectWire = (a: AspectRec, base: string): Wire =>
+  compact({
+    id: a.id,
+    entity: a.entity,
+    schema: a.schema,
+    content: a.content,
+    "content-type": "application/json",
+    "valid-from": formatTime(a.validFrom),
+    "valid-to": a.validTo !== undefined ? formatTime(a.validTo) : undefined,
+    asserter: a.asserter,
+    retracter: a.retracter,
+    links: [link("self", aspectHref(base, a.id)), describedBy(base, "AspectRT")]
+  })
