@@ -145,14 +145,24 @@ export const describe = (request: HttpClientRequest.HttpClientRequest): { readon
   url: Option.match(HttpClientRequest.toUrl(request), { onNone: () => request.url, onSome: (u) => u.toString() })
 })
 
-const transportError = (request: HttpClientRequest.HttpClientRequest, error: HttpClientError.HttpClientError) =>
-  new TransportError({
-    ...describe(request),
-    reason: error._tag === "RequestError"
-      ? `${error.reason === "Transport" ? "connection failed" : error.reason}${error.description ? `: ${error.description}` : ""}`
-      : `${error.reason}${error.description ? `: ${error.description}` : ""}`,
-    cause: error
+/**
+ * A platform transport failure as the SDK's `TransportError`: method and URL of the request as sent, and the
+ * underlying cause — never the platform error itself, whose request (and response) carry the headers, token
+ * included. A body that fails while being read (a connection cut mid-response) is a transport failure too.
+ * @internal
+ */
+export const transportError = (error: HttpClientError.HttpClientError): TransportError => {
+  const underlying: unknown = error.cause
+  const detail = error.description ?? (underlying instanceof Error ? underlying.message : undefined)
+  const what = error._tag === "RequestError"
+    ? error.reason === "Transport" ? "connection failed" : error.reason
+    : `response body could not be read (${error.reason})`
+  return new TransportError({
+    ...describe(error.request),
+    reason: detail ? `${what}: ${detail}` : what,
+    ...(underlying === undefined ? {} : { cause: underlying })
   })
+}
 
 const normaliseBase = (url: string | URL): Either.Either<URL, string> => {
   try {
@@ -220,9 +230,9 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
     ): Effect.Effect<A, E | TransportError | RequestTimeout, R> =>
       Effect.flatMap(requestOptions, ({ maxRetryAfter, retry, timeout }) => {
         const attempt = httpClient.execute(request).pipe(
-          Effect.mapError((e) => transportError(request, e)),
+          Effect.mapError(transportError),
           Effect.flatMap(handle),
-          Effect.timeoutFail({ duration: timeout, onTimeout: () => new RequestTimeout({ ...describe(request), timeout }) })
+          Effect.timeoutFail({ duration: timeout, onTimeout: () => new RequestTimeout({ method: request.method, url: resolve(describe(request).url), timeout }) })
         )
         const idempotent = callOptions?.idempotent ?? idempotentMethods.has(request.method)
         if (!idempotent || retry === false) return attempt

@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { describe, IvcapClient } from "../IvcapClient.js"
+import { describe, IvcapClient, transportError } from "../IvcapClient.js"
 import type { InvalidArgument, RequestTimeout, TransportError } from "../IvcapError.js"
 import { pathSegment, validate } from "../Urn.js"
 import {
@@ -127,14 +127,15 @@ export const formatParseError = (error: ParseResult.ParseError): string =>
     .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`)
     .join("; ")
 
-/** Decodes a JSON body with a schema; a non-JSON body or a schema mismatch is a `DecodeError` naming the field. */
+/**
+ * Decodes a JSON body with a schema; a non-JSON body or a schema mismatch is a `DecodeError` naming the field, a
+ * body that cannot be read to its end a (retryable) `TransportError`.
+ */
 export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) =>
-(response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, DecodeError, R> =>
+(response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, DecodeError | TransportError, R> =>
   Effect.gen(function*() {
     const info = describe(response.request)
-    const text = yield* response.text.pipe(
-      Effect.mapError((cause) => new DecodeError({ ...info, message: `could not read the response body: ${cause.message}`, cause }))
-    )
+    const text = yield* response.text.pipe(Effect.mapError(transportError))
     let json: unknown
     try {
       json = JSON.parse(text)
@@ -172,7 +173,7 @@ export const definedOnly = (query: Record<string, string | undefined>): Record<s
  */
 export const expect = <S extends DeclaredStatus>(expected: number, declared: ReadonlyArray<S>) => ({
   json: <A, I, R>(schema: Schema.Schema<A, I, R>) =>
-  (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, StatusError<S>, R> =>
+  (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, StatusError<S> | TransportError, R> =>
     response.status === expected ? decodeJson(schema)(response) : failStatus(declared)(response),
   empty: (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void, StatusError<S>> =>
     response.status === expected ? Effect.void : failStatus(declared)(response)
