@@ -1,0 +1,23 @@
+/**
+ * Download an artifact to a file, verified: `node examples/dist/download-artifact.js ARTIFACT_URN [OUT_FILE]`.
+ * A dropped connection resumes with a Range request; the byte count (and an md5 ETag) is checked before the file
+ * replaces OUT_FILE.
+ */
+import * as NodeUpload from "@ivcap/node/NodeUpload"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import { args, run } from "./internal/run.js"
+
+const id = args[0]
+if (id === undefined) {
+  console.error("usage: download-artifact ARTIFACT_URN [OUT_FILE]")
+  process.exit(2)
+}
+
+run(
+  Effect.gen(function*() {
+    const out = args[1] ?? id.replace(/[^A-Za-z0-9.-]/g, "_")
+    const file = yield* NodeUpload.downloadToFile(id, out)
+    yield* Console.log(`${file.path}: ${file.size} bytes, sha256 ${file.sha256}`)
+  })
+)

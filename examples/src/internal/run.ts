@@ -1,0 +1,15 @@
+/**
+ * How every example runs: its program gets `IvcapNode.layer()` — configured from IVCAP_URL / IVCAP_JWT or the
+ * IVCAP CLI's login — and `NodeRuntime.runMain` reports a failure (a typed error, with its message) and sets
+ * the exit code.
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { IvcapNode } from "@ivcap/node"
+import * as Effect from "effect/Effect"
+
+/** Runs `program` with the Node layer. */
+export const run = <A, E>(program: Effect.Effect<A, E, IvcapNode.Services>): void =>
+  NodeRuntime.runMain(program.pipe(Effect.provide(IvcapNode.layer())))
+
+/** The command-line arguments after the script. */
+export const args: ReadonlyArray<string> = process.argv.slice(2)

@@ -1,0 +1,120 @@
+/**
+ * Every example program runs as a real process (the built `dist/*.js`) against an emulator on 127.0.0.1,
+ * configured the way users configure it (IVCAP_URL / IVCAP_JWT), and its output is checked against the
+ * emulator's state. `pnpm test` builds before it tests, so `dist/` is current.
+ */
+import { SeedData } from "@ivcap/emulator"
+import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
+import { execFile } from "node:child_process"
+import { createHash, randomBytes } from "node:crypto"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { promisify } from "node:util"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+const run = promisify(execFile)
+const dist = new URL("../dist/", import.meta.url).pathname
+
+let server: EmulatorServer.Started
+let work: string
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "ivcap-examples-"))
+  server = await EmulatorServer.start({ port: 0, orderStepMillis: 50 })
+})
+afterAll(async () => {
+  await server?.close()
+  rmSync(work, { recursive: true, force: true })
+})
+
+const example = async (name: string, ...args: Array<string>) => {
+  const { stdout } = await run(process.execPath, [join(dist, `${name}.js`), ...args], {
+    cwd: work,
+    timeout: 60_000,
+    env: {
+      PATH: process.env.PATH ?? "",
+      IVCAP_URL: server.url,
+      IVCAP_JWT: server.token,
+      IVCAP_UPLOAD_STATE_DIR: join(work, "upload-state"),
+      // No CLI login of the machine's user may leak in.
+      XDG_CONFIG_HOME: join(work, "config"),
+      HOME: work
+    }
+  })
+  return stdout
+}
+
+describe("examples against the emulator", () => {
+  it("list-services prints the first N services of the listing", async () => {
+    const out = await example("list-services", "12")
+    const ids = out.split("\n").filter((l) => l.startsWith("urn:ivcap:service:"))
+    expect(ids).toHaveLength(12)
+    expect(new Set(ids).size).toBe(12)
+  })
+
+  it("find-service shows the parameters of the named service", async () => {
+    const out = await example("find-service", SeedData.richService.name)
+    expect(out).toContain(SeedData.richService.id)
+    for (const p of SeedData.richServiceParameters) expect(out).toContain(`  ${p.name} (${p.type}`)
+  })
+
+  it("find-service fails with a clear message for an unknown name", async () => {
+    await expect(example("find-service", "no-such-service")).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("No service is named 'no-such-service'")
+    })
+  })
+
+  it("place-order follows the order to success and shows its product", async () => {
+    const out = await example("place-order", SeedData.helloWorld.name, "msg=examples")
+    expect(out).toMatch(/order urn:ivcap:order:\S+: succeeded/)
+    expect(out).toContain("product greeting.txt")
+    const orders = await example("list-orders", "5")
+    expect(orders).toContain(out.match(/placed (urn:ivcap:order:\S+)/)![1]!)
+  })
+
+  it("upload-artifact then download-artifact round-trips the bytes", async () => {
+    const file = join(work, "sample.bin")
+    const bytes = randomBytes(3 * 1024 * 1024 + 17)
+    writeFileSync(file, bytes)
+    const out = await example("upload-artifact", file)
+    const id = out.match(/(urn:ivcap:artifact:\S+) ready/)![1]!
+    expect(readFileSync(join(work, ".ivcap-sample.bin.txt"), "utf8")).toContain(`|${id}`)
+    const listed = await example("list-artifacts", "50")
+    expect(listed).toContain(id)
+    const got = await example("download-artifact", id, join(work, "back.bin"))
+    const sha = createHash("sha256").update(bytes).digest("hex")
+    expect(got).toContain(sha)
+    expect(createHash("sha256").update(readFileSync(join(work, "back.bin"))).digest("hex")).toBe(sha)
+  })
+
+  it("manage-aspect adds, updates, looks back in time and retracts", async () => {
+    const out = await example("manage-aspect", "urn:example:entity:examples-test")
+    expect(out).toMatch(/now: \{"\$schema":"urn:example:schema:tag\.1"[^\n]*"final"/)
+    expect(out).toMatch(/at [^:]+:[^\n]*"draft"/)
+    expect(out).toMatch(/retracted urn:ivcap:aspect:\S+: valid to \d{4}-/)
+  })
+
+  it("search-aspects filters by schema prefix and content path, and reports that datalog search is not implemented", async () => {
+    const all = await example("search-aspects", "urn:ivcap:schema:artifact%")
+    expect(all).toContain(`${SeedData.readmeAspect.id}  ${SeedData.readmeAspect.schema}  ${SeedData.readmeAspect.entity}`)
+    expect(all).toContain(`${SeedData.boundaryAspect.id}  ${SeedData.boundaryAspect.schema}  ${SeedData.boundaryAspect.entity}`)
+    const some = await example("search-aspects", "urn:ivcap:schema:artifact%", "$.area ? (@ > 1000)")
+    expect(some).toContain(SeedData.boundaryAspect.id)
+    expect(some).not.toContain(SeedData.readmeAspect.id)
+    expect(all).toContain("datalog search: not available here")
+  })
+
+  it("the demo tour completes (small sizes)", async () => {
+    const { stdout } = await run(process.execPath, [join(dist, "demo.js")], {
+      cwd: work,
+      timeout: 120_000,
+      env: { PATH: process.env.PATH ?? "", DEMO_SIZE_MIB: "24", DEMO_ASPECTS: "300", HOME: work, XDG_CONFIG_HOME: join(work, "config") }
+    })
+    expect(stdout).toContain("resumed from")
+    expect(stdout).toContain("streamed back 300")
+    expect(stdout).toContain("matches")
+    expect(stdout).toContain("Tour complete.")
+  }, 150_000)
+})
