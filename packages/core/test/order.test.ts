@@ -20,6 +20,9 @@ const driveClock = (steps: number) =>
   Effect.flatMap(Emulator.Emulator, (emulator) =>
     Effect.forEach(Array.from({ length: steps }), () => Effect.zipRight(Effect.sleep("25 millis"), emulator.clock.advance("1 second")), { discard: true }))
 
+/** Quick, bounded polling: every 5 ms, at most 400 times. */
+const poll = Schedule.spaced("5 millis").pipe(Schedule.intersect(Schedule.recurs(400)))
+
 /** Valid values for every parameter of the rich service, by the names (and `_` aliases) a caller would use. */
 const richValues = {
   region: "Blue Mountains",
@@ -191,7 +194,7 @@ layer(layerSuite())("Order", (it) => {
       yield* fresh
       const order = yield* Order.place(hello, { msg: "watch" })
       const clock = yield* Effect.fork(driveClock(12))
-      const seen = yield* Stream.runCollect(Order.watch(order.id, { schedule: Schedule.spaced("5 millis") }))
+      const seen = yield* Stream.runCollect(Order.watch(order.id, { schedule: poll }))
       yield* Fiber.interrupt(clock)
       const statuses = Chunk.toReadonlyArray(seen).map((o) => o.status)
       const lifecycle = ["pending", "scheduled", "executing", "succeeded"]
@@ -206,7 +209,7 @@ layer(layerSuite())("Order", (it) => {
       yield* fresh
       const order = yield* Order.place(hello, { msg: "products" })
       const clock = yield* Effect.fork(driveClock(12))
-      const done = yield* Order.waitFor(order.id, { schedule: Schedule.spaced("5 millis") })
+      const done = yield* Order.waitFor(order.id, { schedule: poll })
       yield* Fiber.interrupt(clock)
       expect(done.status).toBe("succeeded")
       const products = Chunk.toReadonlyArray(yield* Stream.runCollect(Order.products(order.id)))
@@ -220,11 +223,11 @@ layer(layerSuite())("Order", (it) => {
       yield* fresh
       const emulator = yield* Emulator.Emulator
       const order = yield* Order.place(SeedData.failingService.id, {})
-      const scheduled = yield* Effect.fork(Order.waitFor(order.id, { schedule: Schedule.spaced("5 millis"), until: ["scheduled", "executing"] }))
+      const scheduled = yield* Effect.fork(Order.waitFor(order.id, { schedule: poll, until: ["scheduled", "executing"] }))
       yield* emulator.clock.advance("1 second")
       expect((yield* Fiber.join(scheduled)).status).toBe("scheduled")
       yield* emulator.clock.advance("5 seconds")
-      const done = yield* Order.waitFor(order.id, { schedule: Schedule.spaced("5 millis") })
+      const done = yield* Order.waitFor(order.id, { schedule: poll })
       expect(done.status).toBe("failed")
       expect(Chunk.size(yield* Stream.runCollect(Order.products(order.id)))).toBe(0)
     }).pipe(TestServices.provideLive))
