@@ -6,13 +6,9 @@
 import * as NodeUpload from "@ivcap/node/NodeUpload"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import { args, run } from "./internal/run.js"
+import { args, required, run } from "./internal/run.js"
 
-const id = args[0]
-if (id === undefined) {
-  console.error("usage: download-artifact ARTIFACT_URN [OUT_FILE]")
-  process.exit(2)
-}
+const id = required(0, "download-artifact ARTIFACT_URN [OUT_FILE]")
 
 run(
   Effect.gen(function*() {

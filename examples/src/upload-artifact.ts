@@ -8,13 +8,9 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { bar } from "./internal/progress.js"
-import { args, run } from "./internal/run.js"
+import { args, required, run } from "./internal/run.js"
 
-const file = args[0]
-if (file === undefined) {
-  console.error("usage: upload-artifact FILE [POLICY]")
-  process.exit(2)
-}
+const file = required(0, "upload-artifact FILE [POLICY]")
 
 run(
   Effect.gen(function*() {

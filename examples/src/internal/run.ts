@@ -13,3 +13,13 @@ export const run = <A, E>(program: Effect.Effect<A, E, IvcapNode.Services>): voi
 
 /** The command-line arguments after the script. */
 export const args: ReadonlyArray<string> = process.argv.slice(2)
+
+/** The argument at `index`, or exit with the usage line (status 2) when it is missing. */
+export const required = (index: number, usage: string): string => {
+  const value = args[index]
+  if (value === undefined) {
+    console.error(`usage: ${usage}`)
+    process.exit(2)
+  }
+  return value
+}
