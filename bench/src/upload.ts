@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { createArtifact, curlUpload, expectReady, makeFile, mbPerSecond, type TestFile } from "./lib/Artifacts.js"
 import { alternate, type Benchmark, type Context, progress } from "./lib/Bench.js"
-import { runClient } from "./lib/Child.js"
+import { onPath, runClient } from "./lib/Child.js"
 import * as EmulatorProcess from "./lib/EmulatorProcess.js"
 import { formatBytes } from "./lib/Options.js"
 import { fmt, limitRow, max, median, mib, ratioRow, series } from "./lib/Report.js"
@@ -72,8 +72,9 @@ export const upload: Benchmark = (context) =>
     const file = yield* makeFile(path.join(tmp, "upload.bin"), options.uploadBytes, { dir: chunkDir, chunkSize })
 
     const samples: Record<Client, Array<Sample>> = { ours: [], curl: [], tus: [] }
+    const clients: ReadonlyArray<Client> = onPath("curl") ? ["ours", "curl", "tus"] : ["ours", "tus"]
     for (let run = 0; run < options.runs; run++) {
-      for (const client of alternate<Client>(run, ["ours", "curl", "tus"])) {
+      for (const client of alternate(run, clients)) {
         samples[client].push(yield* uploadOnce(client, file, chunkSize, emu, context, stateDir))
       }
     }
@@ -105,6 +106,7 @@ export const upload: Benchmark = (context) =>
         series(`upload ${largeSize} ours peak RSS`, "bytes", [largeSample.rss])
       ],
       notes: [
+        ...(onPath("curl") ? [] : ["upload: curl is not installed, so the curl baseline is missing."]),
         `upload ${size}: medians of ${options.runs} — ours ${fmt(mbps("ours"))} MB/s, curl ${fmt(mbps("curl"))} MB/s, tus-js-client ${fmt(mbps("tus"))} MB/s; peak RSS ours ${mib(rss("ours"))}, curl ${mib(rss("curl"))}, tus-js-client ${mib(rss("tus"))}.`,
         `upload ${largeSize} (ours, 1 run): ${fmt(largeSample.mbps)} MB/s, peak RSS ${mib(largeSample.rss)}.`
       ]

@@ -6,7 +6,9 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { randomBytes } from "node:crypto"
+import { createReadStream } from "node:fs"
 import { open } from "node:fs/promises"
+import { Readable } from "node:stream"
 import { run } from "./Child.js"
 import type { EmulatorProcess } from "./EmulatorProcess.js"
 
@@ -114,6 +116,27 @@ export const curlUpload = (emu: EmulatorProcess, dataHref: string, file: TestFil
       return yield* new CheckFailed({ message: `curl PATCH statuses: ${codes.join(",")}; stderr: ${finished.stderr.slice(0, 300)}` })
     }
     return finished
+  })
+
+/** Sends a whole file as one tus PATCH with `fetch` (setup for the download benchmark; not timed). */
+export const patchFile = (emu: EmulatorProcess, dataHref: string, file: string, size: number) =>
+  Effect.tryPromise({
+    try: async () => {
+      const response = await fetch(dataHref, {
+        method: "PATCH",
+        headers: {
+          authorization: `Bearer ${emu.token}`,
+          "tus-resumable": "1.0.0",
+          "upload-offset": "0",
+          "content-type": "application/offset+octet-stream",
+          "content-length": String(size)
+        },
+        body: Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
+        duplex: "half"
+      } as RequestInit)
+      if (response.status !== 204) throw new Error(`PATCH ${dataHref} -> ${response.status}: ${await response.text()}`)
+    },
+    catch: (e) => new CheckFailed({ message: e instanceof Error ? e.message : String(e) })
   })
 
 /** Downloads `dataHref` to `out` with `curl -o` (the token from a header file). */

@@ -31,6 +31,10 @@ export interface Finished {
 const gnuTime = "/usr/bin/time"
 const hasGnuTime = existsSync(gnuTime)
 
+/** Whether an executable of that name is on the PATH (e.g. `curl`, for the baselines that need it). */
+export const onPath = (name: string): boolean =>
+  (process.env["PATH"] ?? "").split(path.delimiter).some((dir) => dir !== "" && existsSync(path.join(dir, name)))
+
 /** The directory of the compiled client scripts (`bench/dist/clients`). */
 export const clientsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "clients")
 

@@ -72,11 +72,11 @@ export const formatBytes = (bytes: number): string =>
 /** The usage text. */
 export const usage = `pnpm bench [-- options]
   --quick              small sizes, one repetition (CI-like time)
-  --size <bytes>       upload and download size (default 1GiB; quick 64MiB); the large upload is 4x this
+  --size <bytes>       upload and download size (default 1GiB; quick 32MiB); the large upload is 4x this
   --upload-size, --download-size, --large-upload-size <bytes>
   --chunk-size <bytes> PATCH chunk size of every upload client (default: the SDK's default)
-  --items <n>          aspects to list (default 100k; quick 5k)
-  --creates <n>        aspects to create per concurrency level (default 10k; quick 1k)
+  --items <n>          aspects to list (default 100k; quick 2k)
+  --creates <n>        aspects to create per concurrency level (default 10k; quick 500)
   --concurrency <a,b>  bulk-create concurrency levels (default 1,8,32)
   --runs <n>           repetitions per measurement (default 3; quick 1)
   --cold-runs <n>      cold-start repetitions per command (default 15; quick 5)
@@ -115,7 +115,7 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
     const v = flags.get(name)
     return v === undefined ? fallback : parseCount(v)
   }
-  const size = bytes("size", quick ? 64 * MiB : GiB)
+  const size = bytes("size", quick ? 32 * MiB : GiB)
   const uploadBytes = bytes("upload-size", size)
   const only = flags.get("only")
   const selected = only === undefined ? benchmarkNames : only.split(",").map((s) => s.trim())
@@ -129,8 +129,8 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
     uploadLargeBytes: bytes("large-upload-size", 4 * uploadBytes),
     downloadBytes: bytes("download-size", size),
     chunkBytes: chunk === undefined ? undefined : parseBytes(chunk),
-    listItems: count("items", quick ? 5_000 : 100_000),
-    createCount: count("creates", quick ? 1_000 : 10_000),
+    listItems: count("items", quick ? 2_000 : 100_000),
+    createCount: count("creates", quick ? 500 : 10_000),
     concurrencies: (flags.get("concurrency") ?? "1,8,32").split(",").map(parseCount),
     runs: count("runs", quick ? 1 : 3),
     coldRuns: count("cold-runs", quick ? 5 : 15),
