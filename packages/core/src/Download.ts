@@ -28,14 +28,15 @@ import type * as Urn from "./Urn.js"
 
 /**
  * The content received does not match what was announced: a resumed response that starts elsewhere than asked
- * (`range`), content that changed between two requests (`etag`), or a byte count other than the announced length
- * or the record's size (`size`).
+ * (`range`), content that changed between two requests (`etag`), a byte count other than the announced length
+ * or the record's size (`size`), or content whose digest is not the expected one (`checksum`, node's
+ * `downloadToFile`).
  *
  * @since 0.1.0
  */
 export class DownloadMismatch extends Schema.TaggedError<DownloadMismatch>()("DownloadMismatch", {
   url: Schema.String,
-  reason: Schema.Literal("range", "etag", "size"),
+  reason: Schema.Literal("range", "etag", "size", "checksum"),
   message: Schema.String
 }) {}
 

@@ -1,0 +1,93 @@
+/**
+ * The "already uploaded" marker of the official Python client and CLI (wire doc §6.4): next to `data/scan.tif`, the
+ * file `data/.ivcap-scan.tif.txt` holding one line `<md5-hex of the file>|<artifact urn>`. Written after an upload
+ * (with a trailing newline, as the Python client does; the CLI writes none — both are read), and consulted before
+ * one: when the file's md5 still matches, the artifact exists already.
+ *
+ * @since 0.1.0
+ */
+import { createHash } from "node:crypto"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import { UploadSource } from "@ivcap/core"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+
+/** A marker's content. @since 0.1.0 */
+export interface Marker {
+  /** The lower-case hex md5 of the file when it was uploaded. */
+  readonly md5: string
+  /** The artifact URN it was uploaded as. */
+  readonly artifactId: string
+}
+
+/**
+ * The marker path of a file: `<dir>/.ivcap-<basename>.txt` (the directory of the absolute path, as the CLI does).
+ *
+ * @since 0.1.0
+ */
+export const pathOf = (file: string): Effect.Effect<string, never, Path.Path> =>
+  Effect.map(Path.Path, (path) => {
+    const absolute = path.resolve(file)
+    return path.join(path.dirname(absolute), `.ivcap-${path.basename(absolute)}.txt`)
+  })
+
+/**
+ * Parses a marker: the first line split at the first `|`, surrounding whitespace (a trailing newline) ignored.
+ * `None` unless both halves are non-empty.
+ *
+ * @since 0.1.0
+ */
+export const parse = (text: string): Option.Option<Marker> => {
+  const line = text.split(/\r?\n/, 1)[0] ?? ""
+  const bar = line.indexOf("|")
+  if (bar < 0) return Option.none()
+  const md5 = line.slice(0, bar).trim().toLowerCase()
+  const artifactId = line.slice(bar + 1).trim()
+  return md5 !== "" && artifactId !== "" ? Option.some({ md5, artifactId }) : Option.none()
+}
+
+/** A marker's text, exactly as the Python client writes it: `<md5>|<urn>\n`. @since 0.1.0 */
+export const format = (marker: Marker): string => `${marker.md5}|${marker.artifactId}\n`
+
+/**
+ * Reads the marker of a file; `None` when there is none or it cannot be read or parsed.
+ *
+ * @since 0.1.0
+ */
+export const read = (file: string): Effect.Effect<Option.Option<Marker>, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* Effect.option(fs.readFileString(yield* pathOf(file)))
+    return Option.flatMap(text, parse)
+  })
+
+/**
+ * Writes the marker of a file. Never fails: a folder that cannot be written (read-only, or the marker path taken
+ * by a directory) only costs the de-duplication of a later upload, so it is logged as a warning.
+ *
+ * @since 0.1.0
+ */
+export const write = (file: string, marker: Marker): Effect.Effect<boolean, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const target = yield* pathOf(file)
+    return yield* fs.writeFileString(target, format(marker)).pipe(
+      Effect.as(true),
+      Effect.catchAll((error) => Effect.as(Effect.logWarning(`could not write the upload marker ${target}: ${error.message}`), false))
+    )
+  })
+
+/**
+ * The md5 of a file as lower-case hex, read as a stream (constant memory).
+ *
+ * @since 0.1.0
+ */
+export const md5File = (file: string): Effect.Effect<string, UploadSource.SourceError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const hash = createHash("md5")
+    yield* Stream.runForEach(fs.stream(file, { chunkSize: FileSystem.KiB(256) }), (bytes) => Effect.sync(() => hash.update(bytes)))
+    return hash.digest("hex")
+  }).pipe(Effect.mapError((cause) => new UploadSource.SourceError({ source: `file ${file}`, message: "cannot read the file", cause })))
