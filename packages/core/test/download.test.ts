@@ -1,0 +1,181 @@
+/**
+ * Downloads over HTTP: from the emulator (byte-exact, resumed with Range after injected cuts and stalls), from a
+ * scripted server for answers the emulator never gives (a 200 to a Range request, a wrong Content-Range, a changed
+ * ETag, a short record), and the token staying on the configured origin for both downloads and uploads.
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { expect, layer } from "@effect/vitest"
+import { Artifact, Download, IvcapClient, Upload, UploadSource, Urn } from "@ivcap/core"
+import { Emulator, Faults } from "@ivcap/emulator"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as TestServices from "effect/TestServices"
+import type * as http from "node:http"
+import { layerHttp } from "./utils/emulator.js"
+import { artifactsPath, blobPath, KiB, logged, quickRetry, randomBytes, scriptedServer, sha256 } from "./utils/upload.js"
+
+const live = <A, E, R>(effect: Effect.Effect<A, E, R>) => TestServices.provideLive(Effect.scoped(effect))
+
+const fresh = Effect.flatMap(Emulator.Emulator, (e) => Effect.zipRight(e.requests.reset, e.faults.reset))
+
+const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
+
+/** Uploads `bytes` to the emulator (small chunks) and returns the artifact. */
+const uploaded = (bytes: Uint8Array, contentType = "application/octet-stream") =>
+  Upload.upload(UploadSource.fromBytes(bytes, { contentType }), { chunkSize: 256 * KiB, retry: quickRetry })
+
+/** A client of another server (a scripted one), for the tests that need answers the emulator never gives. */
+const clientOf = (url: string) =>
+  IvcapClient.layer({ url, token: "scripted-token", retry: false, timeout: "5 seconds" }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+/** A record whose content is at `dataHref`. */
+const recordAt = (dataHref: string, size: number) =>
+  new Artifact.ArtifactDetails({ id: Urn.ArtifactUrn.make("urn:ivcap:artifact:scripted"), status: "ready", links: [], dataHref, size })
+
+/** Sends `status` with `headers` and the bytes, dropping the connection after `cutAfter` of them when given. */
+const answer = (res: http.ServerResponse, status: number, headers: Record<string, string>, bytes: Uint8Array, cutAfter?: number) => {
+  res.writeHead(status, { "content-length": String(bytes.length), ...headers })
+  if (cutAfter === undefined) res.end(bytes)
+  else res.write(bytes.subarray(0, cutAfter), () => res.socket?.destroy())
+}
+
+layer(layerHttp({ retry: quickRetry, timeout: "10 seconds" }))("Download over HTTP", (it) => {
+  it.effect("streams the content byte-exact, with one plain GET", () =>
+    live(Effect.gen(function*() {
+      const bytes = randomBytes(1536 * KiB + 5, 3)
+      const artifact = yield* uploaded(bytes)
+      yield* fresh
+      const parts = yield* collect(Download.stream(artifact.id))
+      expect(sha256(parts)).toBe(sha256(bytes))
+      const gets = yield* logged("GET", blobPath)
+      expect(gets.length).toBe(1)
+      expect(gets[0]?.headers["range"]).toBeUndefined()
+      expect(gets[0]?.headers["authorization"]).toBeDefined()
+    })))
+
+  it.effect("resumes with Range (and If-Range) after the connection drops mid-body, twice", () =>
+    live(Effect.gen(function*() {
+      const bytes = randomBytes(1024 * KiB + 77, 5)
+      const artifact = yield* uploaded(bytes)
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      yield* emulator.faults.inject(Faults.cutResponse(300 * KiB, { match: { method: "GET", path: blobPath } }))
+      yield* emulator.faults.inject(Faults.cutResponse(200 * KiB, { match: { method: "GET", path: blobPath } }))
+      const parts = yield* collect(Download.stream(artifact))
+      expect(sha256(parts)).toBe(sha256(bytes))
+      const gets = yield* logged("GET", blobPath)
+      expect(gets.map((g) => g.headers["range"])).toEqual([undefined, `bytes=${300 * KiB}-`, `bytes=${500 * KiB}-`])
+      expect(gets[1]?.headers["if-range"]).toMatch(/^".+"$/)
+    })))
+
+  it.effect("resumes after a response that never comes (timeout), and toBlob keeps the type", () =>
+    live(Effect.gen(function*() {
+      const bytes = randomBytes(300 * KiB, 9)
+      const artifact = yield* uploaded(bytes, "image/png")
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      yield* emulator.faults.inject(Faults.stall({ match: { method: "GET", path: blobPath } }))
+      const blob = yield* Download.toBlob(artifact.id).pipe(IvcapClient.withRequestOptions({ timeout: "300 millis" }))
+      expect(blob.type).toBe("image/png")
+      expect(sha256(new Uint8Array(yield* Effect.promise(() => blob.arrayBuffer())))).toBe(sha256(bytes))
+      expect((yield* logged("GET", blobPath)).length).toBe(2)
+    })))
+
+  it.effect("fails with the typed error of a missing artifact, and without a token in it", () =>
+    live(Effect.gen(function*() {
+      const error = yield* Effect.flip(Stream.runDrain(Download.stream("urn:ivcap:artifact:00000000-0000-0000-0000-000000000000")))
+      expect(error._tag).toBe("ResourceNotFound")
+      const emulator = yield* Emulator.Emulator
+      expect(JSON.stringify(error)).not.toContain(emulator.token)
+    })))
+
+  it.effect("a data-href naming another host is fetched from the configured deployment; the other host gets nothing", () =>
+    live(Effect.gen(function*() {
+      const foreign = yield* scriptedServer((_, __, res) => answer(res, 404, {}, new Uint8Array(0)))
+      const bytes = randomBytes(200 * KiB, 11)
+      const artifact = yield* uploaded(bytes)
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      const moved = (json: unknown) => {
+        const record = json as Record<string, unknown>
+        return { ...record, "data-href": `${foreign.url}${new URL(String(record["data-href"])).pathname}` }
+      }
+      yield* emulator.faults.inject(Faults.mapBody(moved, { match: { method: "GET", path: "/1/artifacts/" } }))
+      const parts = yield* collect(Download.stream(artifact.id))
+      expect(sha256(parts)).toBe(sha256(bytes))
+      expect(foreign.seen.length).toBe(0)
+      expect((yield* logged("GET", blobPath))[0]?.headers["authorization"]).toBeDefined()
+    })))
+
+  it.effect("an upload whose data-href names another host goes to the configured deployment", () =>
+    live(Effect.gen(function*() {
+      const foreign = yield* scriptedServer((_, __, res) => answer(res, 404, {}, new Uint8Array(0)))
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      yield* emulator.faults.inject(Faults.mapBody((json) => {
+        const record = json as Record<string, unknown>
+        return { ...record, "data-href": `${foreign.url}${new URL(String(record["data-href"])).pathname}` }
+      }, { match: { method: "POST", path: artifactsPath } }))
+      const bytes = randomBytes(600 * KiB, 13)
+      const artifact = yield* uploaded(bytes)
+      expect(artifact.status).toBe("ready")
+      expect(foreign.seen.length).toBe(0)
+      const patches = yield* logged("PATCH", blobPath)
+      expect(patches.length).toBe(3)
+      expect(patches.every((p) => p.headers["authorization"] === `Bearer ${emulator.token}`)).toBe(true)
+      // The second defence: the engine pointed at another origin sends no token there.
+      const error = yield* Effect.flip(Upload.resumeAt(`${foreign.url}/files/x`, UploadSource.fromBytes(bytes), { retry: quickRetry }))
+      expect(error._tag).toBe("ResourceNotFound")
+      expect(foreign.seen.length).toBe(1)
+      expect(foreign.seen[0]?.headers["authorization"]).toBeUndefined()
+    })))
+})
+
+layer(Layer.empty)("Download against a scripted server", (it) => {
+  const bytes = randomBytes(100 * KiB, 17)
+
+  it.effect("a server that ignores Range (200 on the resumed request): the delivered prefix is skipped", () =>
+    live(Effect.gen(function*() {
+      const server = yield* scriptedServer((_, i, res) => answer(res, 200, { etag: "\"v1\"" }, bytes, i === 0 ? 30 * KiB : undefined))
+      const parts = yield* collect(Download.stream(recordAt(`${server.url}/blob`, bytes.length), { retry: quickRetry }).pipe(
+        Stream.provideLayer(clientOf(server.url))
+      ))
+      expect(sha256(parts)).toBe(sha256(bytes))
+      expect(server.seen.map((r) => r.headers["range"])).toEqual([undefined, `bytes=${30 * KiB}-`])
+      expect(server.seen[1]?.headers["if-range"]).toBe("\"v1\"")
+      expect(server.seen[0]?.headers["authorization"]).toBe("Bearer scripted-token")
+    })))
+
+  it.effect("a 206 that starts elsewhere than asked fails with DownloadMismatch (range)", () =>
+    live(Effect.gen(function*() {
+      const server = yield* scriptedServer((_, i, res) =>
+        i === 0
+          ? answer(res, 200, {}, bytes, 10 * KiB)
+          : answer(res, 206, { "content-range": `bytes 0-${bytes.length - 1}/${bytes.length}` }, bytes))
+      const error = yield* Effect.flip(Stream.runDrain(Download.stream(recordAt(`${server.url}/blob`, bytes.length), { retry: quickRetry }).pipe(
+        Stream.provideLayer(clientOf(server.url))
+      )))
+      expect(error._tag).toBe("DownloadMismatch")
+      expect(error._tag === "DownloadMismatch" && error.reason).toBe("range")
+    })))
+
+  it.effect("content that changed between requests (another ETag) fails with DownloadMismatch (etag)", () =>
+    live(Effect.gen(function*() {
+      const server = yield* scriptedServer((_, i, res) => answer(res, 200, { etag: `"v${i}"` }, bytes, i === 0 ? 10 * KiB : undefined))
+      const error = yield* Effect.flip(Stream.runDrain(Download.stream(recordAt(`${server.url}/blob`, bytes.length), { retry: quickRetry }).pipe(
+        Stream.provideLayer(clientOf(server.url))
+      )))
+      expect(error._tag === "DownloadMismatch" && error.reason).toBe("etag")
+    })))
+
+  it.effect("content of another size than the record says fails with DownloadMismatch (size)", () =>
+    live(Effect.gen(function*() {
+      const server = yield* scriptedServer((_, __, res) => answer(res, 200, {}, bytes))
+      const error = yield* Effect.flip(Stream.runDrain(Download.stream(recordAt(`${server.url}/blob`, bytes.length + 1)).pipe(
+        Stream.provideLayer(clientOf(server.url))
+      )))
+      expect(error._tag === "DownloadMismatch" && error.reason).toBe("size")
+    })))
+})
