@@ -12,6 +12,22 @@ import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { type BlobStore, BlobStoreError } from "./BlobStore.js"
 
+const writeBatchBytes = 1024 * 1024
+
+/** The buffers after skipping `skip` bytes (for a short vectored write). */
+const remaining = (buffers: ReadonlyArray<Uint8Array>, skip: number): Array<Uint8Array> => {
+  const out: Array<Uint8Array> = []
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length
+      continue
+    }
+    out.push(skip > 0 ? b.subarray(skip) : b)
+    skip = 0
+  }
+  return out
+}
+
 const fileName = (id: string) => id.replace(/[^A-Za-z0-9._-]/g, "_")
 
 const io = <A>(what: string, f: () => Promise<A>) =>
@@ -35,17 +51,36 @@ export const make = (dir: string): Effect.Effect<BlobStore, BlobStoreError> =>
             return handle
           }),
           (handle) => {
+            // chunks are gathered into ~1 MiB vectored writes; the offset advances only once bytes are on disk
             let position = offset
-            return Stream.runForEach(body, (chunk) =>
-              chunk.length === 0 ? Effect.void : io("write blob", async () => {
+            let batch: Array<Uint8Array> = []
+            let batchBytes = 0
+            const flush = Effect.suspend(() => {
+              if (batchBytes === 0) return Effect.void
+              const buffers = batch
+              const bytes = batchBytes
+              batch = []
+              batchBytes = 0
+              return io("write blob", async () => {
                 let done = 0
-                while (done < chunk.length) {
-                  const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position + done)
+                while (done < bytes) {
+                  const { bytesWritten } = await handle.writev(remaining(buffers, done), position + done)
                   done += bytesWritten
                 }
-                position += chunk.length
-                onChunk(chunk.length)
-              }))
+                position += bytes
+                onChunk(bytes)
+              })
+            })
+            return Stream.runForEach(body, (chunk) => {
+              if (chunk.length === 0) return Effect.void
+              batch.push(chunk)
+              batchBytes += chunk.length
+              return batchBytes >= writeBatchBytes ? flush : Effect.void
+            }).pipe(
+              // what arrived before a failing body (client gone) is kept
+              Effect.tapError(() => Effect.ignore(flush)),
+              Effect.zipLeft(flush)
+            )
           },
           (handle) => Effect.promise(() => handle.close())
         ),
@@ -55,7 +90,7 @@ export const make = (dir: string): Effect.Effect<BlobStore, BlobStoreError> =>
           : Stream.suspend(() =>
             Stream.fromAsyncIterable(
               // opened only when the stream runs; closed by the iterator's return() when interrupted
-              fs.createReadStream(file(id), { start, end: end - 1, highWaterMark: 256 * 1024 }) as AsyncIterable<
+              fs.createReadStream(file(id), { start, end: end - 1, highWaterMark: 1024 * 1024 }) as AsyncIterable<
                 Uint8Array
               >,
               (cause) => new BlobStoreError({ message: `read blob: ${String(cause)}`, cause })

@@ -31,6 +31,8 @@ const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
       return Number(v)
     }
     switch (flag) {
+      case "--":
+        break
       case "--host":
         opts.host = value()
         break
