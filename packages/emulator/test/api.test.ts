@@ -34,6 +34,14 @@ layer(EmulatorServer.layer({ orderStepMillis: 1000 }))("emulator over HTTP", (it
         expect(enc.body).toEqual(raw.body)
         const types = new Set(raw.body.parameters.map((p: { type: string }) => p.type))
         expect([...types].sort()).toEqual(["artifact", "bool", "collection", "float", "int", "option", "string"])
+        const byName = (q: string) =>
+          Effect.map(call(`/1/services?limit=50&${q}`), (r) => r.body.items.map((s: { name: string }) => s.name))
+        const asc = yield* byName("order-by=name&order-desc=false")
+        expect(asc).toEqual([...asc].sort())
+        expect(yield* byName(`order-by=${encodeURIComponent("name desc")}`)).toEqual(
+          (yield* byName("order-by=name&order-desc=true"))
+        )
+        expect((yield* byName(`order-by=${encodeURIComponent("name ASC")}&order-desc=true`))).toEqual(asc)
         const missing = yield* call("/1/services/urn:ivcap:service:nope")
         expect(missing.status).toBe(404)
         expect(missing.body).toEqual({ id: "urn:ivcap:service:nope", message: expect.any(String) })

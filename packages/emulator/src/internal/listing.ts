@@ -183,8 +183,10 @@ export const simpleList = <R>(
       token = req.token
     }
     const fields = spec.fields(token.t)
-    const orderField = normaliseField(token.q["order-by"] ?? spec.defaultOrder)
-    const getOrder = fields[orderField]
+    // `order-by=name` or, as the spec's description says, `order-by=name desc` (the suffix wins over order-desc)
+    const [orderName = spec.defaultOrder, suffix] = (token.q["order-by"] ?? spec.defaultOrder).trim().split(/\s+/)
+    const orderField = normaliseField(orderName)
+    const getOrder = suffix === undefined || /^(asc|desc)$/i.test(suffix) ? fields[orderField] : undefined
     if (getOrder === undefined) {
       return yield* invalidParameter(
         "order-by",
@@ -193,7 +195,7 @@ export const simpleList = <R>(
       )
     }
     const pred = yield* compileFilterOr422(token.q["filter"], fields)
-    const dir = token.q["order-desc"] === "false" ? 1 : -1
+    const dir = suffix !== undefined ? (suffix.toLowerCase() === "asc" ? 1 : -1) : token.q["order-desc"] === "false" ? 1 : -1
     const matching = spec.records.filter((r) =>
       spec.seq(r) <= token.s && spec.visibleAt(r, token.t) && pred(r)
     )
