@@ -17,7 +17,7 @@ import * as Stream from "effect/Stream"
 import * as TestServices from "effect/TestServices"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import { layerHttp } from "./utils/emulator.js"
-import { artifactsPath, blobPath, KiB, logged, MiB, quickRetry, randomBytes, sha256, storedContent, tempFile } from "./utils/upload.js"
+import { artifactsPath, blobPath, KiB, logged, MiB, quickRetry, randomBytes, scriptedServer, sha256, storedContent, tempFile } from "./utils/upload.js"
 
 const chunkSize = 512 * KiB
 const options = { chunkSize, retry: quickRetry }
@@ -294,5 +294,69 @@ layer(Layer.merge(layerHttp({ retry: quickRetry, timeout: "10 seconds" }), NodeC
       expect((yield* Effect.flip(Upload.upload(source, { chunkSize: 0 })))._tag).toBe("InvalidArgument")
       expect((yield* Effect.flip(Upload.resume("urn:ivcap:order:1", source)))._tag).toBe("InvalidArgument")
       expect(yield* emulator.requests.count()).toBe(0)
+    })))
+})
+
+/** A client of a scripted tus server. */
+const scriptedClient = (url: string) =>
+  IvcapClient.layer({ url, token: "scripted", timeout: "5 seconds" }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+/** `resumeAt` of 100 KiB against a server answering HEAD and PATCH as `answers` says (by request index). */
+const againstScript = (answers: (method: string, index: number) => { status: number; headers?: Record<string, string> }) =>
+  Effect.gen(function*() {
+    const server = yield* scriptedServer((request, index, res) => {
+      const { headers = {}, status } = answers(request.method, index)
+      res.writeHead(status, { "tus-resumable": "1.0.0", ...headers })
+      res.end()
+    })
+    const error = yield* Effect.flip(
+      Upload.resumeAt(`${server.url}/files/1`, UploadSource.fromBytes(randomBytes(100 * KiB)), { chunkSize: 40 * KiB, retry: quickRetry }).pipe(
+        Effect.provide(scriptedClient(server.url))
+      )
+    )
+    return { error, seen: server.seen }
+  })
+
+layer(Layer.empty)("Upload against a scripted tus server", (it) => {
+  it.effect("a server whose offset falls behind what it confirmed stops the upload (UploadOffsetMismatch)", () =>
+    live(Effect.gen(function*() {
+      const { error, seen } = yield* againstScript((method, i) =>
+        method === "HEAD"
+          ? { status: 200, headers: { "upload-offset": "0", "upload-length": String(100 * KiB) } }
+          : i === 1
+          ? { status: 204, headers: { "upload-offset": String(40 * KiB) } }
+          : { status: 503 })
+      expect(error._tag).toBe("UploadOffsetMismatch")
+      assert(error._tag === "UploadOffsetMismatch")
+      expect([error.confirmed, error.server]).toEqual([40 * KiB, 0])
+      expect(seen.map((r) => r.method)).toEqual(["HEAD", "PATCH", "PATCH", "HEAD"])
+    })))
+
+  it.effect("a PATCH answer beyond the bytes sent stops the upload (UploadOffsetMismatch)", () =>
+    live(Effect.gen(function*() {
+      const { error } = yield* againstScript((method) =>
+        method === "HEAD" ? { status: 200, headers: { "upload-offset": "0" } } : { status: 204, headers: { "upload-offset": String(90 * KiB) } })
+      expect(error._tag).toBe("UploadOffsetMismatch")
+    })))
+
+  it.effect("a server that reports another length stops the upload before sending (UploadOffsetMismatch)", () =>
+    live(Effect.gen(function*() {
+      const { error, seen } = yield* againstScript(() => ({ status: 200, headers: { "upload-offset": "0", "upload-length": "5" } }))
+      expect(error._tag).toBe("UploadOffsetMismatch")
+      expect(seen.map((r) => r.method)).toEqual(["HEAD"])
+    })))
+
+  it.effect("a PATCH answer without Upload-Offset is a DecodeError naming the header", () =>
+    live(Effect.gen(function*() {
+      const { error } = yield* againstScript((method) => (method === "HEAD" ? { status: 200, headers: { "upload-offset": "0" } } : { status: 204 }))
+      expect(error._tag).toBe("DecodeError")
+      expect(error.message).toContain("Upload-Offset")
+    })))
+
+  it.effect("a gone upload (410) is ResourceNotFound, not retried", () =>
+    live(Effect.gen(function*() {
+      const { error, seen } = yield* againstScript(() => ({ status: 410 }))
+      expect(error._tag).toBe("ResourceNotFound")
+      expect(seen.length).toBe(1)
     })))
 })

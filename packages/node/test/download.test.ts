@@ -1,0 +1,53 @@
+/**
+ * `downloadToFile` over HTTP: byte-exact through a dropped connection, digests reported, a wrong expected digest
+ * failing without leaving anything behind, and an unwritable target as a `FileError`.
+ */
+import { expect, layer } from "@effect/vitest"
+import { Upload, UploadSource } from "@ivcap/core"
+import { Emulator, Faults } from "@ivcap/emulator"
+import * as NodeUpload from "@ivcap/node/NodeUpload"
+import * as Effect from "effect/Effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { digest, fresh, KiB, layerNode, live, quickRetry, randomBytes, tempDir } from "./upload-helpers.js"
+
+const uploaded = (bytes: Uint8Array) => Upload.upload(UploadSource.fromBytes(bytes), { chunkSize: 256 * KiB, retry: quickRetry })
+
+layer(layerNode)("NodeUpload.downloadToFile", (it) => {
+  it.effect("writes the content byte-exact through a dropped connection, reports its digests, leaves no temp file", () =>
+    live(Effect.gen(function*() {
+      const bytes = randomBytes(900 * KiB + 1, 21)
+      const artifact = yield* uploaded(bytes)
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      yield* emulator.faults.inject(Faults.cutResponse(250 * KiB, { match: { method: "GET", path: /\/blob$/ } }))
+      const dir = yield* tempDir
+      const target = path.join(dir, "out.bin")
+      const result = yield* NodeUpload.downloadToFile(artifact.id, target, { retry: quickRetry, sha256: digest("sha256", bytes) })
+      expect(digest("sha256", new Uint8Array(fs.readFileSync(target)))).toBe(digest("sha256", bytes))
+      expect(result).toMatchObject({ path: target, size: bytes.length, md5: digest("md5", bytes), sha256: digest("sha256", bytes) })
+      expect(fs.readdirSync(dir)).toEqual(["out.bin"])
+      expect(yield* emulator.requests.count({ method: "GET", path: /\/blob$/ })).toBe(2)
+    })))
+
+  it.effect("a wrong expected digest fails with DownloadMismatch (checksum); the target is untouched, nothing left behind", () =>
+    live(Effect.gen(function*() {
+      const bytes = randomBytes(64 * KiB, 22)
+      const artifact = yield* uploaded(bytes)
+      const dir = yield* tempDir
+      const target = path.join(dir, "out.bin")
+      fs.writeFileSync(target, "previous content")
+      const error = yield* Effect.flip(NodeUpload.downloadToFile(artifact, target, { md5: "0".repeat(32) }))
+      expect(error._tag === "DownloadMismatch" && error.reason).toBe("checksum")
+      expect(fs.readFileSync(target, "utf8")).toBe("previous content")
+      expect(fs.readdirSync(dir)).toEqual(["out.bin"])
+    })))
+
+  it.effect("a target in a folder that does not exist is a FileError", () =>
+    live(Effect.gen(function*() {
+      const artifact = yield* uploaded(randomBytes(1000, 23))
+      const dir = yield* tempDir
+      const error = yield* Effect.flip(NodeUpload.downloadToFile(artifact, path.join(dir, "missing", "out.bin")))
+      expect(error._tag).toBe("FileError")
+    })))
+})

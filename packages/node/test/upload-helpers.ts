@@ -1,0 +1,75 @@
+/**
+ * Shared by the node upload, marker and download tests: the emulator over real HTTP on 127.0.0.1 with an
+ * IvcapClient over undici and the Node platform services, temp files, digests, request-log helpers.
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { IvcapClient } from "@ivcap/core"
+import { Emulator } from "@ivcap/emulator"
+import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as TestServices from "effect/TestServices"
+import { createHash } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+export const KiB = 1024
+
+/** Quick retries (real time). */
+export const quickRetry = Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(6)))
+
+/** A client of the emulator server in context, over undici (a new instance each time it is built). */
+export const clientLayer = Layer.unwrapEffect(Effect.gen(function*() {
+  const server = yield* EmulatorServer.EmulatorServer
+  const emulator = yield* Emulator.Emulator
+  return IvcapClient.layer({ url: server.url, token: emulator.token, retry: quickRetry, timeout: "10 seconds" }).pipe(
+    Layer.provide(NodeHttpClient.layerUndici)
+  )
+}))
+
+/** The emulator over HTTP, a client for it, and the Node platform services. */
+export const layerNode = clientLayer.pipe(Layer.provideMerge(EmulatorServer.layer()), Layer.provideMerge(NodeContext.layer))
+
+/** Real time and a scope (temp files). */
+export const live = <A, E, R>(effect: Effect.Effect<A, E, R>) => TestServices.provideLive(Effect.scoped(effect))
+
+/** Forgets earlier requests and faults. */
+export const fresh = Effect.flatMap(Emulator.Emulator, (e) => Effect.zipRight(e.requests.reset, e.faults.reset))
+
+/** Deterministic pseudo-random bytes. */
+export const randomBytes = (size: number, seed: number): Uint8Array => {
+  const out = new Uint8Array(size)
+  let x = seed >>> 0 || 1
+  for (let i = 0; i < size; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0
+    out[i] = x >>> 24
+  }
+  return out
+}
+
+export const digest = (algorithm: "md5" | "sha256", bytes: Uint8Array): string => createHash(algorithm).update(bytes).digest("hex")
+
+/** A temp folder (removed with the scope; made writable first, in case a test locked it). */
+export const tempDir = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "ivcap-node-upload-"))),
+  (dir) => Effect.sync(() => {
+    fs.chmodSync(dir, 0o755)
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+)
+
+/** A file of pseudo-random bytes in a new temp folder. */
+export const tempFile = (size: number, name = "scan.tif") =>
+  Effect.map(tempDir, (dir) => {
+    const bytes = randomBytes(size, size + name.length)
+    const file = path.join(dir, name)
+    fs.writeFileSync(file, bytes)
+    return { dir, file, bytes, markerFile: path.join(dir, `.ivcap-${name}.txt`) }
+  })
+
+/** How many requests of `method` reached the emulator. */
+export const count = (method: string, pathPrefix?: string) =>
+  Effect.flatMap(Emulator.Emulator, (e) => e.requests.count(pathPrefix === undefined ? { method } : { method, path: pathPrefix }))

@@ -1,0 +1,77 @@
+/**
+ * `uploadFile` on Node over HTTP: an upload interrupted in one "run" is resumed by the next — a new client and a
+ * new file-backed store on the same folder (what `IvcapNode.layer` provides) — sending no byte twice beyond the
+ * chunk in flight; the marker is written only once the upload is complete.
+ */
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
+import { assert, expect, layer } from "@effect/vitest"
+import type { Upload } from "@ivcap/core"
+import { Emulator, Faults } from "@ivcap/emulator"
+import * as NodeUpload from "@ivcap/node/NodeUpload"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { clientLayer, digest, fresh, KiB, layerNode, live, quickRetry, tempDir, tempFile } from "./upload-helpers.js"
+
+const chunkSize = 256 * KiB
+
+layer(layerNode)("NodeUpload.uploadFile", (it) => {
+  it.effect("resumes in a new run (new client, new file store on the same folder) where the interrupted one stopped", () =>
+    live(Effect.gen(function*() {
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      const stateDir = yield* tempDir
+      const { bytes, file, markerFile } = yield* tempFile(2 * 1024 * KiB + 99)
+      /** One "run" of a program: its own client and its own store on the state folder. */
+      const run = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        effect.pipe(Effect.provide(clientLayer), Effect.provide(KeyValueStore.layerFileSystem(stateDir)))
+
+      const progress: Array<Upload.Progress> = []
+      // The server does not read the fourth PATCH for a while; the first run is interrupted meanwhile.
+      yield* emulator.faults.inject(Faults.delay(800, { match: { method: "PATCH" }, skip: 3 }))
+      const first = yield* Effect.fork(run(NodeUpload.uploadFile(file, {
+        chunkSize,
+        retry: quickRetry,
+        onProgress: (p) => Effect.sync(() => progress.push(p))
+      })))
+      for (let i = 0; i < 200 && (yield* emulator.requests.count({ method: "PATCH" })) < 4; i++) yield* Effect.sleep("25 millis")
+      yield* Fiber.interrupt(first)
+      expect(fs.existsSync(markerFile)).toBe(false)
+      expect(fs.readdirSync(stateDir).length).toBe(1)
+      const confirmedBefore = Math.max(...progress.map((p) => p.confirmed))
+      expect(confirmedBefore).toBe(3 * chunkSize)
+
+      const artifact = yield* run(NodeUpload.uploadFile(file, { chunkSize, retry: quickRetry }))
+      expect(artifact.status).toBe("ready")
+      expect(yield* emulator.requests.count({ method: "POST" })).toBe(1)
+      const patched = (yield* emulator.requests.log)
+        .filter((r) => r.method === "PATCH")
+        .reduce((sum, r) => sum + Number(r.headers["content-length"]), 0)
+      expect(patched).toBeLessThanOrEqual(bytes.length + chunkSize)
+      // Finished: the record is gone from the store and the marker names the artifact.
+      expect(fs.readdirSync(stateDir).length).toBe(0)
+      expect(fs.readFileSync(markerFile, "utf8")).toBe(`${digest("md5", bytes)}|${artifact.id}\n`)
+      const stored = yield* Effect.promise(() =>
+        fetch(artifact.dataHref ?? "", { headers: { authorization: `Bearer ${emulator.token}` } }).then((r) => r.arrayBuffer())
+      )
+      expect(digest("sha256", new Uint8Array(stored))).toBe(digest("sha256", bytes))
+    })))
+
+  it.effect("guesses the content type from the extension and names the artifact after the file", () =>
+    live(Effect.gen(function*() {
+      const { file } = yield* tempFile(10 * KiB, "map.geojson")
+      const artifact = yield* NodeUpload.uploadFile(file, { retry: quickRetry })
+      expect(artifact.mimeType).toBe("application/geo+json")
+      expect(artifact.name).toBe(path.basename(file))
+    })))
+
+  it.effect("a missing file is a SourceError before any request", () =>
+    live(Effect.gen(function*() {
+      yield* fresh
+      const dir = yield* tempDir
+      const error = yield* Effect.flip(NodeUpload.uploadFile(path.join(dir, "nope.bin")))
+      assert(error._tag === "SourceError")
+      expect(yield* (yield* Emulator.Emulator).requests.count()).toBe(0)
+    })))
+})
