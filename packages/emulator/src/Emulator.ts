@@ -75,6 +75,11 @@ export interface EmulatorService {
     readonly log: Effect.Effect<ReadonlyArray<RequestRecord>>
     /** Forgets the recorded requests. */
     readonly reset: Effect.Effect<void>
+    /**
+     * How many requests are being handled right now (until their response starts) — e.g. to check that a
+     * stalled request is released once its client gives up.
+     */
+    readonly active: Effect.Effect<number>
   }
   readonly clock: {
     /** Moves emulator time forward (orders progress with it). */
@@ -106,6 +111,8 @@ export interface EmulatorService {
 export interface Internals {
   readonly state: EmulatorState
   readonly record: (r: RequestRecord) => void
+  /** Adds `delta` to the number of requests in flight. */
+  readonly inFlight: (delta: number) => void
   readonly takeFault: (method: string, pathname: string) => Faults.FaultAction | undefined
 }
 
@@ -158,6 +165,7 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
     type LiveRule = { rule: Faults.FaultRule; times: number; skip: number }
     let rules: Array<LiveRule> = []
     let log: Array<RequestRecord & { pathname: string }> = []
+    let active = 0
 
     const takeFault = (method: string, pathname: string): Faults.FaultAction | undefined => {
       for (const r of rules) {
@@ -193,7 +201,8 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
         log: Effect.sync(() => log.map(({ pathname: _p, ...r }) => r)),
         reset: Effect.sync(() => {
           log = []
-        })
+        }),
+        active: Effect.sync(() => active)
       },
       clock: {
         advance: (d) =>
@@ -237,6 +246,9 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
         state,
         record: (r) => {
           log.push({ ...r, pathname: pathnameOf(r.url) })
+        },
+        inFlight: (delta) => {
+          active += delta
         },
         takeFault
       }

@@ -54,6 +54,10 @@ layer(EmulatorServer.layer())("admin routes", (it) => {
         yield* rule({ match: { path: "/1/services" }, action: { _tag: "Malformed", body: "<html>502</html>", status: 502, contentType: "text/html" } })
         const html = yield* call("/1/services")
         expect([html.status, html.headers.get("content-type"), html.text]).toEqual([502, "text/html", "<html>502</html>"])
+        const blob = `/1/artifacts/${SeedData.readmeArtifact.id}/blob`
+        yield* rule({ match: { path: blob }, action: { _tag: "Malformed", body: "short" } })
+        const replaced = yield* call(blob)
+        expect([replaced.status, replaced.text, replaced.headers.get("content-length")]).toEqual([200, "short", "5"])
         yield* rule({ match: { path: "/1/services" }, action: { _tag: "Delay", millis: 150 } })
         const started = Date.now()
         expect((yield* call("/1/services")).status).toBe(200)

@@ -2,7 +2,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Emulator, Faults, SeedData } from "@ivcap/emulator"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
 import * as Effect from "effect/Effect"
-import { call, nextLink, pathOf, reset, send } from "./helpers.js"
+import { call, nextLink, pathOf, reset, send, settledActive } from "./helpers.js"
 
 layer(EmulatorServer.layer({ orderStepMillis: 1000 }))("emulator over HTTP", (it) => {
   describe("services", () => {
@@ -224,6 +224,8 @@ layer(EmulatorServer.layer({ orderStepMillis: 1000 }))("emulator over HTTP", (it
           }).then(() => "answered", (e: unknown) => `gave up: ${(e as Error).name}`)
         )
         expect(result).toBe("gave up: TimeoutError")
+        // the stalled request is released once the client has gone
+        expect(yield* settledActive).toBe(0)
         expect((yield* call("/1/orders")).status).toBe(200)
       }))
   })

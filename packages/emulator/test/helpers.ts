@@ -50,3 +50,14 @@ export const nextLink = (body: { links: ReadonlyArray<{ rel: string; href: strin
 
 /** Resets the emulator (seeded state, no faults, counters zero). */
 export const reset = Effect.flatMap(Emulator.Emulator, (e) => e.reset)
+
+/** Waits (real time, at most 2 s) until no request is in flight; returns the last count seen. */
+export const settledActive = Effect.gen(function*() {
+  const emulator = yield* Emulator.Emulator
+  let active = yield* emulator.requests.active
+  for (let i = 0; i < 40 && active > 0; i++) {
+    yield* Effect.promise(() => new Promise((r) => setTimeout(r, 50)))
+    active = yield* emulator.requests.active
+  }
+  return active
+})

@@ -7,6 +7,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import { settledActive } from "./helpers.js"
 
 const client = Effect.gen(function*() {
   const emulator = yield* Emulator.Emulator
@@ -77,6 +78,22 @@ layer(Layer.provideMerge(EmulatorHttpClient.layer, Emulator.layer()))("in-proces
         expect(err._tag === "RequestError" && err.reason).toBe("Transport")
         const head = yield* http.head(dataPath)
         expect(head.headers["upload-offset"]).toBe("4")
+      }))
+
+    it.effect("a stalled request is released when the caller gives up", () =>
+      Effect.gen(function*() {
+        const http = yield* client
+        const emulator = yield* Emulator.Emulator
+        yield* emulator.faults.inject(Faults.stall({ match: { path: "/1/orders" } }))
+        // give up after 100 ms of real time (the suite runs under TestClock)
+        const giveUp = Effect.async<string>((resume) => {
+          const t = setTimeout(() => resume(Effect.succeed("gave up")), 100)
+          return Effect.sync(() => clearTimeout(t))
+        })
+        const outcome = yield* Effect.raceFirst(Effect.as(http.get("/1/orders"), "answered"), giveUp)
+        expect(outcome).toBe("gave up")
+        expect(yield* settledActive).toBe(0)
+        expect((yield* http.get("/1/orders")).status).toBe(200)
       }))
 
     it.effect("a cut response fails the body stream mid-way; MapBody rewrites JSON", () =>

@@ -26,21 +26,21 @@ const isAdmin = (pathname: string) => pathname === "/_emulator" || pathname.star
 const isPreflight = (request: HttpServerRequest.HttpServerRequest) =>
   request.method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined
 
-/** Records every request (except `/_emulator/*`) before anything else happens to it. */
+/** Records every request (except `/_emulator/*`) before anything else happens to it, and counts it in flight. */
 export const recorder = <E, R>(app: HttpApp.Default<E, R>) =>
   Effect.gen(function*() {
     const emu = yield* Emulator
     const request = yield* HttpServerRequest.HttpServerRequest
     const { pathname } = splitUrl(request)
-    if (!isAdmin(pathname)) {
-      emu.internal.record({
-        method: request.method,
-        url: `${baseUrlOf(request)}${request.url}`,
-        headers: { ...request.headers },
-        at: emu.internal.state.now()
-      })
-    }
-    return yield* app
+    if (isAdmin(pathname)) return yield* app
+    emu.internal.record({
+      method: request.method,
+      url: `${baseUrlOf(request)}${request.url}`,
+      headers: { ...request.headers },
+      at: emu.internal.state.now()
+    })
+    emu.internal.inFlight(1)
+    return yield* Effect.ensuring(app, Effect.sync(() => emu.internal.inFlight(-1)))
   })
 
 const exposed = [
@@ -127,6 +127,15 @@ const connectionDestroyer = Effect.map(
   })
 )
 
+/** A response with a new buffered body (headers describing the old body are dropped). */
+const replaceBody = (response: HttpServerResponse.HttpServerResponse, bytes: Uint8Array, contentType: string) => {
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(response.headers)) {
+    if (k !== "content-length" && k !== "content-range" && k !== "content-type") headers[k] = v
+  }
+  return HttpServerResponse.uint8Array(bytes, { status: response.status, headers, contentType })
+}
+
 const applyFault = <E, R>(
   app: HttpApp.Default<E, R>,
   action: Faults.FaultAction,
@@ -203,16 +212,13 @@ const applyFault = <E, R>(
           return response
         }
         const mapped = action.f(JSON.parse(text) as unknown)
-        return HttpServerResponse.setBody(
-          response,
-          HttpBody.uint8Array(utf8(JSON.stringify(mapped) ?? "null"), "application/json")
-        )
+        return replaceBody(response, utf8(JSON.stringify(mapped) ?? "null"), "application/json")
       }
       case "Malformed": {
         const response = yield* app
         const contentType = action.contentType ??
           (response.body._tag === "Empty" ? "application/json" : response.body.contentType ?? "application/json")
-        const withBody = HttpServerResponse.setBody(response, HttpBody.uint8Array(utf8(action.body), contentType))
+        const withBody = replaceBody(response, utf8(action.body), contentType)
         return action.status !== undefined ? HttpServerResponse.setStatus(withBody, action.status) : withBody
       }
     }
