@@ -11,6 +11,7 @@ import { formatTime, isJsonObject } from "./util.js"
 
 const noContent = () => HttpServerResponse.empty({ status: 204 })
 
+/** `GET /_emulator/health` (no token needed). */
 export const health: Handler = (ctx) =>
   Effect.succeed(json({ status: "ok", "emulator-time": formatTime(ctx.state.now()) }))
 
@@ -109,6 +110,7 @@ const decodeRule = (body: unknown) =>
     return rule
   })
 
+/** `POST /_emulator/faults`: a JSON fault rule → 204. */
 export const injectFault: Handler = (ctx) =>
   Effect.gen(function*() {
     const rule = yield* decodeRule(yield* bodyJson(ctx.request))
@@ -116,10 +118,13 @@ export const injectFault: Handler = (ctx) =>
     return noContent()
   })
 
+/** `DELETE /_emulator/faults` → 204. */
 export const resetFaults: Handler = (ctx) => Effect.as(ctx.emu.faults.reset, noContent())
 
+/** `POST /_emulator/reset` → 204. */
 export const reset: Handler = (ctx) => Effect.as(ctx.emu.reset, noContent())
 
+/** `POST /_emulator/clock/advance` `{millis}` → the new emulator time. */
 export const advanceClock: Handler = (ctx) =>
   Effect.gen(function*() {
     const body = yield* bodyJson(ctx.request)
@@ -129,8 +134,10 @@ export const advanceClock: Handler = (ctx) =>
     return json({ "emulator-time": formatTime(ctx.state.now()) })
   })
 
+/** `GET /_emulator/clock` → the emulator time. */
 export const readClock: Handler = (ctx) => Effect.succeed(json({ "emulator-time": formatTime(ctx.state.now()) }))
 
+/** `POST /_emulator/seed/aspects` `{count, entity?, schema?}`. */
 export const seedAspects: Handler = (ctx) =>
   Effect.gen(function*() {
     const body = yield* bodyJson(ctx.request)
@@ -153,6 +160,7 @@ export const seedAspects: Handler = (ctx) =>
     })
   })
 
+/** `GET /_emulator/requests?method=&path=|path-regex=` → `{count}`. */
 export const countRequests: Handler = (ctx) =>
   Effect.gen(function*() {
     const method = ctx.q.get("method") ?? undefined
@@ -173,4 +181,5 @@ export const countRequests: Handler = (ctx) =>
     return json({ count })
   })
 
+/** `DELETE /_emulator/requests` → 204. */
 export const resetRequests: Handler = (ctx) => Effect.as(ctx.emu.requests.reset, noContent())

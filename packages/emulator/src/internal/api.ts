@@ -24,6 +24,7 @@ import * as Wire from "./wire.js"
 // ---------------------------------------------------------------------------------------------------------------
 // services
 
+/** `GET /1/services` → `ServiceListRT`. */
 export const listServices: Handler = (ctx) =>
   Effect.gen(function*() {
     const req = yield* pageRequest(ctx.q, "services")
@@ -50,6 +51,7 @@ export const listServices: Handler = (ctx) =>
     return json({ "at-time": formatTime(atTime), items, links })
   })
 
+/** `GET /1/services/{id}` → `ServiceStatusRT`. */
 export const readService: Handler = (ctx) =>
   Effect.gen(function*() {
     const id = param(ctx, "id")
@@ -130,6 +132,7 @@ const missing = (field: string) => goaValidation("missing_field", `"${field}" is
 const wrongType = (field: string, type: string) =>
   goaValidation("invalid_field_type", `invalid value for "${field}", must be a ${type}`)
 
+/** `POST /1/orders` → 200 `OrderStatusRT`, after validating the parameters against the service. */
 export const createOrder: Handler = (ctx) =>
   Effect.gen(function*() {
     const body = yield* bodyJson(ctx.request)
@@ -190,6 +193,7 @@ const productsOf = (ctx: Ctx, o: OrderRec): Array<ArtifactRec> => {
 
 const materialise = (ctx: Ctx) => Effect.orDie(ctx.state.materialiseProducts())
 
+/** `GET /1/orders` → `OrderListRT` (status as of `at-time`). */
 export const listOrders: Handler = (ctx) =>
   Effect.gen(function*() {
     yield* materialise(ctx)
@@ -226,12 +230,14 @@ const findOrder = (ctx: Ctx, id: string) =>
     return o
   })
 
+/** `GET /1/orders/{id}` → `OrderStatusRT` (with its product once succeeded). */
 export const readOrder: Handler = (ctx) =>
   Effect.gen(function*() {
     const o = yield* findOrder(ctx, param(ctx, "id"))
     return json(Wire.orderStatus(o, ctx.base, ctx.state.now(), productsOf(ctx, o)))
   })
 
+/** `GET /1/orders/{orderID}/products` → `PartialProductListT`. */
 export const orderProducts: Handler = (ctx) =>
   Effect.gen(function*() {
     const o = yield* findOrder(ctx, param(ctx, "orderID"))
@@ -246,6 +252,7 @@ export const orderProducts: Handler = (ctx) =>
 // ---------------------------------------------------------------------------------------------------------------
 // artifacts
 
+/** `GET /1/artifacts` → `ArtifactListRT`. */
 export const listArtifacts: Handler = (ctx) =>
   Effect.gen(function*() {
     yield* materialise(ctx)
@@ -273,6 +280,7 @@ export const listArtifacts: Handler = (ctx) =>
     return json({ "at-time": formatTime(atTime), items, links })
   })
 
+/** `GET /1/artifacts/{id}` → `ArtifactStatusRT`. */
 export const readArtifact: Handler = (ctx) =>
   Effect.gen(function*() {
     yield* materialise(ctx)

@@ -66,6 +66,7 @@ const newAspect = (
   return rec
 }
 
+/** `POST /1/aspects?entity=&schema=[&policy=]` → 200 `{id}`. */
 export const createAspect: Handler = (ctx) =>
   Effect.gen(function*() {
     const a = yield* assertion(ctx)
@@ -73,6 +74,7 @@ export const createAspect: Handler = (ctx) =>
     return json({ id: rec.id })
   })
 
+/** `PUT /1/aspects`: retracts the single active record for (entity, schema), creates the new one; 424 when several are active. */
 export const updateAspect: Handler = (ctx) =>
   Effect.gen(function*() {
     const a = yield* assertion(ctx)
@@ -104,6 +106,7 @@ export const retractAspect: Handler = (ctx) =>
     return HttpServerResponse.empty({ status: 204 })
   })
 
+/** `GET /1/aspects/{id}` → `AspectRT`. */
 export const readAspect: Handler = (ctx) =>
   Effect.gen(function*() {
     const id = param(ctx, "id")
@@ -152,6 +155,7 @@ const upperBound = (arr: ReadonlyArray<AspectRec>, s: number): number => {
   return lo
 }
 
+/** `GET /1/aspects` → `AspectListRT` (all list parameters, paging as §5). */
 export const listAspects: Handler = (ctx) =>
   Effect.gen(function*() {
     const req = yield* pageRequest(ctx.q, "aspects")

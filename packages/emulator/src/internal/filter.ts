@@ -14,8 +14,10 @@
 
 export type FieldValue = string | number | boolean | undefined
 
+/** A compiled filter. */
 export type Predicate<R> = (rec: R) => boolean
 
+/** A filter that does not parse (the message names the position). */
 export class FilterError {
   constructor(readonly message: string) {}
 }

@@ -11,6 +11,7 @@ import { goaValidation, type HttpFail, invalidParameter } from "./http.js"
 import { describedBy, link, type Link } from "./wire.js"
 import { base64UrlDecode, base64UrlEncode, isJsonObject, parseTime } from "./util.js"
 
+/** What a `page` token carries (JSON, base64url). */
 export interface PageToken {
   /** collection */
   readonly k: string
@@ -28,6 +29,7 @@ export interface PageToken {
   readonly l?: number
 }
 
+/** A URL-safe page token. */
 export const encodeToken = (t: PageToken): string => base64UrlEncode(JSON.stringify(t))
 
 const decodeToken = (kind: string, raw: string): PageToken | undefined => {
@@ -85,6 +87,7 @@ export type PageRequest =
   | { readonly _tag: "first"; readonly limit: number; readonly q: URLSearchParams }
   | { readonly _tag: "next"; readonly limit: number; readonly token: PageToken }
 
+/** Reads `limit` and `page` (an undecodable token → 422 `page`). */
 export const pageRequest = (q: URLSearchParams, kind: string): Effect.Effect<PageRequest, HttpFail> =>
   Effect.gen(function*() {
     const limit = yield* parseLimit(q)
@@ -97,6 +100,7 @@ export const pageRequest = (q: URLSearchParams, kind: string): Effect.Effect<Pag
     return { _tag: "first", limit: limit ?? 10, q } as const
   })
 
+/** The `links` of a list response. */
 export interface ListLinks {
   readonly links: ReadonlyArray<Link>
 }
@@ -119,6 +123,7 @@ export const listLinks = (
 /** Field accessors used by `filter` and `order-by`. */
 export type Fields<R> = Record<string, (rec: R) => FieldValue>
 
+/** Compiles `filter`, answering 422 `filter` with the parser's message. */
 export const compileFilterOr422 = <R>(src: string | undefined, fields: Fields<R>) =>
   Effect.try({
     try: () => (src === undefined || src.trim() === "" ? () => true : compileFilter(src, fields)),
@@ -142,6 +147,7 @@ export const compareValues = (a: FieldValue, b: FieldValue): number => {
 export const normaliseField = (name: string): string =>
   name.trim().replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/-/g, "_").toLowerCase()
 
+/** How to list services, orders or artifacts. */
 export interface SimpleListSpec<R> {
   readonly kind: string
   readonly path: string

@@ -2,6 +2,7 @@
 
 export type ParameterType = "string" | "int" | "float" | "bool" | "option" | "artifact" | "collection"
 
+/** A service parameter definition (`ParameterDefT`). */
 export interface ParameterDef {
   readonly name: string
   readonly type: ParameterType
@@ -24,6 +25,7 @@ export interface ServiceBehaviour {
   ) => { readonly name: string; readonly mimeType: string; readonly content: string }
 }
 
+/** A service. */
 export interface ServiceRec {
   readonly seq: number
   readonly id: string
@@ -39,6 +41,7 @@ export interface ServiceRec {
   readonly behaviour: ServiceBehaviour
 }
 
+/** An order; its status follows from `orderedAt`, `stepMillis` and the emulator time. */
 export interface OrderRec {
   readonly seq: number
   readonly id: string
@@ -55,6 +58,7 @@ export interface OrderRec {
   productId?: string
 }
 
+/** An artifact record (its content lives in the BlobStore). */
 export interface ArtifactRec {
   readonly seq: number
   readonly id: string
@@ -72,6 +76,7 @@ export interface ArtifactRec {
   completedAt?: number
 }
 
+/** An aspect; visible at `t` when `validFrom <= t < validTo`. */
 export interface AspectRec {
   readonly seq: number
   readonly id: string
@@ -85,6 +90,7 @@ export interface AspectRec {
   retracter?: string
 }
 
+/** The order statuses the emulator produces. */
 export type OrderStatus = "pending" | "scheduled" | "executing" | "succeeded" | "failed"
 
 /** The lifecycle position of an order at time `t`. */
@@ -96,10 +102,14 @@ export const orderStatusAt = (o: OrderRec, t: number): OrderStatus => {
   return o.outcome
 }
 
+/** When an order starts executing. */
 export const orderStartedAt = (o: OrderRec): number => o.orderedAt + 2 * o.stepMillis
+/** When an order finishes. */
 export const orderFinishedAt = (o: OrderRec): number => o.orderedAt + 3 * o.stepMillis
 
+/** The artifact statuses the emulator produces. */
 export type ArtifactStatus = "pending" | "partial" | "ready"
 
+/** An artifact's status: pending → partial → ready. */
 export const artifactStatus = (a: ArtifactRec): ArtifactStatus =>
   a.completedAt !== undefined ? "ready" : a.offset > 0 ? "partial" : "pending"

@@ -7,6 +7,7 @@ import { Emulator, type EmulatorService } from "../Emulator.js"
 import { baseUrlOf, type HttpFail, queryOf, unauthorizedResponse } from "./http.js"
 import type { EmulatorState } from "./state.js"
 
+/** What a handler gets: the emulator, the request, its base URL, query and path parameters. */
 export interface Ctx {
   readonly emu: EmulatorService
   readonly state: EmulatorState
@@ -16,6 +17,7 @@ export interface Ctx {
   readonly params: Readonly<Record<string, string | undefined>>
 }
 
+/** A route handler; `HttpFail` carries an error response. */
 export type Handler = (ctx: Ctx) => Effect.Effect<HttpServerResponse.HttpServerResponse, HttpFail>
 
 /** Whether the request carries `Authorization: Bearer <token>`. */

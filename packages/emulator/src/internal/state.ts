@@ -34,6 +34,7 @@ export interface Journal {
   readonly clear: () => void
 }
 
+/** The mutable state of one emulator. */
 export class EmulatorState {
   seq = 0
   clockOffset = 0

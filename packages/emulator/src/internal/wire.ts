@@ -6,16 +6,20 @@ import type { ArtifactRec, AspectRec, OrderRec, ParameterDef, ServiceRec } from 
 import { artifactStatus, orderFinishedAt, orderStartedAt, orderStatusAt } from "./model.js"
 import { formatTime } from "./util.js"
 
+/** A wire object (kebab-case keys). */
 export type Wire = Record<string, unknown>
 
+/** `LinkT`: all three keys are required by the official client. */
 export interface Link {
   readonly rel: string
   readonly type: string
   readonly href: string
 }
 
+/** A link. */
 export const link = (rel: string, href: string, type = "application/json"): Link => ({ rel, type, href })
 
+/** The `describedBy` link to a schema of the spec. */
 export const describedBy = (base: string, schema: string): Link =>
   link("describedBy", `${base}/1/openapi/openapi3.json#/components/schemas/${schema}`, "application/openapi3+json")
 
@@ -26,12 +30,18 @@ const compact = (o: Record<string, unknown>): Wire => {
   return out
 }
 
+/** Absolute URL of a service record. */
 export const serviceHref = (base: string, id: string) => `${base}/1/services/${id}`
+/** Absolute URL of an order record. */
 export const orderHref = (base: string, id: string) => `${base}/1/orders/${id}`
+/** Absolute URL of an artifact record. */
 export const artifactHref = (base: string, id: string) => `${base}/1/artifacts/${id}`
+/** Absolute URL of an artifact's content (tus upload, download): `data-href`. */
 export const dataHref = (base: string, id: string) => `${base}/1/artifacts/${id}/blob`
+/** Absolute URL of an aspect record. */
 export const aspectHref = (base: string, id: string) => `${base}/1/aspects/${id}`
 
+/** `ServiceListItem`. */
 export const serviceListItem = (s: ServiceRec, base: string): Wire =>
   compact({
     id: s.id,
@@ -58,6 +68,7 @@ const parameterDef = (p: ParameterDef): Wire =>
     unary: p.unary
   })
 
+/** `ServiceStatusRT`. */
 export const serviceStatus = (s: ServiceRec, base: string): Wire =>
   compact({
     id: s.id,
@@ -82,6 +93,7 @@ const orderTimes = (o: OrderRec, t: number) => {
   }
 }
 
+/** `OrderListItem` as of time `t`. */
 export const orderListItem = (o: OrderRec, base: string, t: number): Wire =>
   compact({
     id: o.id,
@@ -102,6 +114,7 @@ const artifactSummary = (a: ArtifactRec, base: string) => ({
   href: artifactHref(base, a.id)
 })
 
+/** `ProductListItemT`. */
 export const productItem = (a: ArtifactRec, base: string): Wire =>
   compact({
     ...artifactSummary(a, base),
@@ -110,6 +123,7 @@ export const productItem = (a: ArtifactRec, base: string): Wire =>
     "data-href": dataHref(base, a.id)
   })
 
+/** `OrderStatusRT` as of time `t`. */
 export const orderStatus = (
   o: OrderRec,
   base: string,
@@ -134,9 +148,11 @@ export const orderStatus = (
 /** The `ETag` of a complete artifact (content is immutable once ready, so id + size identify it). */
 export const etagOf = (a: ArtifactRec): string => `"${a.id.slice(a.id.lastIndexOf(":") + 1)}-${a.offset}"`
 
+/** `ArtifactListItem`. */
 export const artifactListItem = (a: ArtifactRec, base: string): Wire =>
   compact({ ...artifactSummary(a, base), "created-at": formatTime(a.createdAt) })
 
+/** `ArtifactStatusRT` (`size`, `etag`, `last-modified-at` once ready). */
 export const artifactStatusWire = (a: ArtifactRec, base: string): Wire =>
   compact({
     id: a.id,
@@ -157,6 +173,7 @@ export const artifactStatusWire = (a: ArtifactRec, base: string): Wire =>
     ]
   })
 
+/** `AspectListItemRT` (content only when asked for). */
 export const aspectListItem = (a: AspectRec, includeContent: boolean): Wire =>
   compact({
     id: a.id,
@@ -168,6 +185,7 @@ export const aspectListItem = (a: AspectRec, includeContent: boolean): Wire =>
     "valid-to": a.validTo !== undefined ? formatTime(a.validTo) : undefined
   })
 
+/** `AspectRT`. */
 export const aspectWire = (a: AspectRec, base: string): Wire =>
   compact({
     id: a.id,
