@@ -335,6 +335,7 @@ export const createArtifact: Handler = (ctx) =>
     const mimeType = h["x-content-type"] ??
       (contentType !== undefined && contentType !== "application/offset+octet-stream" ? h["content-type"] : undefined)
     const now = ctx.state.now()
+    // an empty record starts `pending` (inferred, wire doc §6.5)
     const rec: ArtifactRec = {
       seq: ctx.state.nextSeq(),
       id: `urn:ivcap:artifact:${randomUuid()}`,

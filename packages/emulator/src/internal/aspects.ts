@@ -96,7 +96,10 @@ export const updateAspect: Handler = (ctx) =>
     return json({ id: rec.id })
   })
 
-/** `DELETE /1/aspects/{id}` → 204; retracting an already retracted aspect changes nothing (still 204). */
+/**
+ * `DELETE /1/aspects/{id}` → 204; afterwards `GET` shows `valid-to` and `retracter` (inferred, wire doc §10).
+ * Retracting an already retracted aspect changes nothing (still 204).
+ */
 export const retractAspect: Handler = (ctx) =>
   Effect.gen(function*() {
     const id = param(ctx, "id")
@@ -207,6 +210,8 @@ export const listAspects: Handler = (ctx) =>
         )
       )
     }
+    // at-time defaults to now, so only currently valid records are listed; content only with include-content=true
+    // (both inferred, wire doc §10)
     const schemaRe = q["schema"] !== undefined ? likeToRegExp(q["schema"]) : undefined
     const entity = q["entity"]
     const t = token.t
