@@ -16,7 +16,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as BrowserKeyValueStore from "@effect/platform-browser/BrowserKeyValueStore"
-import { IvcapClient } from "@ivcap/core"
+import { IvcapClient, UploadStore } from "@ivcap/core"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -38,7 +38,7 @@ export interface Options extends IvcapClient.Options {
 }
 
 /** Everything {@link layer} provides. @since 0.1.0 */
-export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | KeyValueStore.KeyValueStore
+export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | UploadStore.UploadStore
 
 const storageAvailable = (name: "localStorage" | "sessionStorage"): boolean => {
   try {
@@ -50,16 +50,16 @@ const storageAvailable = (name: "localStorage" | "sessionStorage"): boolean => {
 }
 
 /**
- * The upload-state `KeyValueStore` on Web Storage, or in memory where that is unavailable.
+ * The `UploadStore` (unfinished uploads, for resuming) on Web Storage, or in memory where that is unavailable.
  *
  * @since 0.1.0
  */
-export const layerUploadState = (storage: UploadStateStorage = "localStorage"): Layer.Layer<KeyValueStore.KeyValueStore> =>
-  Layer.suspend(() => {
+export const layerUploadStore = (storage: UploadStateStorage = "localStorage"): Layer.Layer<UploadStore.UploadStore> =>
+  UploadStore.layer.pipe(Layer.provide(Layer.suspend(() => {
     if (storage === "localStorage" && storageAvailable(storage)) return BrowserKeyValueStore.layerLocalStorage
     if (storage === "sessionStorage" && storageAvailable(storage)) return BrowserKeyValueStore.layerSessionStorage
     return KeyValueStore.layerMemory
-  })
+  })))
 
 /** `fetch` as the HttpClient, optionally a given one. @since 0.1.0 */
 export const layerFetch = (fetch?: typeof globalThis.fetch): Layer.Layer<HttpClient.HttpClient> =>
@@ -76,7 +76,7 @@ export const layerFetch = (fetch?: typeof globalThis.fetch): Layer.Layer<HttpCli
 export const layer = (options: Options): Layer.Layer<Services, ConfigError.ConfigError> => {
   const { fetch, uploadState, ...client } = options
   return IvcapClient.layer({ ...client, tracerPropagation: client.tracerPropagation ?? false }).pipe(
-    Layer.provideMerge(Layer.merge(layerFetch(fetch), layerUploadState(uploadState)))
+    Layer.provideMerge(Layer.merge(layerFetch(fetch), layerUploadStore(uploadState)))
   )
 }
 

@@ -16,7 +16,7 @@ import * as Path from "@effect/platform/Path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodePath from "@effect/platform-node/NodePath"
-import { IvcapClient } from "@ivcap/core"
+import { IvcapClient, UploadStore } from "@ivcap/core"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -40,7 +40,7 @@ export interface Options extends NodeConfig.Options, Omit<IvcapClient.Options, "
 }
 
 /** Everything {@link layer} provides. @since 0.1.0 */
-export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | FileSystem.FileSystem | Path.Path | KeyValueStore.KeyValueStore
+export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | FileSystem.FileSystem | Path.Path | UploadStore.UploadStore
 
 /** Why {@link layer} can fail to build: missing or invalid configuration, or an expired CLI login. @since 0.1.0 */
 export type LayerError = ConfigError.ConfigError | NodeConfig.TokenExpired
@@ -106,7 +106,15 @@ export const layerFileStore = (directory: string): Layer.Layer<KeyValueStore.Key
 export const layerPlatform = (
   options: Pick<Options, "uploadStateDir" | "platform"> = {}
 ): Layer.Layer<Exclude<Services, IvcapClient.IvcapClient>, ConfigError.ConfigError> =>
-  Layer.unwrapEffect(Effect.map(uploadStateDir(options), layerFileStore)).pipe(Layer.provideMerge(layerRuntime))
+  Layer.unwrapEffect(Effect.map(uploadStateDir(options), layerUploadStore)).pipe(Layer.provideMerge(layerRuntime))
+
+/**
+ * The `UploadStore` (unfinished uploads, for resuming across runs) on files in `directory`.
+ *
+ * @since 0.1.0
+ */
+export const layerUploadStore = (directory: string): Layer.Layer<UploadStore.UploadStore, never, FileSystem.FileSystem | Path.Path> =>
+  UploadStore.layer.pipe(Layer.provide(layerFileStore(directory)))
 
 /**
  * The client and everything it needs on Node, configured by precedence (explicit options > `IVCAP_URL` /
