@@ -1,0 +1,113 @@
+/**
+ * The packed packages install and work outside the workspace: `pnpm pack` @ivcap/core, @ivcap/node and
+ * @ivcap/emulator (after building their dist/), `npm install` the tarballs into a fresh temp project, and run a
+ * plain ESM script there that starts the installed emulator and uses @ivcap/node against it.
+ */
+import * as Command from "@effect/platform/Command"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { expect, layer } from "@effect/vitest"
+import { SeedData } from "@ivcap/emulator"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("../../..", import.meta.url))
+const packed = ["core", "node", "emulator"] as const
+
+/** Runs a command to completion; a non-zero exit fails with its output. */
+const run = (cwd: string, cmd: string, ...args: Array<string>) =>
+  Command.make(cmd, ...args).pipe(
+    Command.workingDirectory(cwd),
+    Command.env({ npm_config_update_notifier: "false" }),
+    (command) => Effect.gen(function*() {
+      const proc = yield* Command.start(command)
+      const [stdout, stderr, code] = yield* Effect.all([
+        Stream.mkString(Stream.decodeText(proc.stdout)),
+        Stream.mkString(Stream.decodeText(proc.stderr)),
+        proc.exitCode
+      ], { concurrency: "unbounded" })
+      if (code !== 0) return yield* Effect.dieMessage(`${cmd} ${args.join(" ")} (in ${cwd}) exited ${code}\n${stdout}\n${stderr}`)
+      return stdout
+    }),
+    Effect.scoped
+  )
+
+/** The script run in the installed project: plain ESM, only the packages' public entry points. */
+const script = (noCli: string) => `
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { IvcapNode } from "@ivcap/node"
+import { Service } from "@ivcap/core"
+import * as ServiceModule from "@ivcap/core/Service"
+import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
+
+const emulator = await EmulatorServer.start({ port: 0 })
+try {
+  // Configuration through the environment, as a user's shell would give it.
+  process.env.IVCAP_URL = emulator.url
+  process.env.IVCAP_JWT = emulator.token
+  process.env.IVCAP_CLI_CONFIG_DIR = ${JSON.stringify(noCli)}
+  const program = Effect.gen(function*() {
+    const services = Chunk.toReadonlyArray(yield* Stream.runCollect(Service.list({ pageSize: 25 })))
+    const wanted = services[services.length - 1]
+    const byName = yield* ServiceModule.getByName(wanted.name)
+    return { names: services.map((s) => s.name), wanted: { id: wanted.id, name: wanted.name }, byName: { id: byName.id, name: byName.name } }
+  })
+  const result = await Effect.runPromise(program.pipe(Effect.provide(IvcapNode.layer())))
+  let internal = "importable"
+  try { await import("@ivcap/core/internal/http") } catch (e) { internal = e.code }
+  console.log(JSON.stringify({ ...result, url: emulator.url, internal, sameModule: ServiceModule.list === Service.list }))
+} finally {
+  await emulator.close()
+}
+`
+
+layer(NodeContext.layer, { timeout: 240_000 })("packed packages", (it) => {
+  it.scoped("install with npm outside the workspace and work against the emulator", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      // dist/ as `pnpm test` leaves it (tsc -b runs first there); building here keeps a lone run honest.
+      yield* run(root, path.join(root, "node_modules/.bin/tsc"), "-b", ...packed.map((p) => `packages/${p}/tsconfig.src.json`))
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "ivcap-install-" })
+      expect(path.relative(root, dir).startsWith("..")).toBe(true)
+      const tarballs = path.join(dir, "tarballs")
+      for (const p of packed) yield* run(path.join(root, "packages", p), "pnpm", "pack", "--pack-destination", tarballs)
+      const files = (yield* fs.readDirectory(tarballs)).filter((f: string) => f.endsWith(".tgz")).sort()
+      expect(files).toEqual(["ivcap-core-0.1.0.tgz", "ivcap-emulator-0.1.0.tgz", "ivcap-node-0.1.0.tgz"])
+
+      // What a tarball holds: built JS with declarations, no build info, tests or workspace protocol.
+      const listing = (yield* run(dir, "tar", "-tzf", path.join(tarballs, "ivcap-node-0.1.0.tgz"))).split("\n")
+      expect(listing).toContain("package/dist/index.js")
+      expect(listing).toContain("package/dist/index.d.ts")
+      expect(listing).toContain("package/dist/IvcapNode.d.ts")
+      expect(listing.filter((f) => /tsbuildinfo|\/test\/|\/build\//.test(f))).toEqual([])
+      const manifest = JSON.parse(yield* run(dir, "tar", "-xzOf", path.join(tarballs, "ivcap-node-0.1.0.tgz"), "package/package.json"))
+      expect(manifest.dependencies["@ivcap/core"]).toBe("^0.1.0")
+
+      const project = path.join(dir, "project")
+      yield* fs.makeDirectory(project)
+      yield* fs.writeFileString(path.join(project, "package.json"), JSON.stringify({ name: "ivcap-install-check", private: true, type: "module" }))
+      yield* run(project, "npm", "install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error",
+        ...files.map((f) => path.join(tarballs, f)))
+      yield* fs.writeFileString(path.join(project, "check.mjs"), script(path.join(dir, "no-cli-config")))
+      const out = yield* run(project, "node", "check.mjs")
+      const result = JSON.parse(out.trim().split("\n").pop() ?? "")
+
+      const seeded = SeedData.services().map((s) => s.name)
+      expect([...result.names].sort()).toEqual([...seeded].sort())
+      expect(result.byName).toEqual(result.wanted)
+      expect(result.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(result.internal).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")
+      expect(result.sameModule).toBe(true)
+      // The installed packages resolved to the tarballs, and effect to a single copy.
+      const installed = yield* run(project, "npm", "ls", "--all", "--json")
+      const tree = JSON.stringify(JSON.parse(installed))
+      expect(tree).toContain("ivcap-core-0.1.0.tgz")
+      const effects = new Set([...installed.matchAll(/"effect": \{\s*"version": "([^"]+)"/g)].map((m) => m[1]))
+      expect([...effects]).toEqual(["3.22.4"])
+    }))
+})
