@@ -11,5 +11,11 @@ export * as IvcapNode from "./IvcapNode.js"
 /** Where the URL, token and account come from: options > environment > the IVCAP CLI's config. @since 0.1.0 */
 export * as NodeConfig from "./NodeConfig.js"
 
+/** Files: upload a path (with the official clients' marker), find a file's artifact, download to a path. @since 0.1.0 */
+export * as NodeUpload from "./NodeUpload.js"
+
+/** The `.ivcap-<name>.txt` marker (`md5|urn`) shared with the Python client and the CLI. @since 0.1.0 */
+export * as Marker from "./Marker.js"
+
 /** The package version. @since 0.1.0 */
 export const version = "0.1.0"
