@@ -22,7 +22,8 @@ import * as Stream from "effect/Stream"
 import * as Artifact from "./Artifact.js"
 import { contentUrl } from "./internal/dataHref.js"
 import * as Http from "./internal/http.js"
-import { IvcapClient, retryWithRetryAfter } from "./IvcapClient.js"
+import { makeWaiter } from "./internal/retry.js"
+import { IvcapClient } from "./IvcapClient.js"
 import { InvalidArgument, isTransient, RequestTimeout, TransportError } from "./IvcapError.js"
 import type * as Urn from "./Urn.js"
 
@@ -127,7 +128,7 @@ export const stream = (artifact: ArtifactRef, options: DownloadOptions = {}): St
     const client = yield* IvcapClient
     const { timeout } = yield* client.requestOptions
     const idle = options.idleTimeout === undefined ? timeout : Duration.decode(options.idleTimeout)
-    const driver = yield* Schedule.driver(retryWithRetryAfter(options.retry ?? defaultRetrySchedule))
+    const waiter = yield* makeWaiter(options.retry ?? defaultRetrySchedule)
     const expectedSize = Option.fromNullable(details.size)
     let received = 0
     let length: Option.Option<number> = Option.none()
@@ -190,7 +191,7 @@ export const stream = (artifact: ArtifactRef, options: DownloadOptions = {}): St
           })
         ),
         Stream.chunks,
-        Stream.tap(() => driver.reset),
+        Stream.tap(() => waiter.reset),
         Stream.flattenChunks
       )
 
@@ -207,10 +208,7 @@ export const stream = (artifact: ArtifactRef, options: DownloadOptions = {}): St
 
     const resumeAfter = (error: DownloadError): Stream.Stream<Uint8Array, DownloadError> =>
       isTransient(error)
-        ? Stream.unwrap(Effect.as(
-          Effect.mapError(driver.next(error), () => error),
-          Stream.suspend(() => from(received))
-        ))
+        ? Stream.unwrap(Effect.as(waiter.wait(error), Stream.suspend(() => from(received))))
         : Stream.fail(error)
 
     const from = (offset: number): Stream.Stream<Uint8Array, DownloadError> =>

@@ -115,6 +115,14 @@ layer(Layer.merge(layerHttp({ retry: quickRetry, timeout: "10 seconds" }), NodeC
       yield* emulator.faults.reset
     })))
 
+  it.effect("does not wait for a Retry-After beyond the client's limit: the 503 is returned", () =>
+    live(Effect.gen(function*() {
+      const { emulator, source } = yield* withFault(100 * KiB, Faults.status(503, { match: { method: "PATCH" }, retryAfter: 3600 }))
+      const error = yield* Effect.flip(Upload.upload(source, options))
+      expect(error._tag).toBe("ServiceUnavailable")
+      expect(yield* emulator.requests.count({ method: "HEAD" })).toBe(0)
+    })))
+
   it.effect("recovers from a 409 offset mismatch on PATCH by asking HEAD", () =>
     live(Effect.gen(function*() {
       const { emulator } = yield* faultedUpload(MiB + 11, Faults.status(409, { match: { method: "PATCH" }, skip: 1 }))
@@ -241,8 +249,8 @@ layer(Layer.merge(layerHttp({ retry: quickRetry, timeout: "10 seconds" }), NodeC
 
   it.effect("interrupting during a back-off wait ends at once", () =>
     live(Effect.gen(function*() {
-      // Retry-After: 120 s lengthens the wait far beyond the test's patience.
-      const { emulator, source } = yield* withFault(100 * KiB, Faults.status(503, { match: { method: "PATCH" }, retryAfter: 120 }))
+      // Retry-After: 50 s (under the client's 60 s limit) lengthens the wait far beyond the test's patience.
+      const { emulator, source } = yield* withFault(100 * KiB, Faults.status(503, { match: { method: "PATCH" }, retryAfter: 50 }))
       const fiber = yield* Effect.fork(Upload.upload(source, options))
       yield* waitFor(emulator.requests.count({ method: "PATCH" }), (n) => n >= 1)
       yield* Effect.sleep("100 millis")

@@ -15,14 +15,15 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
+import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { describe, IvcapClient, retryWithRetryAfter } from "../IvcapClient.js"
+import { describe, IvcapClient } from "../IvcapClient.js"
 import type { RequestTimeout, TransportError } from "../IvcapError.js"
 import { DecodeError, isTransient, ResourceNotFound, UnexpectedStatus } from "../IvcapError.js"
 import type { Piece, Reader, SourceError } from "../UploadSource.js"
 import * as Http from "./http.js"
+import { makeWaiter } from "./retry.js"
 
 /** The tus version spoken. */
 export const tusVersion = "1.0.0"
@@ -179,15 +180,14 @@ export interface SendOptions {
 export const send = (options: SendOptions): Effect.Effect<number, SendError, IvcapClient> =>
   Effect.gen(function*() {
     const { chunkSize, reader, url } = options
-    const driver = yield* Schedule.driver(retryWithRetryAfter(options.retry))
+    const waiter = yield* makeWaiter(options.retry)
     let total = options.length
     let confirmed = 0
     let sent = 0
     const report = Effect.suspend(() => options.onProgress(new Progress({ sent, confirmed, total })))
     const mismatch = (server: number, message: string) =>
       new UploadOffsetMismatch({ url, confirmed, server, ...Option.match(total, { onNone: () => ({}), onSome: (length) => ({ length }) }), message })
-    /** Waits as the schedule says; when it is exhausted, fails with the error that made us wait. */
-    const pause = <E>(error: E): Effect.Effect<void, E> => Effect.asVoid(Effect.mapError(driver.next(error), () => error))
+    const pause = waiter.wait
     const retrying = <A, E>(effect: Effect.Effect<A, E, IvcapClient>): Effect.Effect<A, E, IvcapClient> =>
       Effect.catchAll(effect, (e) => (isRetryable(e) ? Effect.zipRight(pause(e), retrying(effect)) : Effect.fail(e)))
     /** Asks the server where it is and checks that the upload can go on from there. */
@@ -201,7 +201,7 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
       if (Option.isSome(total) && state.offset > total.value) {
         return yield* mismatch(state.offset, `the server is at byte ${state.offset}, beyond the length ${total.value}`)
       }
-      if (state.offset > confirmed) yield* driver.reset
+      if (state.offset > confirmed) yield* waiter.reset
       confirmed = state.offset
       sent = confirmed
       yield* report
@@ -252,7 +252,7 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
         yield* sync
         continue
       }
-      if (server > confirmed) yield* driver.reset
+      if (server > confirmed) yield* waiter.reset
       confirmed = server
       sent = Math.max(sent, confirmed)
       yield* report
