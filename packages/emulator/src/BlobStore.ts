@@ -73,13 +73,17 @@ export const memory = (): BlobStore => {
       Effect.suspend(() => {
         cut(id, offset)
         const b = get(id)
-        return Stream.runForEach(body, (chunk) =>
+        return Stream.runForEachChunk(body, (chunk) =>
           Effect.sync(() => {
-            if (chunk.length === 0) return
-            // copy: the producer may reuse its buffer
-            b.chunks.push(chunk.slice())
-            b.size += chunk.length
-            onChunk(chunk.length)
+            let bytes = 0
+            for (const c of chunk) {
+              if (c.length === 0) continue
+              // copy: the producer may reuse its buffer
+              b.chunks.push(c.slice())
+              bytes += c.length
+            }
+            b.size += bytes
+            if (bytes > 0) onChunk(bytes)
           }))
       }),
     read: (id, start, end) =>

@@ -51,35 +51,43 @@ export const make = (dir: string): Effect.Effect<BlobStore, BlobStoreError> =>
             return handle
           }),
           (handle) => {
-            // chunks are gathered into ~1 MiB vectored writes; the offset advances only once bytes are on disk
+            // Chunks are gathered into ~1 MiB vectored writes. One write is in flight while the next batch is read
+            // from the socket; the offset advances only once bytes are on disk.
             let position = offset
             let batch: Array<Uint8Array> = []
             let batchBytes = 0
-            const flush = Effect.suspend(() => {
-              if (batchBytes === 0) return Effect.void
-              const buffers = batch
-              const bytes = batchBytes
+            let inFlight: Promise<void> = Promise.resolve()
+            const writeAt = async (buffers: Array<Uint8Array>, bytes: number, at: number) => {
+              let done = 0
+              while (done < bytes) {
+                const { bytesWritten } = await handle.writev(remaining(buffers, done), at + done)
+                done += bytesWritten
+              }
+              onChunk(bytes)
+            }
+            /** Waits for the previous write, then starts writing the current batch. */
+            const flush = io("write blob", async () => {
+              await inFlight
+              if (batchBytes === 0) return
+              inFlight = writeAt(batch, batchBytes, position)
+              position += batchBytes
               batch = []
               batchBytes = 0
-              return io("write blob", async () => {
-                let done = 0
-                while (done < bytes) {
-                  const { bytesWritten } = await handle.writev(remaining(buffers, done), position + done)
-                  done += bytesWritten
-                }
-                position += bytes
-                onChunk(bytes)
-              })
             })
-            return Stream.runForEach(body, (chunk) => {
-              if (chunk.length === 0) return Effect.void
-              batch.push(chunk)
-              batchBytes += chunk.length
+            const drain = Effect.zipRight(flush, io("write blob", () => inFlight))
+            return Stream.runForEachChunk(body, (chunk) => {
+              for (const b of chunk) {
+                if (b.length === 0) continue
+                batch.push(b)
+                batchBytes += b.length
+              }
               return batchBytes >= writeBatchBytes ? flush : Effect.void
             }).pipe(
               // what arrived before a failing body (client gone) is kept
-              Effect.tapError(() => Effect.ignore(flush)),
-              Effect.zipLeft(flush)
+              Effect.tapError(() => Effect.ignore(drain)),
+              Effect.zipLeft(drain),
+              // never close the file under a running write
+              Effect.onInterrupt(() => Effect.promise(() => inFlight.catch(() => undefined)))
             )
           },
           (handle) => Effect.promise(() => handle.close())

@@ -2,7 +2,7 @@
  * tus conformance with a client nobody here wrote: tus-js-client (Node) uploads to a `data-href` of the emulator,
  * survives an injected connection cut, resumes, and the downloaded bytes are identical.
  */
-import { describe, expect, layer } from "@effect/vitest"
+import { afterAll, describe, expect, layer } from "@effect/vitest"
 import { Emulator, Faults } from "@ivcap/emulator"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
 import * as Effect from "effect/Effect"
@@ -87,35 +87,38 @@ const sha256Of = (dataHref: string) =>
     return hash.digest("hex")
   })
 
+/** tus-js-client: 10 MiB in 1 MiB chunks, a cut 4th PATCH, resume, identical bytes. */
+const cutAndResume = () =>
+  Effect.gen(function*() {
+    const emulator = yield* Emulator.Emulator
+    yield* emulator.reset
+    const { file, sha256 } = yield* tempFile(10 * MiB)
+    const { dataHref, id } = yield* createArtifact(10 * MiB)
+    // the 4th PATCH is cut after 300 000 bytes (which are stored, as a real tus server does)
+    yield* emulator.faults.inject(Faults.cutRequestBody(300_000, { match: { method: "PATCH" }, skip: 3 }))
+    yield* runUpload(fs.createReadStream(file), {
+      uploadUrl: dataHref,
+      headers: { Authorization: `Bearer ${emulator.token}` },
+      chunkSize: MiB,
+      retryDelays: [0, 100, 200],
+      storeFingerprintForResuming: false
+    })
+    const patches = yield* emulator.requests.count({ method: "PATCH", path: `/1/artifacts/${id}/blob` })
+    const heads = yield* emulator.requests.count({ method: "HEAD", path: `/1/artifacts/${id}/blob` })
+    // 3 full chunks, the cut one, then 1 MiB chunks from 3 MiB + 300 000: ceil((7 MiB - 300 000) / 1 MiB) = 7
+    expect(patches).toBe(11)
+    expect(heads).toBeGreaterThanOrEqual(2) // the initial resume HEAD + the one after the cut
+    const log = yield* emulator.requests.log
+    const offsets = log.filter((r) => r.method === "PATCH").map((r) => Number(r.headers["upload-offset"]))
+    expect(offsets).toContain(3 * MiB + 300_000)
+    const record = yield* call(pathOf(dataHref).replace(/\/blob$/, ""))
+    expect(record.body).toMatchObject({ status: "ready", size: 10 * MiB })
+    expect(yield* sha256Of(dataHref)).toBe(sha256)
+  })
+
 layer(EmulatorServer.layer())("tus-js-client", (it) => {
   describe("uploads to a data-href", () => {
-    it.scoped("10 MiB in 1 MiB chunks, survives a cut connection, resumes, bytes identical", () =>
-      Effect.gen(function*() {
-        const emulator = yield* Emulator.Emulator
-        yield* emulator.reset
-        const { file, sha256 } = yield* tempFile(10 * MiB)
-        const { dataHref, id } = yield* createArtifact(10 * MiB)
-        // the 4th PATCH is cut after 300 000 bytes (which are stored, as a real tus server does)
-        yield* emulator.faults.inject(Faults.cutRequestBody(300_000, { match: { method: "PATCH" }, skip: 3 }))
-        yield* runUpload(fs.createReadStream(file), {
-          uploadUrl: dataHref,
-          headers: { Authorization: `Bearer ${emulator.token}` },
-          chunkSize: MiB,
-          retryDelays: [0, 100, 200],
-          storeFingerprintForResuming: false
-        })
-        const patches = yield* emulator.requests.count({ method: "PATCH", path: `/1/artifacts/${id}/blob` })
-        const heads = yield* emulator.requests.count({ method: "HEAD", path: `/1/artifacts/${id}/blob` })
-        // 3 full chunks, the cut one, then 1 MiB chunks from 3 MiB + 300 000: ceil((7 MiB - 300 000) / 1 MiB) = 7
-        expect(patches).toBe(11)
-        expect(heads).toBeGreaterThanOrEqual(2) // the initial resume HEAD + the one after the cut
-        const log = yield* emulator.requests.log
-        const offsets = log.filter((r) => r.method === "PATCH").map((r) => Number(r.headers["upload-offset"]))
-        expect(offsets).toContain(3 * MiB + 300_000)
-        const record = yield* call(pathOf(dataHref).replace(/\/blob$/, ""))
-        expect(record.body).toMatchObject({ status: "ready", size: 10 * MiB })
-        expect(yield* sha256Of(dataHref)).toBe(sha256)
-      }))
+    it.scoped("10 MiB in 1 MiB chunks, survives a cut connection, resumes, bytes identical", cutAndResume)
 
     it.scoped("deferred length (X-Content-Length: -1): the final PATCH carries Upload-Length", () =>
       Effect.gen(function*() {
@@ -138,4 +141,11 @@ layer(EmulatorServer.layer())("tus-js-client", (it) => {
         expect(yield* sha256Of(dataHref)).toBe(sha256)
       }))
   })
+})
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ivcap-emulator-tus-data-"))
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
+
+layer(EmulatorServer.layer({ dataDir }))("tus-js-client with a data directory (file-backed blobs)", (it) => {
+  it.scoped("10 MiB in 1 MiB chunks, survives a cut connection, resumes, bytes identical", cutAndResume)
 })

@@ -51,9 +51,12 @@ export const startUpload = (
     const body = yield* bodyStream(ctx.request)
     const remaining = a.length === undefined ? Number.POSITIVE_INFINITY : a.length - start
     let seen = 0
-    const limited = Stream.mapEffect(body, (chunk) => {
-      if (seen + chunk.length > remaining) return Effect.fail(new TooLarge())
-      seen += chunk.length
+    // checked per chunk of buffers (not per buffer): the per-element overhead matters for multi-GiB bodies
+    const limited = Stream.mapChunksEffect(body, (chunk) => {
+      let bytes = 0
+      for (const b of chunk) bytes += b.length
+      if (seen + bytes > remaining) return Effect.fail(new TooLarge())
+      seen += bytes
       return Effect.succeed(chunk)
     })
     const result = yield* ctx.state.blobs.write(a.id, start, limited, (n) => {
