@@ -1,7 +1,8 @@
 /**
- * The packed packages install and work outside the workspace: `pnpm pack` @ivcap/core, @ivcap/node and
- * @ivcap/emulator (after building their dist/), `npm install` the tarballs into a fresh temp project, and run a
- * plain ESM script there that starts the installed emulator and uses @ivcap/node against it.
+ * The packed packages install and work outside the workspace: `pnpm pack` @ivcap/core, @ivcap/node,
+ * @ivcap/browser and @ivcap/emulator (after building their dist/), `npm install` the tarballs into a fresh temp
+ * project, and run a plain ESM script there that starts the installed emulator and uses @ivcap/node (and
+ * @ivcap/browser's fetch layer, which runs in Node too) against it.
  */
 import * as Command from "@effect/platform/Command"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -14,7 +15,7 @@ import * as Stream from "effect/Stream"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
-const packed = ["core", "node", "emulator"] as const
+const packed = ["core", "node", "browser", "emulator"] as const
 
 /** Runs a command to completion; a non-zero exit fails with its output. */
 const run = (cwd: string, cmd: string, ...args: Array<string>) =>
@@ -40,6 +41,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { IvcapNode } from "@ivcap/node"
+import { IvcapBrowser } from "@ivcap/browser"
 import { Service } from "@ivcap/core"
 import * as ServiceModule from "@ivcap/core/Service"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
@@ -57,12 +59,35 @@ try {
     return { names: services.map((s) => s.name), wanted: { id: wanted.id, name: wanted.name }, byName: { id: byName.id, name: byName.name } }
   })
   const result = await Effect.runPromise(program.pipe(Effect.provide(IvcapNode.layer())))
+  // The browser package's layer runs anywhere fetch does (Node too); memory for the upload state here.
+  const viaFetch = await Effect.runPromise(Service.list({ pageSize: 50 }).pipe(Stream.runCount,
+    Effect.provide(IvcapBrowser.layer({ url: emulator.url, token: emulator.token, uploadState: "memory" }))))
   let internal = "importable"
   try { await import("@ivcap/core/internal/http") } catch (e) { internal = e.code }
-  console.log(JSON.stringify({ ...result, url: emulator.url, internal, sameModule: ServiceModule.list === Service.list }))
+  console.log(JSON.stringify({ ...result, viaFetch, url: emulator.url, internal, sameModule: ServiceModule.list === Service.list }))
 } finally {
   await emulator.close()
 }
+`
+
+/** Type-checked in the installed project: wrong or missing declarations fail the compile. */
+const typesCheck = `
+import { IvcapNode, NodeConfig } from "@ivcap/node"
+import * as NodeUpload from "@ivcap/node/NodeUpload"
+import { IvcapBrowser } from "@ivcap/browser"
+import type { ServiceSummary } from "@ivcap/core/Service"
+import { Service, Upload } from "@ivcap/core"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Stream from "effect/Stream"
+
+const nodeLayer: Layer.Layer<IvcapNode.Services, IvcapNode.LayerError> = IvcapNode.layer({ timeout: "5 seconds" })
+const browserLayer: Layer.Layer<IvcapBrowser.Services, unknown> = IvcapBrowser.layer({ url: "https://example.org", token: "t" })
+const list: Stream.Stream<ServiceSummary, unknown, unknown> = Service.list()
+const upload = NodeUpload.uploadFile("x.bin").pipe(Effect.map((a) => a.id))
+const chunk: number = Upload.defaultChunkSize
+const expired = (e: NodeConfig.TokenExpired): string => e.message
+export { browserLayer, chunk, expired, list, nodeLayer, upload }
 `
 
 layer(NodeContext.layer, { timeout: 240_000 })("packed packages", (it) => {
@@ -77,7 +102,7 @@ layer(NodeContext.layer, { timeout: 240_000 })("packed packages", (it) => {
       const tarballs = path.join(dir, "tarballs")
       for (const p of packed) yield* run(path.join(root, "packages", p), "pnpm", "pack", "--pack-destination", tarballs)
       const files = (yield* fs.readDirectory(tarballs)).filter((f: string) => f.endsWith(".tgz")).sort()
-      expect(files).toEqual(["ivcap-core-0.1.0.tgz", "ivcap-emulator-0.1.0.tgz", "ivcap-node-0.1.0.tgz"])
+      expect(files).toEqual(packed.map((p) => `ivcap-${p}-0.1.0.tgz`).sort())
 
       // What a tarball holds: built JS with declarations, no build info, tests or workspace protocol.
       const listing = (yield* run(dir, "tar", "-tzf", path.join(tarballs, "ivcap-node-0.1.0.tgz"))).split("\n")
@@ -95,11 +120,19 @@ layer(NodeContext.layer, { timeout: 240_000 })("packed packages", (it) => {
         ...files.map((f) => path.join(tarballs, f)))
       yield* fs.writeFileString(path.join(project, "check.mjs"), script(path.join(dir, "no-cli-config")))
       const out = yield* run(project, "node", "check.mjs")
+      // The declarations resolve through the exports maps for a strict NodeNext TypeScript user, deep imports too.
+      yield* fs.writeFileString(path.join(project, "types.ts"), typesCheck)
+      yield* fs.writeFileString(path.join(project, "tsconfig.json"), JSON.stringify({
+        compilerOptions: { strict: true, module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", noEmit: true, skipLibCheck: true, exactOptionalPropertyTypes: true, types: [], lib: ["ES2022", "DOM"] },
+        files: ["types.ts"]
+      }))
+      yield* run(project, path.join(root, "node_modules/.bin/tsc"), "-p", "tsconfig.json")
       const result = JSON.parse(out.trim().split("\n").pop() ?? "")
 
       const seeded = SeedData.services().map((s) => s.name)
       expect([...result.names].sort()).toEqual([...seeded].sort())
       expect(result.byName).toEqual(result.wanted)
+      expect(result.viaFetch).toBe(seeded.length)
       expect(result.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
       expect(result.internal).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")
       expect(result.sameModule).toBe(true)
