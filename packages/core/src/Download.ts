@@ -23,7 +23,7 @@ import * as Artifact from "./Artifact.js"
 import { contentUrl } from "./internal/dataHref.js"
 import * as Http from "./internal/http.js"
 import { makeWaiter } from "./internal/retry.js"
-import { IvcapClient } from "./IvcapClient.js"
+import { IvcapClient, transportError } from "./IvcapClient.js"
 import { InvalidArgument, isTransient, RequestTimeout, TransportError } from "./IvcapError.js"
 import type * as Urn from "./Urn.js"
 
@@ -178,7 +178,8 @@ export const stream = (artifact: ArtifactRef, options: DownloadOptions = {}): St
       skip(
         toSkip,
         response.stream.pipe(
-          Stream.mapError((cause) => new TransportError({ method: "GET", url, reason: `the connection dropped: ${cause.message}`, cause }))
+          // Never the platform error itself: its request carries the headers, token included.
+          Stream.mapError(transportError)
         )
       ).pipe(
         Stream.timeoutFail(() => new RequestTimeout({ method: "GET", url, timeout: idle }), idle),

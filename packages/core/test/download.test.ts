@@ -4,12 +4,16 @@
  * ETag, a short record), and the token staying on the configured origin for both downloads and uploads.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { expect, layer } from "@effect/vitest"
+import { assert, expect, layer } from "@effect/vitest"
 import { Artifact, Download, IvcapClient, Upload, UploadSource, Urn } from "@ivcap/core"
 import { Emulator, Faults } from "@ivcap/emulator"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestServices from "effect/TestServices"
 import type * as http from "node:http"
@@ -33,6 +37,20 @@ const clientOf = (url: string) =>
 /** A record whose content is at `dataHref`. */
 const recordAt = (dataHref: string, size: number) =>
   new Artifact.ArtifactDetails({ id: Urn.ArtifactUrn.make("urn:ivcap:artifact:scripted"), status: "ready", links: [], dataHref, size })
+
+/** Every string reachable from a value through its properties (own, inherited getters excluded), bounded. */
+const reachableStrings = (root: unknown): Array<string> => {
+  const seen = new Set<unknown>()
+  const out: Array<string> = []
+  const visit = (value: unknown, depth: number) => {
+    if (typeof value === "string") out.push(value)
+    if (typeof value !== "object" || value === null || seen.has(value) || depth > 8 || seen.size > 10_000) return
+    seen.add(value)
+    for (const key of Reflect.ownKeys(value)) visit((value as Record<PropertyKey, unknown>)[key], depth + 1)
+  }
+  visit(root, 0)
+  return out
+}
 
 /** Sends `status` with `headers` and the bytes, dropping the connection after `cutAfter` of them when given. */
 const answer = (res: http.ServerResponse, status: number, headers: Record<string, string>, bytes: Uint8Array, cutAfter?: number) => {
@@ -81,6 +99,24 @@ layer(layerHttp({ retry: quickRetry, timeout: "10 seconds" }))("Download over HT
       expect(blob.type).toBe("image/png")
       expect(sha256(new Uint8Array(yield* Effect.promise(() => blob.arrayBuffer())))).toBe(sha256(bytes))
       expect((yield* logged("GET", blobPath)).length).toBe(2)
+    })))
+
+  it.effect("a dropped connection beyond the schedule is a TransportError that does not carry the token", () =>
+    live(Effect.gen(function*() {
+      const artifact = yield* uploaded(randomBytes(200 * KiB, 8))
+      const emulator = yield* Emulator.Emulator
+      yield* emulator.faults.inject(Faults.cutResponse(50 * KiB, { match: { method: "GET", path: blobPath } }))
+      // No retry at all: the cut mid-body is the download's error.
+      const exit = yield* Effect.exit(Stream.runDrain(Download.stream(artifact, { retry: Schedule.stop })))
+      yield* emulator.faults.reset
+      assert(Exit.isFailure(exit))
+      const error = Cause.squash(exit.cause)
+      expect((error as { _tag?: string })._tag).toBe("TransportError")
+      for (const rendering of [Cause.pretty(exit.cause), JSON.stringify(error), String(error), Inspectable.format(error)]) {
+        expect(rendering).not.toContain(emulator.token)
+      }
+      // Nor anywhere inside it (a platform error as `cause` would hold the request's headers).
+      expect(reachableStrings(error).some((text) => text.includes(emulator.token))).toBe(false)
     })))
 
   it.effect("fails with the typed error of a missing artifact, and without a token in it", () =>
