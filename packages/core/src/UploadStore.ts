@@ -13,7 +13,6 @@
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Hash from "effect/Hash"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -54,7 +53,14 @@ export class UploadStore extends Context.Tag("@ivcap/core/UploadStore")<UploadSt
 export const keyOf = (baseUrl: string, fingerprint: string): string => {
   const text = `${baseUrl}\n${fingerprint}`
   const hex = (n: number) => (n >>> 0).toString(16).padStart(8, "0")
-  return `upload-${hex(Hash.string(text))}${hex(Hash.string(`${text}\n`))}${hex(text.length)}`
+  return `upload-${hex(fnv1a(text, 0x811c9dc5))}${hex(fnv1a(text, 0x01000193))}${hex(text.length)}`
+}
+
+/** 32-bit FNV-1a of the UTF-16 code units, from `basis`: stable across versions (unlike a runtime's hash). */
+const fnv1a = (text: string, basis: number): number => {
+  let h = basis
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return h
 }
 
 const RecordJson = Schema.parseJson(UploadRecord)
