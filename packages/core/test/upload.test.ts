@@ -167,6 +167,26 @@ layer(Layer.merge(layerHttp({ retry: quickRetry, timeout: "10 seconds" }), NodeC
       expect(again._tag).toBe("SourceError")
     })))
 
+  it.effect("resuming with a one-pass stream skips what the server already has (the CLI's stdin resume)", () =>
+    live(Effect.gen(function*() {
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      const bytes = randomBytes(MiB + 99, 77)
+      const half = 600 * KiB
+      const created = yield* Upload.create({ size: bytes.length })
+      // A first run whose input ended early: the whole chunks before the end were sent and kept; the short last
+      // one is not sent, since the source is known to be broken by then.
+      const early = yield* Effect.flip(Upload.resume(created.id, UploadSource.fromStream(Stream.make(bytes.slice(0, half)), { size: bytes.length }), options))
+      expect(early._tag).toBe("SourceError")
+      yield* emulator.requests.reset
+      const pieces = Array.from({ length: 20 }, (_, i) => bytes.slice(i * 60 * KiB, (i + 1) * 60 * KiB)).filter((p) => p.length > 0)
+      const done = yield* Upload.resume(created.id, UploadSource.fromStream(Stream.fromIterable(pieces), { size: bytes.length }), options)
+      expect(sha256(yield* storedContent(done.dataHref))).toBe(sha256(bytes))
+      const patches = yield* logged("PATCH", blobPath)
+      expect(patches[0]?.headers["upload-offset"]).toBe(String(chunkSize))
+      expect(contentLengths(patches)).toBe(bytes.length - chunkSize)
+    })))
+
   it.effect("a stream that delivers fewer bytes than its announced size fails with SourceError", () =>
     live(Effect.gen(function*() {
       yield* fresh
