@@ -22,11 +22,20 @@ const marker = "node_modules/.modules.yaml"
 if (!existsSync(marker) || statSync(lock).mtimeMs > statSync(marker).mtimeMs || process.env.CI === "true") {
   sh(`pnpm install --frozen-lockfile${process.env.CI === "true" ? "" : " --prefer-offline"}`)
 }
-if (!args.has("--no-browser") && !existsSync("/usr/bin/chromium") && process.env.IVCAP_SKIP_BROWSER !== "1") {
+// The browser tests drive this Chromium with playwright-core (packages/browser/test/utils/harness.ts); playwright's
+// own browser download is not used.
+const chromium = "/usr/bin/chromium"
+if (!args.has("--no-browser") && !existsSync(chromium) && process.env.IVCAP_SKIP_BROWSER !== "1") {
   if (process.getuid?.() === 0 && has("apt-get")) {
     console.log("bootstrap: installing Debian's chromium for the browser tests")
-    sh("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium")
+    const apt = (cmd) => sh(`DEBIAN_FRONTEND=noninteractive apt-get ${cmd}`)
+    apt("update -qq")
+    apt("install -y -qq chromium")
+    if (!existsSync(chromium)) {
+      console.error(`bootstrap: apt-get installed chromium but ${chromium} is missing (not Debian?); the browser tests need it`)
+      process.exit(1)
+    }
   } else {
-    console.warn("bootstrap: /usr/bin/chromium is missing; install it (apt-get install -y chromium) for the browser tests")
+    console.warn(`bootstrap: ${chromium} is missing; install it (as root: apt-get install -y chromium) for the browser tests`)
   }
 }
