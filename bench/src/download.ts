@@ -8,7 +8,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
 import { open } from "node:fs/promises"
-import { CheckFailed, createArtifact, curlDownload, expectReady, makeFile, mbPerSecond, patchFile } from "./lib/Artifacts.js"
+import { CheckFailed, createArtifact, curlDownload, expectReady, makeFile, mbPerSecond, patchFile, perGiB } from "./lib/Artifacts.js"
 import { alternate, type Benchmark, progress } from "./lib/Bench.js"
 import { onPath, runClient } from "./lib/Child.js"
 import * as EmulatorProcess from "./lib/EmulatorProcess.js"
@@ -48,16 +48,16 @@ export const download: Benchmark = ({ options, tmp }) =>
     const clients: ReadonlyArray<Client> = onPath("curl") ? ["ours", "curl"] : ["ours"]
 
     const out = path.join(tmp, "downloaded.bin")
-    const samples: Record<Client, Array<{ mbps: number; rss: number }>> = { ours: [], curl: [] }
+    const samples: Record<Client, Array<{ mbps: number; rss: number; cpuPerGiB: number }>> = { ours: [], curl: [] }
     for (let run = 0; run < options.runs; run++) {
       for (const client of alternate(run, clients)) {
-        let sample: { mbps: number; rss: number }
+        let sample: { mbps: number; rss: number; cpuPerGiB: number }
         if (client === "ours") {
-          const { finished, result } = yield* runClient<{ bytes: number; ms: number }>("download-ours", ["--artifact", artifact.id, "--out", out], { env: emu.env })
-          sample = { mbps: mbPerSecond(result.bytes, result.ms), rss: finished.maxRssBytes }
+          const { finished, result } = yield* runClient<{ bytes: number; ms: number; cpuMs: number }>("download-ours", ["--artifact", artifact.id, "--out", out], { env: emu.env })
+          sample = { mbps: mbPerSecond(result.bytes, result.ms), rss: finished.maxRssBytes, cpuPerGiB: perGiB(result.cpuMs, size) }
         } else {
           const { finished } = yield* curlDownload(emu, artifact.dataHref, out, path.join(tmp, "curl-headers"))
-          sample = { mbps: mbPerSecond(size, finished.wallMs), rss: finished.maxRssBytes }
+          sample = { mbps: mbPerSecond(size, finished.wallMs), rss: finished.maxRssBytes, cpuPerGiB: perGiB(finished.cpuMs, size) }
         }
         const got = Number((yield* fs.stat(out)).size)
         if (got !== size || !(yield* sameSamples(source.path, out, size))) {
@@ -65,11 +65,12 @@ export const download: Benchmark = ({ options, tmp }) =>
         }
         yield* fs.remove(out)
         samples[client].push(sample)
-        progress(`download ${formatBytes(size)} ${client}: ${fmt(sample.mbps)} MB/s, peak RSS ${mib(sample.rss)}`)
+        progress(`download ${formatBytes(size)} ${client}: ${fmt(sample.mbps)} MB/s, CPU ${fmt(sample.cpuPerGiB, 2)} s/GiB, peak RSS ${mib(sample.rss)}`)
       }
     }
     const mbps = (c: Client) => median(samples[c].map((s) => s.mbps))
     const rss = (c: Client) => max(samples[c].map((s) => s.rss))
+    const cpu = (c: Client) => median(samples[c].map((s) => s.cpuPerGiB))
     const label = `download ${formatBytes(size)}`
     return {
       rows: [
@@ -80,6 +81,6 @@ export const download: Benchmark = ({ options, tmp }) =>
         series(`${label} ${c}`, "MB/s", samples[c].map((s) => s.mbps)),
         series(`${label} ${c} peak RSS`, "bytes", samples[c].map((s) => s.rss))
       ]),
-      notes: [...(onPath("curl") ? [] : ["download: curl is not installed, so the curl baseline is missing."]), `${label}: medians of ${options.runs} — ours ${fmt(mbps("ours"))} MB/s, curl ${fmt(mbps("curl"))} MB/s; peak RSS ours ${mib(rss("ours"))}, curl ${mib(rss("curl"))}.`]
+      notes: [...(onPath("curl") ? [] : ["download: curl is not installed, so the curl baseline is missing."]), `${label}: medians of ${options.runs} — ours ${fmt(mbps("ours"))} MB/s, curl ${fmt(mbps("curl"))} MB/s; client CPU per GiB ours ${fmt(cpu("ours"), 2)} s, curl ${fmt(cpu("curl"), 2)} s; peak RSS ours ${mib(rss("ours"))}, curl ${mib(rss("curl"))}.`]
     }
   })

@@ -5,8 +5,8 @@
  * - ours + prefetch: `Aspect.listPages` → `Stream.buffer({ capacity: 2 })` → items (next page fetched while the
  *   consumer works);
  * - baseline: a plain `fetch` + `JSON.parse` loop following the same `next` links, same page size and header.
- * Alternating, each a child process. Items/s from each client's own clock; RSS after a tenth of the items and at
- * the end (flat = the end within 20% of the tenth), and peak RSS from GNU time. Prefetch is also measured with a
+ * Alternating, each a child process. Items/s and CPU time from each client's own clock; the live heap after a
+ * full GC at a tenth of the items and at the end (flat = the end within 20% of the tenth); peak RSS from GNU time. Prefetch is also measured with a
  * consumer that spends CPU on each item, which is where overlapping fetch and work can pay off.
  */
 import * as Effect from "effect/Effect"
@@ -17,17 +17,25 @@ import { fmt, info, median, mib, type Row, ratioRow, series, times } from "./lib
 
 type Variant = "raw" | "ours" | "prefetch"
 
+interface Memory {
+  readonly heapUsed: number
+  readonly rss: number
+}
+
 interface ListResult {
   readonly items: number
   readonly ms: number
-  readonly rssAtTenth: number
-  readonly rssAtEnd: number
+  readonly cpuMs: number
+  readonly atTenth: Memory
+  readonly atEnd: Memory
 }
 
 interface Sample {
   readonly itemsPerSecond: number
-  readonly rssAtTenth: number
-  readonly rssAtEnd: number
+  /** Client CPU per 1,000 items. */
+  readonly cpuMsPerK: number
+  readonly atTenth: Memory
+  readonly atEnd: Memory
   readonly peakRss: number
 }
 
@@ -48,34 +56,44 @@ export const listing: Benchmark = ({ options, tmp }) =>
     progress(`listing: seeded in ${fmt((performance.now() - seedStart) / 1000)} s`)
 
     const common = ["--limit", String(pageSize), "--expected", String(n)]
+    const run = { env: emu.env, nodeArgs: ["--expose-gc"] }
     const listOnce = (variant: Variant, workUs = 0) =>
       Effect.gen(function*() {
         const { finished, result } = variant === "raw"
-          ? yield* runClient<ListResult>("list-raw", [...common, "--path", `/1/aspects?schema=${encodeURIComponent(schema)}&include-content=true`], { env: emu.env })
-          : yield* runClient<ListResult>("list-ours", [...common, "--schema", schema, "--prefetch", variant === "prefetch" ? String(prefetchPages) : "0", "--work-us", String(workUs)], { env: emu.env })
+          ? yield* runClient<ListResult>("list-raw", [...common, "--path", `/1/aspects?schema=${encodeURIComponent(schema)}&include-content=true`], run)
+          : yield* runClient<ListResult>("list-ours", [...common, "--schema", schema, "--prefetch", variant === "prefetch" ? String(prefetchPages) : "0", "--work-us", String(workUs)], run)
         if (result.items !== n) return yield* Effect.fail(new Error(`${variant} listed ${result.items} aspects, expected ${n}`))
-        const sample: Sample = { itemsPerSecond: (n / result.ms) * 1000, rssAtTenth: result.rssAtTenth, rssAtEnd: result.rssAtEnd, peakRss: finished.maxRssBytes }
-        progress(`listing ${variant}${workUs > 0 ? ` (work ${workUs} µs/item)` : ""}: ${fmt(sample.itemsPerSecond, 0)} items/s, RSS ${mib(sample.rssAtTenth)} → ${mib(sample.rssAtEnd)}, peak ${mib(sample.peakRss)}`)
+        const sample: Sample = {
+          itemsPerSecond: (n / result.ms) * 1000,
+          cpuMsPerK: (result.cpuMs / n) * 1000,
+          atTenth: result.atTenth,
+          atEnd: result.atEnd,
+          peakRss: finished.maxRssBytes
+        }
+        progress(`listing ${variant}${workUs > 0 ? ` (work ${workUs} µs/item)` : ""}: ${fmt(sample.itemsPerSecond, 0)} items/s, CPU ${fmt(sample.cpuMsPerK)} ms/1k items, live heap ${mib(sample.atTenth.heapUsed)} → ${mib(sample.atEnd.heapUsed)}, peak RSS ${mib(sample.peakRss)}`)
         return sample
       })
 
     const samples: Record<Variant, Array<Sample>> = { raw: [], ours: [], prefetch: [] }
     const working: Record<"ours" | "prefetch", Array<Sample>> = { ours: [], prefetch: [] }
-    for (let run = 0; run < options.runs; run++) {
-      for (const variant of alternate<Variant>(run, ["ours", "raw", "prefetch"])) samples[variant].push(yield* listOnce(variant))
-      for (const variant of alternate<"ours" | "prefetch">(run, ["ours", "prefetch"])) working[variant].push(yield* listOnce(variant, workMicros))
+    for (let i = 0; i < options.runs; i++) {
+      for (const variant of alternate<Variant>(i, ["ours", "raw", "prefetch"])) samples[variant].push(yield* listOnce(variant))
+      for (const variant of alternate<"ours" | "prefetch">(i, ["ours", "prefetch"])) working[variant].push(yield* listOnce(variant, workMicros))
     }
 
     const rate = (s: ReadonlyArray<Sample>) => median(s.map((x) => x.itemsPerSecond))
-    const growth = (s: ReadonlyArray<Sample>) => median(s.map((x) => x.rssAtEnd / x.rssAtTenth))
+    const growth = (s: ReadonlyArray<Sample>) => median(s.map((x) => x.atEnd.heapUsed / x.atTenth.heapUsed))
+    const heap = (s: ReadonlyArray<Sample>) => `${mib(median(s.map((x) => x.atTenth.heapUsed)))} → ${mib(median(s.map((x) => x.atEnd.heapUsed)))}`
+    const rss = (s: ReadonlyArray<Sample>) => `${mib(median(s.map((x) => x.atTenth.rss)))} → ${mib(median(s.map((x) => x.atEnd.rss)))}`
+    const cpu = (s: ReadonlyArray<Sample>) => median(s.map((x) => x.cpuMsPerK))
     const label = `listing ${fmt(n, 0)} aspects (page ${pageSize})`
     const flat = growth(samples.ours)
     const rows: Array<Row> = [
       ratioRow(`${label}: items/s vs fetch+JSON.parse`, rate(samples.ours), rate(samples.raw), "items/s", 0.8, 0),
       {
-        benchmark: `${label}: RSS at end / at 10% (baseline: raw loop)`,
-        ours: `${mib(median(samples.ours.map((s) => s.rssAtTenth)))} → ${mib(median(samples.ours.map((s) => s.rssAtEnd)))}`,
-        baseline: `${mib(median(samples.raw.map((s) => s.rssAtTenth)))} → ${mib(median(samples.raw.map((s) => s.rssAtEnd)))}`,
+        benchmark: `${label}: live heap after GC, at 10% → end (baseline: raw loop)`,
+        ours: heap(samples.ours),
+        baseline: heap(samples.raw),
         ratio: times(flat),
         target: "≤ 1.2× (flat)",
         pass: Number.isFinite(flat) ? flat <= 1.2 : undefined
@@ -91,7 +109,8 @@ export const listing: Benchmark = ({ options, tmp }) =>
         ...(["ours", "prefetch"] as const).map((v) => series(`listing ${v} with work`, "items/s", working[v].map((s) => s.itemsPerSecond)))
       ],
       notes: [
-        `listing: peak RSS (GNU time) ours ${mib(median(samples.ours.map((s) => s.peakRss)))}, prefetch ${mib(median(samples.prefetch.map((s) => s.peakRss)))}, raw loop ${mib(median(samples.raw.map((s) => s.peakRss)))}.`
+        `listing: client CPU per 1,000 items (median) — ours ${fmt(cpu(samples.ours))} ms, prefetch ${fmt(cpu(samples.prefetch))} ms, raw loop ${fmt(cpu(samples.raw))} ms.`,
+        `listing: RSS after GC at 10% → end: ours ${rss(samples.ours)}, raw loop ${rss(samples.raw)}; peak RSS (GNU time) ours ${mib(median(samples.ours.map((s) => s.peakRss)))}, prefetch ${mib(median(samples.prefetch.map((s) => s.peakRss)))}, raw loop ${mib(median(samples.raw.map((s) => s.peakRss)))}.`
       ]
     }
   })

@@ -4,15 +4,15 @@
  * - ours: `@ivcap/node` (`UploadSource.fromFile` + `Upload.upload`), creating the record itself;
  * - curl: one process PATCHing pre-cut chunk files of the same size to a fresh `data-href` (connection reused);
  * - tus-js-client (npm) in Node, to a fresh `data-href`, same chunk size.
- * Figures: MB/s (ours and tus from their own clocks, excluding Node's start-up; curl from spawn to exit) and peak
- * RSS. Ours is then repeated at the large size: its RSS must not grow with the size. Every upload is checked to
+ * Figures: MB/s and CPU time (ours and tus from their own clocks, excluding Node's start-up; curl from spawn to
+ * exit) and peak RSS. Ours is then repeated at the large size: its RSS must not grow with the size. Every upload is checked to
  * have produced a `ready` artifact of the right size, then the emulator is reset (which frees its disk).
  */
 import * as Path from "@effect/platform/Path"
 import { Upload } from "@ivcap/core"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { createArtifact, curlUpload, expectReady, makeFile, mbPerSecond, type TestFile } from "./lib/Artifacts.js"
+import { createArtifact, curlUpload, expectReady, makeFile, mbPerSecond, perGiB, type TestFile } from "./lib/Artifacts.js"
 import { alternate, type Benchmark, type Context, progress } from "./lib/Bench.js"
 import { onPath, runClient } from "./lib/Child.js"
 import * as EmulatorProcess from "./lib/EmulatorProcess.js"
@@ -24,6 +24,8 @@ type Client = "ours" | "curl" | "tus"
 interface Sample {
   readonly mbps: number
   readonly rss: number
+  /** Client CPU seconds per GiB sent. */
+  readonly cpuPerGiB: number
 }
 
 const rssLimit = 128 * 2 ** 20
@@ -35,25 +37,25 @@ const uploadOnce = (client: Client, file: TestFile, chunkSize: number, emu: Emul
     let sample: Sample
     let id: string
     if (client === "ours") {
-      const { finished, result } = yield* runClient<{ id: string; ms: number }>("upload-ours", ["--file", file.path, "--chunk-size", String(chunkSize)], {
+      const { finished, result } = yield* runClient<{ id: string; ms: number; cpuMs: number }>("upload-ours", ["--file", file.path, "--chunk-size", String(chunkSize)], {
         env: { ...emu.env, IVCAP_UPLOAD_STATE_DIR: stateDir }
       })
       id = result.id
-      sample = { mbps: mbPerSecond(file.size, result.ms), rss: finished.maxRssBytes }
+      sample = { mbps: mbPerSecond(file.size, result.ms), rss: finished.maxRssBytes, cpuPerGiB: perGiB(result.cpuMs, file.size) }
     } else {
       const created = yield* createArtifact(emu, `bench-${client}`, file.size)
       id = created.id
       if (client === "curl") {
         const finished = yield* curlUpload(emu, created.dataHref, file, path.join(context.tmp, "curl-headers"))
-        sample = { mbps: mbPerSecond(file.size, finished.wallMs), rss: finished.maxRssBytes }
+        sample = { mbps: mbPerSecond(file.size, finished.wallMs), rss: finished.maxRssBytes, cpuPerGiB: perGiB(finished.cpuMs, file.size) }
       } else {
-        const { finished, result } = yield* runClient<{ ms: number }>("upload-tus", ["--file", file.path, "--upload-url", created.dataHref, "--chunk-size", String(chunkSize)], { env: emu.env })
-        sample = { mbps: mbPerSecond(file.size, result.ms), rss: finished.maxRssBytes }
+        const { finished, result } = yield* runClient<{ ms: number; cpuMs: number }>("upload-tus", ["--file", file.path, "--upload-url", created.dataHref, "--chunk-size", String(chunkSize)], { env: emu.env })
+        sample = { mbps: mbPerSecond(file.size, result.ms), rss: finished.maxRssBytes, cpuPerGiB: perGiB(result.cpuMs, file.size) }
       }
     }
     yield* expectReady(emu, id, file.size)
     yield* emu.admin("POST", "/_emulator/reset")
-    progress(`upload ${formatBytes(file.size)} ${client}: ${fmt(sample.mbps)} MB/s, peak RSS ${mib(sample.rss)}`)
+    progress(`upload ${formatBytes(file.size)} ${client}: ${fmt(sample.mbps)} MB/s, CPU ${fmt(sample.cpuPerGiB, 2)} s/GiB, peak RSS ${mib(sample.rss)}`)
     return sample
   })
 
@@ -88,6 +90,7 @@ export const upload: Benchmark = (context) =>
 
     const mbps = (c: Client) => median(samples[c].map((s) => s.mbps))
     const rss = (c: Client) => max(samples[c].map((s) => s.rss))
+    const cpu = (c: Client) => median(samples[c].map((s) => s.cpuPerGiB))
     const size = formatBytes(options.uploadBytes)
     const largeSize = formatBytes(options.uploadLargeBytes)
     return {
@@ -108,7 +111,8 @@ export const upload: Benchmark = (context) =>
       notes: [
         ...(onPath("curl") ? [] : ["upload: curl is not installed, so the curl baseline is missing."]),
         `upload ${size}: medians of ${options.runs} — ours ${fmt(mbps("ours"))} MB/s, curl ${fmt(mbps("curl"))} MB/s, tus-js-client ${fmt(mbps("tus"))} MB/s; peak RSS ours ${mib(rss("ours"))}, curl ${mib(rss("curl"))}, tus-js-client ${mib(rss("tus"))}.`,
-        `upload ${largeSize} (ours, 1 run): ${fmt(largeSample.mbps)} MB/s, peak RSS ${mib(largeSample.rss)}.`
+        `upload ${size}: client CPU per GiB (median; ours and tus-js-client from their own clocks, curl from GNU time) — ours ${fmt(cpu("ours"), 2)} s, curl ${fmt(cpu("curl"), 2)} s, tus-js-client ${fmt(cpu("tus"), 2)} s.`,
+        `upload ${largeSize} (ours, 1 run): ${fmt(largeSample.mbps)} MB/s, CPU ${fmt(largeSample.cpuPerGiB, 2)} s/GiB, peak RSS ${mib(largeSample.rss)}.`
       ]
     }
   })

@@ -33,6 +33,26 @@ export const env = (name: string): string => {
 /** The deployment under test. */
 export const deployment = () => ({ url: env("IVCAP_URL").replace(/\/+$/, ""), token: env("IVCAP_JWT") })
 
+/**
+ * Starts a clock for the measured section; calling the result gives the wall time and this process's CPU time
+ * (user + system) since, in ms. CPU time is what the client itself spent, which noise from other processes on
+ * the machine barely changes.
+ */
+export const stopwatch = () => {
+  const wall = performance.now()
+  const cpu = process.cpuUsage()
+  return () => {
+    const used = process.cpuUsage(cpu)
+    return { ms: performance.now() - wall, cpuMs: (used.user + used.system) / 1000 }
+  }
+}
+
+/** Live heap and RSS right after a full GC (with `--expose-gc`; without it, without the GC). */
+export const memory = () => {
+  ;(globalThis as { gc?: () => void }).gc?.()
+  return { heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage.rss() }
+}
+
 /** Prints the result line the driver reads, with this process's own peak RSS added (bytes). */
 export const report = (result: Record<string, unknown>): void => {
   console.log(`RESULT ${JSON.stringify({ ...result, selfMaxRssBytes: process.resourceUsage().maxRSS * 1024 })}`)

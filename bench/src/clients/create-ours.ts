@@ -4,7 +4,7 @@
  */
 import { Aspect } from "@ivcap/core"
 import * as Effect from "effect/Effect"
-import { main, numeric, report, required } from "./common.js"
+import { main, numeric, report, required, stopwatch } from "./common.js"
 import { oursLayer } from "./ours.js"
 
 main(async () => {
@@ -14,14 +14,13 @@ main(async () => {
   const prefix = required("entity-prefix")
   const indices = Array.from({ length: count }, (_, i) => i)
   const program = Effect.gen(function*() {
-    const started = performance.now()
+    const stop = stopwatch()
     const ids = yield* Effect.forEach(
       indices,
       (i) => Aspect.add(`${prefix}${i}`, { index: i, label: `bench aspect ${i}`, tags: ["bench", "create"] }, { schema }),
       { concurrency }
     )
-    return { created: new Set(ids).size, ms: performance.now() - started }
+    return { created: new Set(ids).size, ...stop() }
   })
-  const { created, ms } = await Effect.runPromise(program.pipe(Effect.provide(oursLayer())))
-  report({ created, ms })
+  report(await Effect.runPromise(program.pipe(Effect.provide(oursLayer()))))
 })

@@ -2,7 +2,7 @@
  * Reference: the same aspect creations as `create-ours` with plain `fetch` (`POST /1/aspects?entity=&schema=`,
  * JSON body), `--concurrency` requests in flight. Shows how much of the time per request is the SDK's.
  */
-import { deployment, main, numeric, report, required } from "./common.js"
+import { deployment, main, numeric, report, required, stopwatch } from "./common.js"
 
 main(async () => {
   const { token, url } = deployment()
@@ -27,7 +27,7 @@ main(async () => {
       ids.add((JSON.parse(body) as { id: string }).id)
     }
   }
-  const started = performance.now()
+  const stop = stopwatch()
   await Promise.all(Array.from({ length: concurrency }, worker))
-  report({ created: ids.size, ms: performance.now() - started })
+  report({ created: ids.size, ...stop() })
 })

@@ -6,7 +6,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { Download } from "@ivcap/core"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { main, report, required } from "./common.js"
+import { main, report, required, stopwatch } from "./common.js"
 import { oursLayer } from "./ours.js"
 
 main(async () => {
@@ -14,11 +14,11 @@ main(async () => {
   const out = required("out")
   const program = Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const started = performance.now()
+    const stop = stopwatch()
     yield* Download.stream(artifact).pipe(Stream.run(fs.sink(out)))
-    const ms = performance.now() - started
+    const time = stop()
     const bytes = Number((yield* fs.stat(out)).size)
-    return { bytes, ms }
+    return { bytes, ...time }
   })
   report(await Effect.runPromise(program.pipe(Effect.provide(oursLayer()))))
 })

@@ -1,9 +1,9 @@
 /**
  * Baseline: a plain `fetch` + `JSON.parse` loop over a listing, following `links[rel=next]` with the same page
- * size and the same `Authorization` header as the SDK. Counts items; records RSS after a tenth of them and at
- * the end (to show whether memory grows with the listing).
+ * size and the same `Authorization` header as the SDK. Counts items; records the live heap and RSS after a full
+ * GC at a tenth of them and at the end (to show whether memory grows with the listing).
  */
-import { deployment, main, numeric, report, required } from "./common.js"
+import { deployment, main, memory, numeric, report, required, stopwatch } from "./common.js"
 
 interface Wire {
   readonly items: ReadonlyArray<unknown>
@@ -19,15 +19,15 @@ main(async () => {
   url.searchParams.set("limit", limit)
   let count = 0
   let pages = 0
-  let rssAtTenth = Number.NaN
-  const started = performance.now()
+  let atTenth: ReturnType<typeof memory> | undefined
+  const stop = stopwatch()
   while (url !== undefined) {
     const response = await fetch(url, { headers })
     if (response.status !== 200) throw new Error(`GET ${url} -> ${response.status}: ${await response.text()}`)
     const page = JSON.parse(await response.text()) as Wire
     count += page.items.length
     pages++
-    if (Number.isNaN(rssAtTenth) && count >= expected / 10) rssAtTenth = process.memoryUsage.rss()
+    if (atTenth === undefined && count >= expected / 10) atTenth = memory()
     const next = page.links.find((l) => l.rel === "next")
     if (next === undefined) url = undefined
     else {
@@ -35,5 +35,6 @@ main(async () => {
       url.searchParams.set("limit", limit)
     }
   }
-  report({ items: count, pages, ms: performance.now() - started, rssAtTenth, rssAtEnd: process.memoryUsage.rss() })
+  const time = stop()
+  report({ items: count, pages, ...time, atTenth, atEnd: memory() })
 })

@@ -4,18 +4,17 @@
  */
 import { Upload, UploadSource } from "@ivcap/core"
 import * as Effect from "effect/Effect"
-import { main, numeric, report, required } from "./common.js"
+import { main, numeric, report, required, stopwatch } from "./common.js"
 import { oursLayer } from "./ours.js"
 
 main(async () => {
   const file = required("file")
   const chunkSize = numeric("chunk-size")
   const program = Effect.gen(function*() {
-    const started = performance.now()
+    const stop = stopwatch()
     const source = yield* UploadSource.fromFile(file)
     const artifact = yield* Upload.upload(source, { chunkSize, resume: false })
-    return { id: artifact.id, ms: performance.now() - started }
+    return { id: artifact.id, ...stop() }
   })
-  const { id, ms } = await Effect.runPromise(program.pipe(Effect.provide(oursLayer())))
-  report({ id, ms })
+  report(await Effect.runPromise(program.pipe(Effect.provide(oursLayer()))))
 })

@@ -5,13 +5,13 @@
  */
 import { createReadStream, statSync } from "node:fs"
 import { Upload } from "tus-js-client"
-import { deployment, main, numeric, report, required } from "./common.js"
+import { deployment, main, numeric, report, required, stopwatch } from "./common.js"
 
 main(async () => {
   const { token } = deployment()
   const file = required("file")
   const size = statSync(file).size
-  const started = performance.now()
+  const stop = stopwatch()
   await new Promise<void>((resolve, reject) => {
     const source = createReadStream(file) as unknown as ConstructorParameters<typeof Upload>[0]
     new Upload(source, {
@@ -24,5 +24,5 @@ main(async () => {
       onError: reject
     }).start()
   })
-  report({ bytes: size, ms: performance.now() - started })
+  report({ bytes: size, ...stop() })
 })

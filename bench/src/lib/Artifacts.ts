@@ -149,5 +149,8 @@ export const curlDownload = (emu: EmulatorProcess, dataHref: string, out: string
     return { finished, size }
   })
 
+/** CPU seconds per GiB moved. */
+export const perGiB = (cpuMs: number, bytes: number): number => cpuMs / 1000 / (bytes / 2 ** 30)
+
 /** Megabytes (10^6 B) per second. */
 export const mbPerSecond = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000)

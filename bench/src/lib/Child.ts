@@ -26,6 +26,8 @@ export interface Finished {
   readonly wallMs: number
   /** Peak resident set size in bytes (GNU time's `%M`), `NaN` when `/usr/bin/time` is missing. */
   readonly maxRssBytes: number
+  /** CPU time (user + system) of the process and the children it waited for, in ms; `NaN` without GNU time. */
+  readonly cpuMs: number
 }
 
 const gnuTime = "/usr/bin/time"
@@ -50,6 +52,8 @@ const tail = (s: string, lines = 15) => s.trimEnd().split("\n").slice(-lines).jo
 export interface RunOptions {
   readonly cwd?: string
   readonly env?: Record<string, string>
+  /** Flags for `node` itself (only {@link runClient}), e.g. `--expose-gc`. */
+  readonly nodeArgs?: ReadonlyArray<string>
 }
 
 /**
@@ -68,7 +72,7 @@ export const run = (
     const timeFile = hasGnuTime ? yield* fs.makeTempFileScoped({ prefix: "bench-time-" }) : undefined
     let cmd = timeFile === undefined
       ? Command.make(command, ...args)
-      : Command.make(gnuTime, "-f", "%M", "-o", timeFile, command, ...args)
+      : Command.make(gnuTime, "-f", "%M %U %S", "-o", timeFile, command, ...args)
     cmd = Command.workingDirectory(cmd, options.cwd ?? benchDir)
     if (options.env) cmd = Command.env(cmd, options.env)
     const start = performance.now()
@@ -76,8 +80,11 @@ export const run = (
     const [stdout, stderr, exitCode] = yield* Effect.all([text(proc.stdout), text(proc.stderr), proc.exitCode], { concurrency: "unbounded" })
     const wallMs = performance.now() - start
     if (exitCode !== 0) return yield* fail(`exit code ${exitCode}\n${tail(stderr)}`)
-    const rssKiB = timeFile === undefined ? Number.NaN : Number((yield* fs.readFileString(timeFile)).trim().split("\n").pop())
-    return { exitCode, stdout, stderr, wallMs, maxRssBytes: rssKiB * 1024 }
+    // GNU time writes "Command exited with non-zero status" lines first, the format line last
+    const [rssKiB, user, system] = timeFile === undefined
+      ? [Number.NaN, Number.NaN, Number.NaN]
+      : (yield* fs.readFileString(timeFile)).trim().split("\n").pop()!.split(" ").map(Number)
+    return { exitCode, stdout, stderr, wallMs, maxRssBytes: rssKiB! * 1024, cpuMs: (user! + system!) * 1000 }
   }).pipe(Effect.mapError((e) => (e._tag === "ChildError" ? e : new ChildError({ command, message: e.message })))))
 
 /** The JSON a client prints on its last `RESULT ` line (see `clients/common.ts`). */
@@ -97,7 +104,7 @@ export const runClient = <A>(
   options: RunOptions = {}
 ): Effect.Effect<{ readonly result: A; readonly finished: Finished }, ChildError, CommandExecutor.CommandExecutor | FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const finished = yield* run(process.execPath, [path.join(clientsDir, `${name}.js`), ...args], options)
+    const finished = yield* run(process.execPath, [...(options.nodeArgs ?? []), path.join(clientsDir, `${name}.js`), ...args], options)
     const result = yield* resultOf<A>(finished, name)
     return { result, finished }
   })
