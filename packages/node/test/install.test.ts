@@ -10,18 +10,23 @@ import * as Path from "@effect/platform/Path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { expect, layer } from "@effect/vitest"
 import { SeedData } from "@ivcap/emulator"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
 const packed = ["core", "node", "browser", "emulator"] as const
 
+/** Extra environment variables for {@link run}. */
+class Environment extends Context.Reference<Environment>()("test/Environment", { defaultValue: (): Record<string, string> => ({}) }) {}
+
 /** Runs a command to completion; a non-zero exit fails with its output. */
 const run = (cwd: string, cmd: string, ...args: Array<string>) =>
-  Command.make(cmd, ...args).pipe(
+  Effect.flatMap(Environment, (env) => Command.make(cmd, ...args).pipe(
     Command.workingDirectory(cwd),
-    Command.env({ npm_config_update_notifier: "false" }),
+    Command.env({ npm_config_update_notifier: "false", ...env }),
     (command) => Effect.gen(function*() {
       const proc = yield* Command.start(command)
       const [stdout, stderr, code] = yield* Effect.all([
@@ -33,10 +38,10 @@ const run = (cwd: string, cmd: string, ...args: Array<string>) =>
       return stdout
     }),
     Effect.scoped
-  )
+  ))
 
-/** The script run in the installed project: plain ESM, only the packages' public entry points. */
-const script = (noCli: string) => `
+/** The script run in the installed project: plain ESM, only the packages' public entry points, env config. */
+const script = `
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -46,28 +51,20 @@ import { Service } from "@ivcap/core"
 import * as ServiceModule from "@ivcap/core/Service"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
 
-const emulator = await EmulatorServer.start({ port: 0 })
-try {
-  // Configuration through the environment, as a user's shell would give it.
-  process.env.IVCAP_URL = emulator.url
-  process.env.IVCAP_JWT = emulator.token
-  process.env.IVCAP_CLI_CONFIG_DIR = ${JSON.stringify(noCli)}
-  const program = Effect.gen(function*() {
-    const services = Chunk.toReadonlyArray(yield* Stream.runCollect(Service.list({ pageSize: 25 })))
-    const wanted = services[services.length - 1]
-    const byName = yield* ServiceModule.getByName(wanted.name)
-    return { names: services.map((s) => s.name), wanted: { id: wanted.id, name: wanted.name }, byName: { id: byName.id, name: byName.name } }
-  })
-  const result = await Effect.runPromise(program.pipe(Effect.provide(IvcapNode.layer())))
-  // The browser package's layer runs anywhere fetch does (Node too); memory for the upload state here.
-  const viaFetch = await Effect.runPromise(Service.list({ pageSize: 50 }).pipe(Stream.runCount,
-    Effect.provide(IvcapBrowser.layer({ url: emulator.url, token: emulator.token, uploadState: "memory" }))))
-  let internal = "importable"
-  try { await import("@ivcap/core/internal/http") } catch (e) { internal = e.code }
-  console.log(JSON.stringify({ ...result, viaFetch, url: emulator.url, internal, sameModule: ServiceModule.list === Service.list }))
-} finally {
-  await emulator.close()
-}
+// IVCAP_URL and IVCAP_JWT come from the environment, as a user's shell would give them.
+const program = Effect.gen(function*() {
+  const services = Chunk.toReadonlyArray(yield* Stream.runCollect(Service.list({ pageSize: 25 })))
+  const wanted = services[services.length - 1]
+  const byName = yield* ServiceModule.getByName(wanted.name)
+  return { names: services.map((s) => s.name), wanted: { id: wanted.id, name: wanted.name }, byName: { id: byName.id, name: byName.name } }
+})
+const result = await Effect.runPromise(program.pipe(Effect.provide(IvcapNode.layer())))
+// The browser package's layer runs anywhere fetch does (Node too); memory for the upload state here.
+const viaFetch = await Effect.runPromise(Service.list({ pageSize: 50 }).pipe(Stream.runCount,
+  Effect.provide(IvcapBrowser.layer({ url: process.env.IVCAP_URL, token: process.env.IVCAP_JWT, uploadState: "memory" }))))
+let internal = "importable"
+try { await import("@ivcap/core/internal/http") } catch (e) { internal = e.code }
+console.log(JSON.stringify({ ...result, viaFetch, internal, sameModule: ServiceModule.list === Service.list, start: typeof EmulatorServer.start }))
 `
 
 /** Type-checked in the installed project: wrong or missing declarations fail the compile. */
@@ -118,8 +115,22 @@ layer(NodeContext.layer, { timeout: 240_000 })("packed packages", (it) => {
       yield* fs.writeFileString(path.join(project, "package.json"), JSON.stringify({ name: "ivcap-install-check", private: true, type: "module" }))
       yield* run(project, "npm", "install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error",
         ...files.map((f) => path.join(tarballs, f)))
-      yield* fs.writeFileString(path.join(project, "check.mjs"), script(path.join(dir, "no-cli-config")))
-      const out = yield* run(project, "node", "check.mjs")
+      yield* fs.writeFileString(path.join(project, "check.mjs"), script)
+
+      // The installed bin serves the emulator; the script reaches it through the environment.
+      const emulator = yield* Command.start(Command.make(path.join(project, "node_modules/.bin/ivcap-emulator"), "--host", "127.0.0.1", "--port", "0"))
+      const [url, token] = yield* emulator.stdout.pipe(
+        Stream.decodeText(),
+        Stream.splitLines,
+        Stream.filterMap((line) => Option.fromNullable(/listening on (http:\/\/127\.0\.0\.1:\d+) \(token: (\S+)\)/.exec(line))),
+        Stream.map((m) => [m[1]!, m[2]!] as const),
+        Stream.runHead,
+        Effect.flatten,
+        Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error("the installed ivcap-emulator did not start") })
+      )
+      const out = yield* run(project, "node", "check.mjs").pipe(
+        Effect.provideService(Environment, { IVCAP_URL: url, IVCAP_JWT: token, IVCAP_CLI_CONFIG_DIR: path.join(dir, "no-cli-config") })
+      )
       // The declarations resolve through the exports maps for a strict NodeNext TypeScript user, deep imports too.
       yield* fs.writeFileString(path.join(project, "types.ts"), typesCheck)
       yield* fs.writeFileString(path.join(project, "tsconfig.json"), JSON.stringify({
@@ -133,7 +144,7 @@ layer(NodeContext.layer, { timeout: 240_000 })("packed packages", (it) => {
       expect([...result.names].sort()).toEqual([...seeded].sort())
       expect(result.byName).toEqual(result.wanted)
       expect(result.viaFetch).toBe(seeded.length)
-      expect(result.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(result.start).toBe("function")
       expect(result.internal).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")
       expect(result.sameModule).toBe(true)
       // The installed packages resolved to the tarballs, and effect to a single copy.
