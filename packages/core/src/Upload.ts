@@ -6,7 +6,8 @@
  * - memory is bounded by the chunk size (a file is streamed from disk, ~64 KiB at a time), never the file size;
  * - a failed chunk is followed by `HEAD` for the server's offset and the upload goes on from there, under a
  *   `Schedule` (default {@link defaultRetrySchedule}, restarted whenever the server confirms progress);
- * - with an `UploadStore` in context, uploading the same source again after a crash or in a new process resumes
+ * - with an upload store (an `UploadStore`, or any `KeyValueStore`, in context — the node and browser layers
+ *   provide one), uploading the same source again after a crash or in a new process resumes
  *   the unfinished upload; {@link resume} continues one by artifact id;
  * - progress is data ({@link uploadWithProgress}, or `onProgress`), "confirmed" only from server offsets;
  * - interrupting the fiber aborts the request in flight and any back-off, and the upload stays resumable;

@@ -71,7 +71,8 @@ export type SendError = RequestError | UploadOffsetMismatch | SourceError
 
 /**
  * Whether a failed request may succeed when the upload goes on from the server's offset: transient failures, and
- * the tus statuses that say the offset or a lock is off (409 Conflict, 423 Locked, 460 checksum mismatch).
+ * the tus statuses that say the offset or a lock is off (409 Conflict, 423 Locked, 460 checksum mismatch). That
+ * IVCAP answers a wrong `Upload-Offset` with 409 is standard tus, **inferred** for IVCAP (wire doc §6.5).
  */
 export const isRetryable = (e: unknown): boolean =>
   isTransient(e) || (e instanceof UnexpectedStatus && [409, 423, 460].includes(e.status))
