@@ -228,5 +228,24 @@ layer(EmulatorServer.layer({ orderStepMillis: 1000 }))("emulator over HTTP", (it
         expect(yield* settledActive).toBe(0)
         expect((yield* call("/1/orders")).status).toBe(200)
       }))
+
+    it.effect("a stalled request with a large body is released too (the server keeps reading it)", () =>
+      Effect.gen(function*() {
+        const emulator = yield* Emulator.Emulator
+        yield* emulator.faults.inject(Faults.stall({ match: { method: "POST", path: "/1/aspects" } }))
+        const { url } = yield* EmulatorServer.EmulatorServer
+        // Far more than the socket buffers hold: a server that stopped reading would never see the client leave.
+        const body = JSON.stringify({ blob: "x".repeat(4 * 1024 * 1024) })
+        const result = yield* Effect.promise(() =>
+          fetch(`${url}/1/aspects?entity=urn:x:1&schema=urn:x:s`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${emulator.token}`, "content-type": "application/json" },
+            body,
+            signal: AbortSignal.timeout(500)
+          }).then(() => "answered", (e: unknown) => `gave up: ${(e as Error).name}`)
+        )
+        expect(result).toBe("gave up: TimeoutError")
+        expect(yield* settledActive).toBe(0)
+      }))
   })
 })

@@ -161,6 +161,9 @@ const applyFault = <E, R>(
         return yield* app
       }
       case "Stall":
+        // Read (and drop) the request body first: a server that stops reading never notices the client giving up
+        // on a large PATCH, and its shutdown would then wait for that connection forever.
+        yield* Stream.runDrain(request.stream).pipe(Effect.ignore)
         return yield* Effect.never
       case "CutRequestBody": {
         let used = false
