@@ -122,8 +122,7 @@ layer(harness, { timeout: 120_000 })("@ivcap/browser in Chromium", (it) => {
       const spec = { size: SIZE, seed: 11, name: "reloaded.bin" }
       const sourceHash = yield* inPage((arg) => window.ivcap.prepareFile(arg), spec)
       // The third chunk's connection drops after 300,000 bytes, and the HEAD that asks for the offset then hangs:
-      // the page is reloaded while it does. (A Stall on the PATCH itself would leave the emulator unable to close:
-      // a stalled request with an unread body is not released when the client goes away.)
+      // the page is reloaded while it does, so the resume after the reload starts from a partly stored chunk.
       yield* emulator.faults.inject({ match: PATCH, skip: 2, action: { _tag: "CutRequestBody", afterBytes: 300_000 } })
       yield* emulator.faults.inject({ match: HEAD, action: { _tag: "Stall" } })
       yield* inPage((arg) => {
