@@ -112,22 +112,32 @@ export const packageOf = (input: string): string => {
   return ws ? `@ivcap/${ws[1]}` : "(app)"
 }
 
+/** Every bundled module of an esbuild output: a readable name, its package, its minified bytes. */
+const inputsOf = (metafile: esbuild.Metafile): ReadonlyArray<{ readonly module: string; readonly pkg: string; readonly bytes: number }> =>
+  Object.values(metafile.outputs).flatMap((output) =>
+    Object.entries(output.inputs).map(([input, { bytesInOutput }]) => {
+      const pkg = packageOf(input)
+      const module = input.includes("node_modules/") ? `${pkg}/${input.split(`${pkg}/`).pop()}` : input.replace(/^.*?packages\//, "packages/")
+      return { module, pkg, bytes: bytesInOutput }
+    })
+  )
+
 /** Bytes each package and the heaviest modules contribute to an esbuild output (minified, before gzip). */
 export const weights = (metafile: esbuild.Metafile) => {
+  const inputs = inputsOf(metafile)
   const byPackage = new Map<string, number>()
-  const byModule: Array<readonly [string, number]> = []
-  for (const output of Object.values(metafile.outputs)) {
-    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-      const pkg = packageOf(input)
-      byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + bytesInOutput)
-      const rel = input.includes("node_modules/") ? `${pkg}/${input.split(`${pkg}/`).pop()}` : input.replace(/^.*?packages\//, "packages/")
-      byModule.push([rel, bytesInOutput])
-    }
-  }
+  for (const { bytes, pkg } of inputs) byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + bytes)
   return {
     packages: [...byPackage].sort((a, b) => b[1] - a[1]),
-    modules: byModule.sort((a, b) => b[1] - a[1]).slice(0, 12)
+    modules: [...inputs].sort((a, b) => b.bytes - a.bytes).slice(0, 12).map((i) => [i.module, i.bytes] as const)
   }
+}
+
+/** The modules in `ours` that `baseline` does not bundle at all (what the SDK adds beyond a hand-written app). */
+export const extraModules = (ours: esbuild.Metafile, baseline: esbuild.Metafile) => {
+  const base = new Set(inputsOf(baseline).map((i) => i.module))
+  const extra = inputsOf(ours).filter((i) => !base.has(i.module) && i.bytes > 0).sort((a, b) => b.bytes - a.bytes)
+  return { total: extra.reduce((n, i) => n + i.bytes, 0), count: extra.length, top: extra.slice(0, 15).map((i) => [i.module, i.bytes] as const) }
 }
 
 const withEsbuild = (dir: string) =>
@@ -199,6 +209,7 @@ export const bundle: Benchmark = () =>
       limitRow("browser bundle, Vite (min + gzip -9)", ours.vite.gzip, base.vite.gzip, kB, limit, "70 kB")
     ]
     const w = weights(ours.es.metafile)
+    const extra = extraModules(ours.es.metafile, base.es.metafile)
     const total = w.packages.reduce((n, [, b]) => n + b, 0)
     const share = (b: number) => `${kB(b)} (${((100 * b) / total).toFixed(0)}%)`
     return {
@@ -212,7 +223,8 @@ export const bundle: Benchmark = () =>
       notes: [
         `bundle: minified sizes — ours esbuild ${kB(ours.es.size.minified)}, Vite ${kB(ours.vite.minified)}; baseline esbuild ${kB(base.es.size.minified)}, Vite ${kB(base.vite.minified)}.`,
         `bundle (ours, esbuild, minified bytes by package): ${w.packages.map(([p, b]) => `${p} ${share(b)}`).join(", ")}.`,
-        `bundle (ours, esbuild, heaviest modules): ${w.modules.map(([m, b]) => `${m} ${kB(b)}`).join(", ")}.`
+        `bundle (ours, esbuild, heaviest modules): ${w.modules.map(([m, b]) => `${m} ${kB(b)}`).join(", ")}.`,
+        `bundle (ours, esbuild): ${kB(extra.total)} minified in ${extra.count} modules the baseline app does not include; the heaviest: ${extra.top.map(([m, b]) => `${m} ${kB(b)}`).join(", ")}.`
       ]
     }
   })
