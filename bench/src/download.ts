@@ -1,7 +1,8 @@
 /**
  * Download: one artifact of `--download-size` (uploaded once by curl, outside any timing) fetched to a file by
- * ours (`Download.stream` into the FileSystem sink, `@ivcap/node` layer) and by `curl -o`, alternating, each a
- * child process under GNU time. MB/s (ours from its own clock, excluding Node's start-up; curl from spawn to
+ * ours (`Download.stream` into the FileSystem sink, `@ivcap/node` layer), by `curl -o`, and — as a reference —
+ * by `NodeUpload.downloadToFile` (which also hashes and verifies), alternating, each a child process under GNU
+ * time. MB/s (ours from its own clock, excluding Node's start-up; curl from spawn to
  * exit) and peak RSS. Each downloaded file is checked (size and sampled bytes) against the source, then deleted.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -13,9 +14,9 @@ import { alternate, type Benchmark, progress } from "./lib/Bench.js"
 import { onPath, runClient } from "./lib/Child.js"
 import * as EmulatorProcess from "./lib/EmulatorProcess.js"
 import { formatBytes } from "./lib/Options.js"
-import { fmt, limitRow, max, median, mib, ratioRow, series } from "./lib/Report.js"
+import { fmt, info, limitRow, max, median, mib, ratioRow, series } from "./lib/Report.js"
 
-type Client = "ours" | "curl"
+type Client = "ours" | "node" | "curl"
 
 /** Compares 64 KiB at the start, middle and end of two files of `size` bytes. */
 const sameSamples = (a: string, b: string, size: number) =>
@@ -45,15 +46,16 @@ export const download: Benchmark = ({ options, tmp }) =>
     const artifact = yield* createArtifact(emu, "bench-download", size)
     yield* patchFile(emu, artifact.dataHref, source.path, size)
     yield* expectReady(emu, artifact.id, size)
-    const clients: ReadonlyArray<Client> = onPath("curl") ? ["ours", "curl"] : ["ours"]
+    const clients: ReadonlyArray<Client> = onPath("curl") ? ["ours", "curl", "node"] : ["ours", "node"]
 
     const out = path.join(tmp, "downloaded.bin")
-    const samples: Record<Client, Array<{ mbps: number; rss: number; cpuPerGiB: number }>> = { ours: [], curl: [] }
+    const samples: Record<Client, Array<{ mbps: number; rss: number; cpuPerGiB: number }>> = { ours: [], node: [], curl: [] }
     for (let run = 0; run < options.runs; run++) {
       for (const client of alternate(run, clients)) {
         let sample: { mbps: number; rss: number; cpuPerGiB: number }
-        if (client === "ours") {
-          const { finished, result } = yield* runClient<{ bytes: number; ms: number; cpuMs: number }>("download-ours", ["--artifact", artifact.id, "--out", out], { env: emu.env })
+        if (client !== "curl") {
+          const api = client === "ours" ? "stream" : "node"
+          const { finished, result } = yield* runClient<{ bytes: number; ms: number; cpuMs: number }>("download-ours", ["--artifact", artifact.id, "--out", out, "--api", api], { env: emu.env })
           sample = { mbps: mbPerSecond(result.bytes, result.ms), rss: finished.maxRssBytes, cpuPerGiB: perGiB(result.cpuMs, size) }
         } else {
           const { finished } = yield* curlDownload(emu, artifact.dataHref, out, path.join(tmp, "curl-headers"))
@@ -75,12 +77,13 @@ export const download: Benchmark = ({ options, tmp }) =>
     return {
       rows: [
         ratioRow(`${label}: MB/s vs curl -o`, mbps("ours"), mbps("curl"), "MB/s", 0.9),
-        limitRow(`${label}: peak RSS (baseline: curl)`, rss("ours"), rss("curl"), mib, 128 * 2 ** 20, "128 MiB")
+        limitRow(`${label}: peak RSS (baseline: curl)`, rss("ours"), rss("curl"), mib, 128 * 2 ** 20, "128 MiB"),
+        info(ratioRow(`${label}: NodeUpload.downloadToFile (md5 + sha-256, atomic) vs curl -o`, mbps("node"), mbps("curl"), "MB/s", 0.9))
       ],
-      series: (["ours", "curl"] as const).flatMap((c) => [
+      series: (["ours", "node", "curl"] as const).flatMap((c) => [
         series(`${label} ${c}`, "MB/s", samples[c].map((s) => s.mbps)),
         series(`${label} ${c} peak RSS`, "bytes", samples[c].map((s) => s.rss))
       ]),
-      notes: [...(onPath("curl") ? [] : ["download: curl is not installed, so the curl baseline is missing."]), `${label}: medians of ${options.runs} — ours ${fmt(mbps("ours"))} MB/s, curl ${fmt(mbps("curl"))} MB/s; client CPU per GiB ours ${fmt(cpu("ours"), 2)} s, curl ${fmt(cpu("curl"), 2)} s; peak RSS ours ${mib(rss("ours"))}, curl ${mib(rss("curl"))}.`]
+      notes: [...(onPath("curl") ? [] : ["download: curl is not installed, so the curl baseline is missing."]), `${label}: medians of ${options.runs} — ours ${fmt(mbps("ours"))} MB/s (downloadToFile ${fmt(mbps("node"))} MB/s), curl ${fmt(mbps("curl"))} MB/s; client CPU per GiB ours ${fmt(cpu("ours"), 2)} s (downloadToFile ${fmt(cpu("node"), 2)} s), curl ${fmt(cpu("curl"), 2)} s; peak RSS ours ${mib(rss("ours"))}, curl ${mib(rss("curl"))}.`]
     }
   })

@@ -1,7 +1,8 @@
 /**
  * Upload: the same generated file sent to the same emulator (a separate, disk-backed process) by three clients,
  * alternating, each a child process under GNU time:
- * - ours: `@ivcap/node` (`UploadSource.fromFile` + `Upload.upload`), creating the record itself;
+ * - ours: `@ivcap/node`'s `NodeUpload.uploadFile` (with `force`, so the md5 marker never skips an upload),
+ *   creating the record itself; and, as a reference, core `Upload.upload` of `UploadSource.fromFile` (no marker);
  * - curl: one process PATCHing pre-cut chunk files of the same size to a fresh `data-href` (connection reused);
  * - tus-js-client (npm) in Node, to a fresh `data-href`, same chunk size.
  * Figures: MB/s and CPU time (ours and tus from their own clocks, excluding Node's start-up; curl from spawn to
@@ -17,9 +18,9 @@ import { alternate, type Benchmark, type Context, progress } from "./lib/Bench.j
 import { onPath, runClient } from "./lib/Child.js"
 import * as EmulatorProcess from "./lib/EmulatorProcess.js"
 import { formatBytes } from "./lib/Options.js"
-import { fmt, limitRow, max, median, mib, ratioRow, series } from "./lib/Report.js"
+import { fmt, info, limitRow, max, median, mib, ratioRow, series } from "./lib/Report.js"
 
-type Client = "ours" | "curl" | "tus"
+type Client = "ours" | "core" | "curl" | "tus"
 
 interface Sample {
   readonly mbps: number
@@ -36,8 +37,9 @@ const uploadOnce = (client: Client, file: TestFile, chunkSize: number, emu: Emul
     const path = yield* Path.Path
     let sample: Sample
     let id: string
-    if (client === "ours") {
-      const { finished, result } = yield* runClient<{ id: string; ms: number; cpuMs: number }>("upload-ours", ["--file", file.path, "--chunk-size", String(chunkSize)], {
+    if (client === "ours" || client === "core") {
+      const api = client === "ours" ? "node" : "core"
+      const { finished, result } = yield* runClient<{ id: string; ms: number; cpuMs: number }>("upload-ours", ["--file", file.path, "--chunk-size", String(chunkSize), "--api", api], {
         env: { ...emu.env, IVCAP_UPLOAD_STATE_DIR: stateDir }
       })
       id = result.id
@@ -73,8 +75,8 @@ export const upload: Benchmark = (context) =>
     progress(`upload: writing a ${formatBytes(options.uploadBytes)} file (and its ${formatBytes(chunkSize)} chunk files for curl)`)
     const file = yield* makeFile(path.join(tmp, "upload.bin"), options.uploadBytes, { dir: chunkDir, chunkSize })
 
-    const samples: Record<Client, Array<Sample>> = { ours: [], curl: [], tus: [] }
-    const clients: ReadonlyArray<Client> = onPath("curl") ? ["ours", "curl", "tus"] : ["ours", "tus"]
+    const samples: Record<Client, Array<Sample>> = { ours: [], core: [], curl: [], tus: [] }
+    const clients: ReadonlyArray<Client> = onPath("curl") ? ["ours", "curl", "tus", "core"] : ["ours", "tus", "core"]
     for (let run = 0; run < options.runs; run++) {
       for (const client of alternate(run, clients)) {
         samples[client].push(yield* uploadOnce(client, file, chunkSize, emu, context, stateDir))
@@ -98,10 +100,11 @@ export const upload: Benchmark = (context) =>
         ratioRow(`upload ${size} (${formatBytes(chunkSize)} chunks): MB/s vs curl`, mbps("ours"), mbps("curl"), "MB/s", 0.9),
         ratioRow(`upload ${size}: MB/s vs tus-js-client`, mbps("ours"), mbps("tus"), "MB/s", 1.0),
         limitRow(`upload ${size}: peak RSS (baseline: tus-js-client)`, rss("ours"), rss("tus"), mib, rssLimit, "128 MiB"),
+        info(ratioRow(`upload ${size}: core Upload.upload (no md5 marker) vs curl`, mbps("core"), mbps("curl"), "MB/s", 0.9)),
         limitRow(`upload ${largeSize} (ours): peak RSS (baseline: ours at ${size})`, largeSample.rss, rss("ours"), mib, rssLimit, "128 MiB")
       ],
       series: [
-        ...(["ours", "curl", "tus"] as const).flatMap((c) => [
+        ...(["ours", "core", "curl", "tus"] as const).flatMap((c) => [
           series(`upload ${size} ${c}`, "MB/s", samples[c].map((s) => s.mbps)),
           series(`upload ${size} ${c} peak RSS`, "bytes", samples[c].map((s) => s.rss))
         ]),
@@ -110,8 +113,8 @@ export const upload: Benchmark = (context) =>
       ],
       notes: [
         ...(onPath("curl") ? [] : ["upload: curl is not installed, so the curl baseline is missing."]),
-        `upload ${size}: medians of ${options.runs} — ours ${fmt(mbps("ours"))} MB/s, curl ${fmt(mbps("curl"))} MB/s, tus-js-client ${fmt(mbps("tus"))} MB/s; peak RSS ours ${mib(rss("ours"))}, curl ${mib(rss("curl"))}, tus-js-client ${mib(rss("tus"))}.`,
-        `upload ${size}: client CPU per GiB (median; ours and tus-js-client from their own clocks, curl from GNU time) — ours ${fmt(cpu("ours"), 2)} s, curl ${fmt(cpu("curl"), 2)} s, tus-js-client ${fmt(cpu("tus"), 2)} s.`,
+        `upload ${size}: medians of ${options.runs} — ours ${fmt(mbps("ours"))} MB/s (core Upload.upload without the marker's md5 ${fmt(mbps("core"))} MB/s), curl ${fmt(mbps("curl"))} MB/s, tus-js-client ${fmt(mbps("tus"))} MB/s; peak RSS ours ${mib(rss("ours"))}, curl ${mib(rss("curl"))}, tus-js-client ${mib(rss("tus"))}.`,
+        `upload ${size}: client CPU per GiB (median; ours and tus-js-client from their own clocks, curl from GNU time) — ours ${fmt(cpu("ours"), 2)} s (core ${fmt(cpu("core"), 2)} s), curl ${fmt(cpu("curl"), 2)} s, tus-js-client ${fmt(cpu("tus"), 2)} s.`,
         `upload ${largeSize} (ours, 1 run): ${fmt(largeSample.mbps)} MB/s, CPU ${fmt(largeSample.cpuPerGiB, 2)} s/GiB, peak RSS ${mib(largeSample.rss)}.`
       ]
     }

@@ -1,21 +1,27 @@
 /**
- * Ours: downloads an artifact's content to a file with the SDK on Node (`Download.stream` run into the
- * platform `FileSystem` sink), timed from just before the record is read.
+ * Ours: downloads an artifact's content to a file with the SDK on Node, timed from just before the record is read:
+ * - `--api stream` (default): `Download.stream` run into the platform `FileSystem` sink — the same work as
+ *   `curl -o`;
+ * - `--api node`: `NodeUpload.downloadToFile`, which also computes md5 and sha-256 of the content, checks them
+ *   and the size, and renames a temporary file into place.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Download } from "@ivcap/core"
+import { NodeUpload } from "@ivcap/node"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { main, report, required, stopwatch } from "./common.js"
+import { flag, main, report, required, stopwatch } from "./common.js"
 import { oursLayer } from "./ours.js"
 
 main(async () => {
   const artifact = required("artifact")
   const out = required("out")
+  const api = flag("api") ?? "stream"
   const program = Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const stop = stopwatch()
-    yield* Download.stream(artifact).pipe(Stream.run(fs.sink(out)))
+    if (api === "node") yield* NodeUpload.downloadToFile(artifact, out)
+    else yield* Download.stream(artifact).pipe(Stream.run(fs.sink(out)))
     const time = stop()
     const bytes = Number((yield* fs.stat(out)).size)
     return { bytes, ...time }

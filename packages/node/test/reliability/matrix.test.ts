@@ -299,9 +299,6 @@ const html = (status: 404 | 502) => {
   return `<!DOCTYPE html><html><head><title>${title}</title></head><body><h1>${title}</h1><hr><center>nginx</center></body></html>`
 }
 
-/** How long the "stall" of a PATCH holds it (the client's timeout is 500 ms). */
-const patchDelay = 1500
-
 const hugeBytes = 32 * 1024 * KiB
 const huge = "x".repeat(hugeBytes)
 
@@ -331,14 +328,7 @@ const columns: ReadonlyArray<Column> = [
   { name: "429 + Retry-After", retries: 1, rule: (row, match) => Faults.status(429, { match, skip: row.skip, retryAfter: 1 }) },
   { name: "reset mid-response", retries: 1, rule: (row, match) => Faults.cutResponse(row.cutResponseAt, { match, skip: row.skip }) },
   { name: "reset mid-request-body", retries: 1, rule: (row, match) => Faults.cutRequestBody(row.cutRequestAt, { match, skip: row.skip }) },
-  {
-    name: "stall past timeout",
-    retries: 1,
-    timeout: "500 millis",
-    // A PATCH whose body the emulator never reads cannot notice the client giving up (its socket stays paused in
-    // CLOSE-WAIT and the server never closes): hold it with a long Delay instead of a Stall.
-    rule: (row, match) => (row.target.method === "PATCH" ? Faults.delay(patchDelay, { match, skip: row.skip }) : Faults.stall({ match, skip: row.skip }))
-  },
+  { name: "stall past timeout", retries: 1, timeout: "500 millis", rule: (row, match) => Faults.stall({ match, skip: row.skip }) },
   {
     name: "malformed JSON",
     rule: (row, match) => Faults.malformed("{\"items\": [{\"id\": ", { match, skip: row.skip })
@@ -450,8 +440,6 @@ const runCell = (row: Row, column: Column, want: string) =>
     const run = column.timeout ? IvcapClient.withRequestOptions(prepared.run, { timeout: column.timeout }) : prepared.run
     const exit = yield* H.exitOf(run)
     const millis = Date.now() - started
-    // Let a delayed request finish on the server before the next cell resets the emulator.
-    if (column.name === "stall past timeout" && row.target.method === "PATCH") yield* Effect.sleep(Math.max(0, patchDelay + 200 - millis))
     const targetRequests = yield* H.count(match)
     const totalRequests = yield* H.count()
     const maxPosts = yield* postsPerCollection
