@@ -7,7 +7,8 @@ const deepImportsOnly = {
   "no-restricted-imports": ["error", {
     paths: [
       { name: "effect", message: "Use deep imports (effect/Effect) in library code so bundlers can tree-shake." },
-      { name: "@effect/platform", message: "Use deep imports (@effect/platform/HttpClient)." }
+      { name: "@effect/platform", message: "Use deep imports (@effect/platform/HttpClient)." },
+      { name: "@ivcap/core", message: "Use deep imports (@ivcap/core/Service) so bundlers load only what is used." }
     ],
     patterns: [{ group: ["@effect/schema", "@effect/schema/*"], message: "Use effect/Schema." }]
   }]

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import { UploadSource } from "@ivcap/core"
+import * as UploadSource from "@ivcap/core/UploadSource"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
