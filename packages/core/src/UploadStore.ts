@@ -63,15 +63,14 @@ const fnv1a = (text: string, basis: number): number => {
   return h
 }
 
-const RecordJson = Schema.parseJson(UploadRecord)
-
 /**
  * The store on a `KeyValueStore`.
  *
  * @since 0.1.0
  */
 export const make: Effect.Effect<UploadStoreService, never, KeyValueStore.KeyValueStore> = Effect.map(KeyValueStore.KeyValueStore, (kv) => {
-  const store = kv.forSchema(RecordJson)
+  // `forSchema` stores the record as JSON (it applies `Schema.parseJson` itself).
+  const store = kv.forSchema(UploadRecord)
   const warn = (action: string) => (error: unknown) =>
     Effect.logWarning(`upload store: could not ${action}; uploads go on without resume information`, error)
   return UploadStore.of({
