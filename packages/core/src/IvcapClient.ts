@@ -232,7 +232,7 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
         const attempt = httpClient.execute(request).pipe(
           Effect.mapError(transportError),
           Effect.flatMap(handle),
-          Effect.timeoutFail({ duration: timeout, onTimeout: () => new RequestTimeout({ method: request.method, url: resolve(describe(request).url), timeout }) })
+          Effect.timeoutFail({ duration: timeout, onTimeout: () => new RequestTimeout({ method: request.method, url: describe(HttpClientRequest.setUrl(request, resolve(request.url))).url, timeout }) })
         )
         const idempotent = callOptions?.idempotent ?? idempotentMethods.has(request.method)
         if (!idempotent || retry === false) return attempt
