@@ -71,6 +71,8 @@ interface Row {
   readonly cutRequestAt: number
   /** JSON rewrites of the target's response, where it has one. */
   readonly json?: JsonFaults | undefined
+  /** Text the `url` of every error carrying one must contain (the whole request URL, query included). */
+  readonly errorUrl?: string
   /** Builds the data the operation needs (no fault yet) and returns it ready to run. */
   readonly prepare: (column: string) => Effect.Effect<Prepared, unknown, Env | Scope.Scope>
 }
@@ -150,9 +152,11 @@ const writeRow = <A>(
   write: Effect.Effect<A, unknown, Env>,
   check: (a: A) => boolean,
   records: Effect.Effect<number, unknown, Env>,
-  json: Row["json"]
+  json: Row["json"],
+  errorUrl?: string
 ): Row => ({
   name,
+  ...(errorUrl !== undefined ? { errorUrl } : {}),
   kind: "write",
   target: { method: "POST", path },
   skip: 0,
@@ -212,7 +216,8 @@ const rows: ReadonlyArray<Row> = [
     Aspect.add(SeedData.readmeArtifact.id, { $schema: noteSchema, note: "reliability" }),
     (id) => id.startsWith("urn:ivcap:aspect:"),
     Stream.runCount(Aspect.list({ entity: SeedData.readmeArtifact.id, schema: noteSchema })),
-    { missingKey: without("id") }
+    { missingKey: without("id") },
+    `/1/aspects?entity=${encodeURIComponent(SeedData.readmeArtifact.id)}&schema=`
   ),
   {
     name: "Upload.upload (create)",
@@ -448,7 +453,8 @@ const runCell = (row: Row, column: Column, want: string) =>
     const leftover = prepared.leftovers ? yield* prepared.leftovers : undefined
     const verdict = Exit.isSuccess(exit) ? exit.value : undefined
     const observed = verdict !== undefined && !verdict.correct ? `wrong result: ${verdict.detail}` : H.outcomeOf(exit)
-    const failure = Exit.isFailure(exit) ? Option.getOrElse(Option.map(Cause.failureOption(exit.cause), String), () => Cause.pretty(exit.cause)) : undefined
+    const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+    const failure = Exit.isFailure(exit) ? (error === undefined ? Cause.pretty(exit.cause) : String(error)) : undefined
     const cell: Cell = {
       operation: row.name,
       fault: column.name,
@@ -479,6 +485,8 @@ const runCell = (row: Row, column: Column, want: string) =>
     // A decode error names the wire field that was wrong.
     const field = column.field?.(row)?.field
     if (field !== undefined && observed === Decode) expect(cell.message).toContain(`${field}:`)
+    // An error names the request it is about by its whole URL.
+    if (row.errorUrl !== undefined && typeof error === "object" && error !== null && "url" in error) expect(String(error.url)).toContain(row.errorUrl)
   })
 
 layer(H.layer(), { timeout: 120_000 })("fault matrix", (it) => {
