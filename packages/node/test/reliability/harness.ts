@@ -21,6 +21,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as TestServices from "effect/TestServices"
 import * as Tracer from "effect/Tracer"
+import { execFileSync } from "node:child_process"
 import { createCipheriv, createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -231,6 +232,16 @@ export const storedContent = (dataHref: string | undefined) =>
 
 const summaryDir = fileURLToPath(new URL("../../build/reliability/", import.meta.url))
 
+/** The commit the suite runs on (`+` when the work tree has changes), for the summaries. */
+const revision = (): string => {
+  try {
+    const git = (...args: Array<string>) => execFileSync("git", args, { cwd: summaryDir.replace(/build.*$/, ""), stdio: ["ignore", "pipe", "ignore"] }).toString().trim()
+    return `${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain", "--untracked-files=no") === "" ? "" : "+"}`
+  } catch {
+    return "unknown"
+  }
+}
+
 /**
  * Writes one part of the run's figures to `packages/node/build/reliability/<name>.json`, which
  * `fixtures/report.mjs` turns into RELIABILITY.md's tables.
@@ -238,5 +249,6 @@ const summaryDir = fileURLToPath(new URL("../../build/reliability/", import.meta
 export const writeSummary = (name: string, data: unknown) =>
   Effect.sync(() => {
     fs.mkdirSync(summaryDir, { recursive: true })
-    fs.writeFileSync(path.join(summaryDir, `${name}.json`), `${stringify({ name, writtenAt: new Date().toISOString(), ...(data as object) })}\n`)
+    const header = { name, writtenAt: new Date().toISOString(), commit: revision() }
+    fs.writeFileSync(path.join(summaryDir, `${name}.json`), `${stringify({ ...header, ...(data as object) })}\n`)
   })

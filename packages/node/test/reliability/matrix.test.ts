@@ -397,6 +397,8 @@ const expected: Record<string, ReadonlyArray<string>> = {
 /** One observed cell, as written to the summary. */
 interface Cell {
   readonly operation: string
+  /** Whether the faulted request is a (never retried) POST. */
+  readonly post: boolean
   readonly fault: string
   readonly expected: string
   readonly observed: string
@@ -457,6 +459,7 @@ const runCell = (row: Row, column: Column, want: string) =>
     const failure = Exit.isFailure(exit) ? (error === undefined ? Cause.pretty(exit.cause) : String(error)) : undefined
     const cell: Cell = {
       operation: row.name,
+      post: row.target.method === "POST",
       fault: column.name,
       expected: want,
       observed,
@@ -499,7 +502,7 @@ layer(H.layer(), { timeout: 120_000 })("fault matrix", (it) => {
         H.observed(Effect.gen(function*() {
           expect(applies ? want : na, "the table marks exactly the cells that do not apply").toBe(want)
           if (!applies) {
-            cells.push({ operation: row.name, fault: column.name, expected: na, observed: na, targetRequests: 0, cleanTargetRequests: 0, totalRequests: 0, maxPosts: 0, millis: 0 })
+            cells.push({ operation: row.name, post: row.target.method === "POST", fault: column.name, expected: na, observed: na, targetRequests: 0, cleanTargetRequests: 0, totalRequests: 0, maxPosts: 0, millis: 0 })
             return
           }
           yield* runCell(row, column, want)
