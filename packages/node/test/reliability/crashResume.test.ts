@@ -23,18 +23,10 @@ const MiB = 1024 * 1024
 const size = long ? 200 * MiB : 48 * MiB
 const kills = long ? 20 : 4
 const chunkSize = Upload.defaultChunkSize
-const seed = Number(process.env["IVCAP_RELIABILITY_SEED"] ?? Math.floor(Math.random() * 2 ** 31))
 
 const child = fileURLToPath(new URL("./fixtures/upload-child.mjs", import.meta.url))
 const built = fileURLToPath(new URL("../../dist/NodeUpload.js", import.meta.url))
 
-/** A small seeded PRNG (mulberry32), so a failing run's kill points can be replayed. */
-const prng = (s: number) => () => {
-  s = (s + 0x6d2b79f5) | 0
-  let t = Math.imul(s ^ (s >>> 15), 1 | s)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-}
 
 /** `count` increasing offsets spread over 3%..80% of the file, each at a random place in its own slice. */
 const killPoints = (random: () => number): ReadonlyArray<number> =>
@@ -145,7 +137,7 @@ layer(dataDirLayer, { timeout: 60_000 })("crash-resume", (it) => {
       const cliDir = path.join(dir, "no-cli")
       fs.mkdirSync(cliDir)
       const fileSha256 = yield* writeRandomFile(file)
-      const points = killPoints(prng(seed))
+      const points = killPoints(H.prng(H.seed))
       const args = [url, file, stateDir, cliDir, String(chunkSize)]
 
       const runs: Array<{ readonly startedAt: number; readonly killAt?: number; readonly killedAt?: number; readonly settled?: number; readonly firstPatchOffset?: number }> = []
@@ -156,7 +148,9 @@ layer(dataDirLayer, { timeout: 60_000 })("crash-resume", (it) => {
         const proc = yield* start(args)
         dataHref ??= yield* pollUntil(firstPatchUrl, (u) => u !== undefined, 10, 3000)
         expect(dataHref, "the child's first PATCH").toBeDefined()
-        const reached = yield* pollUntil(serverOffset(dataHref!), (o) => o >= point, 5, 12_000)
+        // Past the kill point, and past where the previous run left off: this run has resumed and sent bytes.
+        const previous = runs[runs.length - 1]?.settled ?? 0
+        const reached = yield* pollUntil(serverOffset(dataHref!), (o) => o >= point && o > previous, 5, 12_000)
         proc.kill()
         const exit = yield* proc.exited
         outputs.push(proc.output())
@@ -188,7 +182,7 @@ layer(dataDirLayer, { timeout: 60_000 })("crash-resume", (it) => {
       const childLeaks = outputs.filter((o) => o.includes(H.token)).length
       const leaks = H.leaks()
       yield* H.writeSummary(long ? "crash-resume-long" : "crash-resume", {
-        seed,
+        seed: H.seed,
         size,
         chunkSize,
         kills: runs.length - 1,

@@ -215,6 +215,20 @@ export const randomBytes = (size: number, seed = 1): Uint8Array => {
   return new Uint8Array(createCipheriv("aes-128-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(size)))
 }
 
+/** The seed of a run's random choices: `IVCAP_RELIABILITY_SEED` (to replay a run) or a fresh one. */
+export const seed = Number(process.env["IVCAP_RELIABILITY_SEED"] ?? Math.floor(Math.random() * 2 ** 31))
+
+/** mulberry32: a small seeded PRNG giving numbers in [0, 1), so a run's random choices can be replayed. */
+export const prng = (start: number) => {
+  let s = start
+  return () => {
+    s = (s + 0x6d2b79f5) | 0
+    let t = Math.imul(s ^ (s >>> 15), 1 | s)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+  }
+}
+
 /** A temp folder, removed with the scope. */
 export const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "ivcap-reliability-"))),

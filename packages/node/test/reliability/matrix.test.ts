@@ -333,7 +333,7 @@ const columns: ReadonlyArray<Column> = [
   { name: "429 + Retry-After", retries: 1, rule: (row, match) => Faults.status(429, { match, skip: row.skip, retryAfter: 1 }) },
   { name: "reset mid-response", retries: 1, rule: (row, match) => Faults.cutResponse(row.cutResponseAt, { match, skip: row.skip }) },
   { name: "reset mid-request-body", retries: 1, rule: (row, match) => Faults.cutRequestBody(row.cutRequestAt, { match, skip: row.skip }) },
-  { name: "stall past timeout", retries: 1, timeout: "500 millis", rule: (row, match) => Faults.stall({ match, skip: row.skip }) },
+  { name: "stall past timeout", retries: 1, timeout: "1 second", rule: (row, match) => Faults.stall({ match, skip: row.skip }) },
   {
     name: "malformed JSON",
     rule: (row, match) => Faults.malformed("{\"items\": [{\"id\": ", { match, skip: row.skip })

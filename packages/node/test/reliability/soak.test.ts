@@ -18,16 +18,8 @@ import * as H from "./harness.js"
 
 const long = process.env["IVCAP_RELIABILITY_LONG"] === "1"
 const rounds = long ? 400 : 40
-const seed = Number(process.env["IVCAP_RELIABILITY_SEED"] ?? Math.floor(Math.random() * 2 ** 31))
 
-/** mulberry32: a seeded PRNG, so a failing round can be replayed. */
-const prng = (s: number) => () => {
-  s = (s + 0x6d2b79f5) | 0
-  let t = Math.imul(s ^ (s >>> 15), 1 | s)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-}
-const random = prng(seed)
+const random = H.prng(H.seed)
 const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1))
 const pick = <A>(as: ReadonlyArray<A>): A => as[Math.floor(random() * as.length)]!
 
@@ -178,7 +170,7 @@ layer(H.layer({ timeout: "400 millis" }))("soak", (it) => {
           millis
         }
         results.push(result)
-        const label = `seed ${seed} round ${round}: ${operation.name} with ${result.faults.join(" + ")} → ${result.outcome}`
+        const label = `seed ${H.seed} round ${round}: ${operation.name} with ${result.faults.join(" + ")} → ${result.outcome}`
         if (result.outcome === "ok") expect(result.correct, label).toBe(true)
         else expect(transient.has(result.outcome), label).toBe(true)
         expect(maxPosts, label).toBeLessThanOrEqual(1)
@@ -187,7 +179,7 @@ layer(H.layer({ timeout: "400 millis" }))("soak", (it) => {
       }
       const leaks = H.leaks()
       yield* H.writeSummary(long ? "soak-long" : "soak", {
-        seed,
+        seed: H.seed,
         rounds,
         results,
         totals: {
