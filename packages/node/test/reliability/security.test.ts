@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Encoding from "effect/Encoding"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -277,6 +278,37 @@ layer(Layer.merge(H.layer(), foreignLayer))("security", (it) => {
       expect(H.outcomeOf(exit)).not.toMatch(/^defect/)
       const sent = yield* H.requestLog
       expect(sent.filter((r) => r.headers["x-evil"] !== undefined)).toEqual([])
+    })))
+
+  it.effect("errors that keep their cause after the retries run out (transport, body cut, timeout) do not carry the token", () =>
+    H.observed(Effect.gen(function*() {
+      yield* H.fresh
+      const { record } = yield* uploaded(400 * KiB, 24)
+      const source = UploadSource.fromBytes(H.randomBytes(600 * KiB, 25))
+      const created = yield* Upload.create({ size: 600 * KiB })
+      const persistent = (rule: Faults.FaultRule) => Effect.zipRight(H.forget, inject({ ...rule, times: 1000 }))
+      const cases: ReadonlyArray<readonly [string, Faults.FaultRule, Effect.Effect<unknown, unknown, IvcapClient.IvcapClient>]> = [
+        ["Service.get, reset mid-response", Faults.cutResponse(10, { match: { method: "GET" } }), Service.get(SeedData.helloWorld.id)],
+        ["Service.get, reset before the answer", Faults.cutRequestBody(0, { match: { method: "GET" } }), Service.get(SeedData.helloWorld.id)],
+        ["Download.stream, body cut (no progress)", Faults.cutResponse(0, { match: { method: "GET", path: blob } }), Stream.runDrain(Download.stream(record, uploadOptions))],
+        ["Download.stream, body cut mid-way, no retry", Faults.cutResponse(100 * KiB, { match: { method: "GET", path: blob } }), Stream.runDrain(Download.stream(record, { retry: Schedule.recurs(0) }))],
+        ["Upload.resume, request body cut", Faults.cutRequestBody(0, { match: { method: "PATCH" } }), Upload.resume(created.id, source, uploadOptions)],
+        ["Order.place, stall", Faults.stall({ match: { method: "POST" } }), IvcapClient.withRequestOptions(Order.place(SeedData.helloWorld.id, { msg: "x" }), { timeout: "300 millis" })]
+      ]
+      const outcomes: Record<string, string> = {}
+      for (const [name, rule, run] of cases) {
+        yield* persistent(rule)
+        const exit = yield* H.exitOf(run)
+        outcomes[name] = H.outcomeOf(exit)
+        expect(Exit.isFailure(exit), name).toBe(true)
+        if (Exit.isFailure(exit)) {
+          const text = [H.stringify(exit.cause), String(exit.cause), ...H.capture.errors.slice(-2)].join("\n")
+          expect(text, name).not.toContain(H.token)
+          expect(text, name).not.toMatch(/bearer\s+\S/i)
+        }
+      }
+      yield* Effect.flatMap(Emulator.Emulator, (e) => e.faults.reset)
+      figures["errors after exhausted retries"] = outcomes
     })))
 
   it.effect("the token is in no error, log line or span of this file (and the search does find it where it belongs)", () =>
