@@ -44,6 +44,8 @@ interface Prepared {
   readonly records?: Effect.Effect<number, unknown, Env>
   /** A problem left behind (e.g. a partial file), checked after success and failure alike. */
   readonly leftovers?: Effect.Effect<string | undefined, never, Env>
+  /** Lists: whether the items delivered before a failure are exactly the clean listing's first pages (and how many). */
+  readonly delivered?: () => { readonly count: number; readonly prefix: boolean }
 }
 
 /** JSON rewrites of a response: drop a required key, null an optional one, an enum value the SDK does not know. */
@@ -113,7 +115,11 @@ const listRow = (name: string, path: RegExp, list: Stream.Stream<{ readonly id: 
       yield* setup
       const clean = yield* idsOf(list)
       const want = column === "empty page + next" ? clean.slice(pageSize) : clean
-      return { run: Effect.map(idsOf(list), (got) => judgeList(got, want)) }
+      const seen: Array<string> = []
+      return {
+        run: Effect.map(idsOf(Stream.tap(list, (item) => Effect.sync(() => seen.push(item.id)))), (got) => judgeList(got, want)),
+        delivered: () => ({ count: seen.length, prefix: seen.every((id, i) => id === clean[i]) })
+      }
     })
 })
 
@@ -412,6 +418,8 @@ interface Cell {
   readonly created?: number
   readonly duplicateItems?: number
   readonly missingItems?: number
+  /** Lists that failed: the items delivered before the error. */
+  readonly deliveredBeforeError?: number
   readonly bytesOk?: boolean
   readonly millis: number
 }
@@ -454,6 +462,7 @@ const runCell = (row: Row, column: Column, want: string) =>
     const created = prepared.records ? (yield* prepared.records) - before : undefined
     const leftover = prepared.leftovers ? yield* prepared.leftovers : undefined
     const verdict = Exit.isSuccess(exit) ? exit.value : undefined
+    const delivered = prepared.delivered?.()
     const observed = verdict !== undefined && !verdict.correct ? `wrong result: ${verdict.detail}` : H.outcomeOf(exit)
     const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
     const failure = Exit.isFailure(exit) ? (error === undefined ? Cause.pretty(exit.cause) : String(error)) : undefined
@@ -470,6 +479,7 @@ const runCell = (row: Row, column: Column, want: string) =>
       maxPosts,
       ...(created !== undefined ? { created } : {}),
       ...(verdict?.duplicates !== undefined ? { duplicateItems: verdict.duplicates, missingItems: verdict.missing } : {}),
+      ...(delivered !== undefined && Exit.isFailure(exit) ? { deliveredBeforeError: delivered.count } : {}),
       ...(row.kind === "upload" || row.kind === "download" ? { bytesOk: verdict?.correct === true } : {}),
       millis
     }
@@ -480,6 +490,10 @@ const runCell = (row: Row, column: Column, want: string) =>
     if (created !== undefined) expect(created, "no duplicate record").toBeLessThanOrEqual(1)
     if (row.kind === "write" || row.target.method === "POST") expect(targetRequests, "the POST was sent exactly once").toBe(1)
     expect(leftover).toBeUndefined()
+    // A list that fails on page 2 has delivered page 1, exactly (none after ten empty pages), and nothing of page 2.
+    if (delivered !== undefined && Exit.isFailure(exit)) {
+      expect(delivered).toEqual({ count: column.name === "empty pages forever" ? 0 : pageSize, prefix: true })
+    }
     // A retried list page or record read costs exactly the retries the fault forced, no more.
     if ((row.kind === "list" || row.kind === "read") && want === ok && column.retries !== undefined) {
       expect(targetRequests).toBe(cleanRequests.get(row.name)! + column.retries)
