@@ -246,11 +246,12 @@ export const storedContent = (dataHref: string | undefined) =>
 
 const summaryDir = fileURLToPath(new URL("../../build/reliability/", import.meta.url))
 
-/** The commit the suite runs on (`+` when the work tree has changes), for the summaries. */
+/** The commit the suite runs on (`+` when what it tests or runs has uncommitted changes), for the summaries. */
+const tested = ["../core/src", "src", "../emulator/src", "test/reliability"]
 const revision = (): string => {
   try {
     const git = (...args: Array<string>) => execFileSync("git", args, { cwd: summaryDir.replace(/build.*$/, ""), stdio: ["ignore", "pipe", "ignore"] }).toString().trim()
-    return `${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain", "--untracked-files=no") === "" ? "" : "+"}`
+    return `${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain", "--", ...tested) === "" ? "" : "+"}`
   } catch {
     return "unknown"
   }
