@@ -1,3 +1,5 @@
 import { defineConfig } from "vitest/config"
 
-export default defineConfig({ test: { reporters: ["default"], maxWorkers: 2, minWorkers: 1 } })
+export default defineConfig({
+  test: { reporters: ["default", "./scripts/summary-reporter.mjs"], maxWorkers: 2, minWorkers: 1 }
+})
