@@ -29,7 +29,7 @@ export class SourceError extends Schema.TaggedError<SourceError>()("SourceError"
 
 /**
  * The bytes of one chunk: `length` bytes in memory, or as a stream of exactly `length` bytes read while it is
- * sent (files: the memory of a chunk is then a few KiB, not the chunk size).
+ * sent (files: the memory of a chunk is then a few MiB of reads, not the chunk size).
  *
  * @since 0.1.0
  */
@@ -75,11 +75,17 @@ export interface SourceOptions {
   readonly contentType?: string | undefined
 }
 
-const typeOf = (options: SourceOptions | undefined, name: string | undefined, given?: string): Option.Option<string> =>
+/**
+ * The content type of a source: the one in `options`, else the one `given` (a `Blob`'s), else a guess from the
+ * name's extension.
+ *
+ * @since 0.1.0
+ */
+export const contentTypeOf = (options: SourceOptions | undefined, name: string | undefined, given?: string): Option.Option<string> =>
   Option.fromNullable(options?.contentType ?? (given !== undefined && given !== "" ? given : undefined) ?? (name === undefined ? undefined : guessContentType(name)))
 
-/** A reader of a source of known size: clamps every read to the size. */
-const sized = (
+/** A reader of a source of known size: clamps every read to the size. @since 0.1.0 */
+export const sized = (
   size: number,
   read: (offset: number, length: number) => Effect.Effect<Piece["bytes"], SourceError>
 ): Reader => ({
@@ -91,25 +97,44 @@ const sized = (
 
 /**
  * A stream of exactly `length` bytes: fewer (a file cut short while uploading) is a `SourceError`, not a short
- * request body that the server would wait for.
+ * request body that the server would wait for. Counted per chunk of elements, not per element.
+ *
+ * @since 0.1.0
  */
-const exactly = (description: string, length: number, stream: Stream.Stream<Uint8Array, SourceError>) =>
+export const exactly = (description: string, length: number, stream: Stream.Stream<Uint8Array, SourceError>): Stream.Stream<Uint8Array, SourceError> =>
   Stream.suspend(() => {
     let seen = 0
     return stream.pipe(
-      Stream.tap((bytes) => Effect.sync(() => (seen += bytes.length))),
+      Stream.mapChunks((chunk) => {
+        for (const bytes of chunk) seen += bytes.length
+        return chunk
+      }),
       Stream.concat(Stream.suspend(() =>
         seen === length ? Stream.empty : Stream.fail(new SourceError({ source: description, message: `expected ${length} bytes, read ${seen}` }))
       ))
     )
   })
 
-/** How many bytes a file stream reads at a time (the memory of a file upload, whatever the chunk size). */
-const fileReadSize = FileSystem.KiB(64)
+/**
+ * How many bytes a file stream reads at a time: 1 MiB, so that a GiB is 1,024 stream elements rather than 16,384
+ * (each costs a few Effect steps). Measured: 64 KiB reads cost 5.2 client CPU s/GiB, 1 MiB reads 4.1.
+ */
+const fileReadSize = FileSystem.MiB(1)
+
+/** How many reads the platform's file stream may run ahead of the upload (its default, 16, would hold 16 MiB). */
+const fileReadAhead = 2
 
 /**
- * A file, read with `@effect/platform/FileSystem` from the offset of each chunk (so an upload holds about 64 KiB of
- * it in memory). Fails with `SourceError` when the path is not a readable regular file. The fingerprint is the
+ * The fingerprint of a file: absolute path + size + modification time (ms), so a changed file starts a new upload.
+ *
+ * @since 0.1.0
+ */
+export const fileFingerprint = (absolute: string, size: number, mtime: number | undefined): string =>
+  `file|${absolute}|${size}|${mtime === undefined ? "?" : String(mtime)}`
+
+/**
+ * A file, read with `@effect/platform/FileSystem` from the offset of each chunk (so an upload holds a few MiB of
+ * it in memory, whatever the chunk size). Fails with `SourceError` when the path is not a readable regular file. The fingerprint is the
  * absolute path + size + modification time: a file changed since an unfinished upload starts a new one.
  *
  * @since 0.1.0
@@ -128,21 +153,21 @@ export const fromFile = (
     if (info.type !== "File") return yield* new SourceError({ source: description, message: `not a regular file (${info.type})` })
     const size = Number(info.size)
     const name = options?.name ?? paths.basename(absolute)
-    const mtime = Option.match(info.mtime, { onNone: () => "?", onSome: (d) => String(d.getTime()) })
+    const mtime = Option.match(info.mtime, { onNone: () => undefined, onSome: (d) => d.getTime() })
     const reader = sized(size, (offset, length) =>
       Effect.succeed(exactly(
         description,
         length,
         length === 0
           ? Stream.empty
-          : fs.stream(absolute, { offset, bytesToRead: length, chunkSize: fileReadSize }).pipe(Stream.mapError(fail("read failed")))
+          : fs.stream(absolute, { offset, bytesToRead: length, chunkSize: fileReadSize, bufferSize: fileReadAhead }).pipe(Stream.mapError(fail("read failed")))
       )))
     return {
       description,
       size: Option.some(size),
       name: Option.some(name),
-      contentType: typeOf(options, name),
-      fingerprint: Option.some(`file|${absolute}|${size}|${mtime}`),
+      contentType: contentTypeOf(options, name),
+      fingerprint: Option.some(fileFingerprint(absolute, size, mtime)),
       rereadable: true,
       open: Effect.succeed(reader)
     }
@@ -168,7 +193,7 @@ export const fromBlob = (blob: Blob, options?: SourceOptions): UploadSource => {
     description,
     size: Option.some(blob.size),
     name: Option.fromNullable(name),
-    contentType: typeOf(options, name, blob.type),
+    contentType: contentTypeOf(options, name, blob.type),
     fingerprint: fileName !== undefined && lastModified !== undefined
       ? Option.some(`blob|${fileName}|${blob.size}|${lastModified}`)
       : Option.none(),
@@ -187,7 +212,7 @@ export const fromBytes = (bytes: Uint8Array, options?: SourceOptions & { readonl
   description: "bytes",
   size: Option.some(bytes.length),
   name: Option.fromNullable(options?.name),
-  contentType: typeOf(options, options?.name),
+  contentType: contentTypeOf(options, options?.name),
   fingerprint: Option.fromNullable(options?.fingerprint),
   rereadable: true,
   open: Effect.succeed(sized(bytes.length, (offset, length) => Effect.succeed(bytes.subarray(offset, offset + length))))
@@ -292,7 +317,7 @@ export const fromStream = <E>(stream: Stream.Stream<Uint8Array, E>, options?: St
     description,
     size: Option.fromNullable(options?.size),
     name: Option.fromNullable(options?.name),
-    contentType: typeOf(options, options?.name),
+    contentType: contentTypeOf(options, options?.name),
     fingerprint: Option.none(),
     rereadable: false,
     open

@@ -15,12 +15,13 @@ import type * as IvcapClient from "@ivcap/core/IvcapClient"
 import * as Artifact from "@ivcap/core/Artifact"
 import * as Download from "@ivcap/core/Download"
 import * as Upload from "@ivcap/core/Upload"
-import * as UploadSource from "@ivcap/core/UploadSource"
+import type * as UploadSource from "@ivcap/core/UploadSource"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Marker from "./Marker.js"
+import * as NodeFileSource from "./NodeFileSource.js"
 
 /** The services of this module. @since 0.1.0 */
 export type Requirements = IvcapClient.IvcapClient | FileSystem.FileSystem | Path.Path
@@ -53,6 +54,26 @@ const matching = (file: string, marker: Option.Option<Marker.Marker>) =>
           ))
   })
 
+/**
+ * A hash of a file's bytes fed as they are read, in any order and with repeats: each buffer adds the bytes from the
+ * end of what was hashed so far on. Complete when it reached the file's size without a gap (an upload resumed
+ * mid-file never reads the start).
+ */
+const inOrderHash = (algorithm: string) => {
+  const hash = createHash(algorithm)
+  let upTo = 0
+  return {
+    update: (position: number, bytes: Uint8Array) => {
+      const end = position + bytes.length
+      if (position <= upTo && end > upTo) {
+        hash.update(position === upTo ? bytes : bytes.subarray(upTo - position))
+        upTo = end
+      }
+    },
+    digest: (size: number): Option.Option<string> => (upTo === size ? Option.some(hash.digest("hex")) : Option.none())
+  }
+}
+
 /** Options of {@link uploadFile}. @since 0.1.0 */
 export interface UploadFileOptions extends Upload.UploadOptions {
   /** Upload even when the marker says the file was uploaded already (the Python `force_upload`). */
@@ -61,7 +82,8 @@ export interface UploadFileOptions extends Upload.UploadOptions {
 
 /**
  * Uploads a file, unless its marker shows the same content is uploaded already (then that artifact is returned,
- * without any upload request), and writes the marker afterwards. The name defaults to the file's base name and the
+ * without any upload request), and writes the marker afterwards (its md5 computed from the bytes as they are sent;
+ * only an upload resumed mid-file reads the file again for it). The name defaults to the file's base name and the
  * content type to a guess from its extension. A marker that cannot be written (a read-only folder) is logged, not
  * an error. With the upload store of `IvcapNode.layer`, an interrupted upload of the file resumes.
  *
@@ -78,9 +100,15 @@ export const uploadFile = (
       const existing = yield* artifactForFile(file)
       if (Option.isSome(existing)) return existing.value
     }
-    const source = yield* UploadSource.fromFile(file, { name: options.name, contentType: options.contentType })
+    const md5 = inOrderHash("md5")
+    const source = yield* NodeFileSource.fromFile(file, { name: options.name, contentType: options.contentType, onRead: md5.update })
     const artifact = yield* Upload.upload(source, options)
-    yield* Marker.write(file, { md5: yield* Marker.md5File(file), artifactId: artifact.id })
+    // The md5 of the bytes as they were sent; a resumed upload did not read the start of the file: read it all then.
+    const digest = yield* Option.match(md5.digest(Option.getOrElse(source.size, () => -1)), {
+      onNone: () => Marker.md5File(file),
+      onSome: Effect.succeed
+    })
+    yield* Marker.write(file, { md5: digest, artifactId: artifact.id })
     return artifact
   }).pipe(Effect.withSpan("ivcap.NodeUpload.uploadFile"))
 

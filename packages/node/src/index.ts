@@ -14,6 +14,9 @@ export * as NodeConfig from "./NodeConfig.js"
 /** Files: upload a path (with the official clients' marker), find a file's artifact, download to a path. @since 0.1.0 */
 export * as NodeUpload from "./NodeUpload.js"
 
+/** A file as an upload source read with Node streams (less CPU per byte than `UploadSource.fromFile`). @since 0.1.0 */
+export * as NodeFileSource from "./NodeFileSource.js"
+
 /** The `.ivcap-<name>.txt` marker (`md5|urn`) shared with the Python client and the CLI. @since 0.1.0 */
 export * as Marker from "./Marker.js"
 

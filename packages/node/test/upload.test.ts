@@ -58,6 +58,22 @@ layer(layerNode)("NodeUpload.uploadFile", (it) => {
       expect(digest("sha256", new Uint8Array(stored))).toBe(digest("sha256", bytes))
     })))
 
+  it.effect("the marker's md5 is right when a cut PATCH makes the upload re-read part of a chunk it hashed already", () =>
+    live(Effect.gen(function*() {
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      const { bytes, file, markerFile } = yield* tempFile(5 * chunkSize + 4321, "cut.bin")
+      // The second PATCH is cut 100 KiB into its body: the server keeps those bytes, the rest of that chunk (read
+      // and hashed already) is read again from the server's offset.
+      yield* emulator.faults.inject(Faults.cutRequestBody(100 * KiB, { match: { method: "PATCH" }, skip: 1 }))
+      const artifact = yield* NodeUpload.uploadFile(file, { chunkSize, retry: quickRetry, resume: false })
+      expect(yield* emulator.requests.count({ method: "HEAD" })).toBeGreaterThanOrEqual(1)
+      // Two PATCHes up to the cut, then whole chunks from the 100 KiB the server kept of the second.
+      const resumedAt = chunkSize + 100 * KiB
+      expect(yield* emulator.requests.count({ method: "PATCH" })).toBe(2 + Math.ceil((bytes.length - resumedAt) / chunkSize))
+      expect(fs.readFileSync(markerFile, "utf8")).toBe(`${digest("md5", bytes)}|${artifact.id}\n`)
+    })))
+
   it.effect("guesses the content type from the extension and names the artifact after the file", () =>
     live(Effect.gen(function*() {
       const { file } = yield* tempFile(10 * KiB, "map.geojson")

@@ -12,6 +12,7 @@
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -121,6 +122,13 @@ interface PatchOptions {
   readonly onSent: (bytes: number) => Effect.Effect<void>
 }
 
+/** The number of bytes in a chunk of buffers. */
+const chunkBytes = (chunk: Chunk.Chunk<Uint8Array>): number => {
+  let n = 0
+  for (const bytes of chunk) n += bytes.length
+  return n
+}
+
 /** `PATCH <url>` with the piece at `offset`: the server's new offset. One attempt. */
 const patch = (url: string, offset: number, piece: Piece, options: PatchOptions): Effect.Effect<number, RequestError | SourceError, IvcapClient> =>
   Effect.flatMap(IvcapClient, (client) => {
@@ -130,7 +138,8 @@ const patch = (url: string, offset: number, piece: Piece, options: PatchOptions)
       ? HttpBody.uint8Array(piece.bytes, offsetContentType)
       : HttpBody.stream(
         piece.bytes.pipe(
-          Stream.tap((bytes) => options.onSent(bytes.length)),
+          // One progress step per chunk of elements, not per element (a file source yields 1 MiB buffers).
+          Stream.mapChunksEffect((chunk) => Effect.as(options.onSent(chunkBytes(chunk)), chunk)),
           Stream.tapError((e) => Effect.sync(() => (sourceFailure = Option.some(e))))
         ),
         offsetContentType,
