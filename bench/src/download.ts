@@ -78,7 +78,7 @@ export const download: Benchmark = ({ options, tmp }) =>
       rows: [
         ratioRow(`${label}: MB/s vs curl -o`, mbps("ours"), mbps("curl"), "MB/s", 0.9),
         limitRow(`${label}: peak RSS (baseline: curl)`, rss("ours"), rss("curl"), mib, 128 * 2 ** 20, "128 MiB"),
-        info(ratioRow(`${label}: NodeUpload.downloadToFile (md5 + sha-256, atomic) vs curl -o`, mbps("node"), mbps("curl"), "MB/s", 0.9))
+        info(ratioRow(`${label}: NodeUpload.downloadToFile (sha-256, atomic) vs curl -o`, mbps("node"), mbps("curl"), "MB/s", 0.9))
       ],
       series: (["ours", "node", "curl"] as const).flatMap((c) => [
         series(`${label} ${c}`, "MB/s", samples[c].map((s) => s.mbps)),

@@ -2,7 +2,7 @@
  * Ours: downloads an artifact's content to a file with the SDK on Node, timed from just before the record is read:
  * - `--api stream` (default): `Download.stream` run into the platform `FileSystem` sink — the same work as
  *   `curl -o`;
- * - `--api node`: `NodeUpload.downloadToFile`, which also computes md5 and sha-256 of the content, checks them
+ * - `--api node`: `NodeUpload.downloadToFile`, which also computes sha-256 of the content (md5 only when one is to be checked), checks them
  *   and the size, and renames a temporary file into place.
  */
 import * as FileSystem from "@effect/platform/FileSystem"

@@ -13,6 +13,7 @@
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -98,20 +99,42 @@ const strongEtag = (response: HttpClientResponse.HttpClientResponse): Option.Opt
 const intHeader = (value: string | undefined): Option.Option<number> =>
   value !== undefined && /^\d+$/.test(value.trim()) ? Option.some(Number(value.trim())) : Option.none()
 
-/** Drops the first `n` bytes of a stream. */
+/** Drops the first `n` bytes of a stream (per chunk of elements). */
 const skip = <E>(n: number, body: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array, E> =>
   n === 0 ? body : Stream.suspend(() => {
     let left = n
-    return body.pipe(
-      Stream.map((bytes) => {
-        if (left === 0) return bytes
+    return Stream.mapChunks(body, (chunk) => {
+      if (left === 0) return chunk
+      const kept: Array<Uint8Array> = []
+      for (const bytes of chunk) {
         const dropped = Math.min(left, bytes.length)
         left -= dropped
-        return bytes.subarray(dropped)
-      }),
-      Stream.filter((bytes) => bytes.length > 0)
-    )
+        if (dropped < bytes.length) kept.push(dropped === 0 ? bytes : bytes.subarray(dropped))
+      }
+      return Chunk.unsafeFromArray(kept)
+    })
   })
+
+/**
+ * Fails a stream with `onIdle()` when no chunk arrives for `idle`: one watchdog fiber per stream that sleeps until
+ * the deadline the last chunk pushed back — not a timer and a race per element, as `Stream.timeoutFail` does.
+ */
+const failWhenIdle = <A, E, E2>(self: Stream.Stream<A, E>, idle: Duration.Duration, onIdle: () => E2): Stream.Stream<A, E | E2> =>
+  Stream.unwrap(Effect.map(Effect.clock, (clock) => {
+    const idleMillis = Duration.toMillis(idle)
+    let last = clock.unsafeCurrentTimeMillis()
+    const watchdog: Effect.Effect<never, E2> = Effect.suspend(() => {
+      const left = last + idleMillis - clock.unsafeCurrentTimeMillis()
+      return left <= 0 ? Effect.fail(onIdle()) : Effect.zipRight(clock.sleep(Duration.millis(left)), watchdog)
+    })
+    return self.pipe(
+      Stream.mapChunks((chunk) => {
+        last = clock.unsafeCurrentTimeMillis()
+        return chunk
+      }),
+      Stream.interruptWhen(watchdog)
+    )
+  }))
 
 /**
  * The content of an artifact as a Stream of byte chunks, resumed with `Range` after dropped connections. Nothing
@@ -175,25 +198,24 @@ export const stream = (artifact: ArtifactRef, options: DownloadOptions = {}): St
     }
 
     const body = (response: HttpClientResponse.HttpClientResponse, toSkip: number): Stream.Stream<Uint8Array, DownloadError> =>
-      skip(
-        toSkip,
-        response.stream.pipe(
-          // Never the platform error itself: its request carries the headers, token included.
-          Stream.mapError(transportError)
-        )
-      ).pipe(
-        Stream.timeoutFail(() => new RequestTimeout({ method: "GET", url, timeout: idle }), idle),
-        Stream.tap((bytes) =>
-          Effect.suspend(() => {
-            received += bytes.length
-            return Option.isSome(length) && received > length.value
-              ? Effect.fail(mismatch("size", `received more than the announced ${length.value} bytes`))
-              : Effect.void
-          })
+      failWhenIdle(
+        skip(
+          toSkip,
+          response.stream.pipe(
+            // Never the platform error itself: its request carries the headers, token included.
+            Stream.mapError(transportError)
+          )
         ),
-        Stream.chunks,
-        Stream.tap(() => waiter.reset),
-        Stream.flattenChunks
+        idle,
+        () => new RequestTimeout({ method: "GET", url, timeout: idle })
+      ).pipe(
+        // Bookkeeping per chunk of elements: count, check against the announced length, restart the retry schedule.
+        Stream.mapChunksEffect((chunk) => {
+          for (const bytes of chunk) received += bytes.length
+          return Option.isSome(length) && received > length.value
+            ? Effect.fail(mismatch("size", `received more than the announced ${length.value} bytes`))
+            : Effect.as(waiter.reset, chunk)
+        })
       )
 
     /** The end of a response: complete, or cut short (resume), checked against the record. */

@@ -131,8 +131,12 @@ export interface DownloadFileOptions extends Download.DownloadOptions {
 export interface DownloadedFile {
   readonly path: string
   readonly size: number
-  /** Lower-case hex digests of what was written. */
-  readonly md5: string
+  /**
+   * The lower-case hex md5 of what was written, when it was checked (an `md5` option, or an md5-shaped `ETag`);
+   * `None` otherwise, as it is not computed then.
+   */
+  readonly md5: Option.Option<string>
+  /** The lower-case hex sha-256 of what was written. */
   readonly sha256: string
   readonly artifact: Artifact.ArtifactDetails
 }
@@ -162,33 +166,33 @@ export const downloadToFile = (
     const fileError = (message: string) => (cause: { readonly message: string }) =>
       new FileError({ path: target, message: `${message}: ${cause.message}`, cause })
     yield* Effect.addFinalizer(() => fs.remove(temp, { force: true }).pipe(Effect.ignore))
-    const md5 = createHash("md5")
+    const url = yield* Download.contentUrlOf(details)
+    const wantMd5 = options.md5?.toLowerCase() ?? Option.getOrUndefined(md5Etag(details.etag))
+    // md5 only when there is one to check it against: each hash costs about a CPU second per GiB.
+    const md5 = wantMd5 === undefined ? undefined : createHash("md5")
     const sha256 = createHash("sha256")
     let size = 0
     yield* Download.stream(details, options).pipe(
-      Stream.tap((bytes) =>
-        Effect.sync(() => {
-          md5.update(bytes)
+      Stream.mapChunks((chunk) => {
+        for (const bytes of chunk) {
+          md5?.update(bytes)
           sha256.update(bytes)
           size += bytes.length
-        })
-      ),
+        }
+        return chunk
+      }),
       Stream.run(fs.sink(temp)),
       // The platform errors are the temporary file's; the others the download's.
       Effect.catchTags({ SystemError: fileError("cannot write"), BadArgument: fileError("cannot write") })
     )
-    const digests = { md5: md5.digest("hex"), sha256: sha256.digest("hex") }
-    const url = yield* Download.contentUrlOf(details)
-    const expected: Array<[string, string | undefined]> = [
-      ["md5", options.md5?.toLowerCase() ?? Option.getOrUndefined(md5Etag(details.etag))],
-      ["sha256", options.sha256?.toLowerCase()]
-    ]
+    const digests = { md5: md5?.digest("hex"), sha256: sha256.digest("hex") }
+    const expected: Array<["md5" | "sha256", string | undefined]> = [["md5", wantMd5], ["sha256", options.sha256?.toLowerCase()]]
     for (const [name, want] of expected) {
-      const got = digests[name as keyof typeof digests]
+      const got = digests[name]
       if (want !== undefined && want !== got) {
         return yield* new Download.DownloadMismatch({ url, reason: "checksum", message: `${name} of the content is ${got}, expected ${want}` })
       }
     }
     yield* fs.rename(temp, target).pipe(Effect.mapError(fileError("cannot move the download into place")))
-    return { path: target, size, ...digests, artifact: details }
+    return { path: target, size, md5: Option.fromNullable(digests.md5), sha256: digests.sha256, artifact: details }
   }).pipe(Effect.scoped, Effect.withSpan("ivcap.NodeUpload.downloadToFile"))
