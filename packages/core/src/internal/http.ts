@@ -131,34 +131,37 @@ export const formatParseError = (error: ParseResult.ParseError): string =>
  * Decodes a JSON body with a schema; a non-JSON body or a schema mismatch is a `DecodeError` naming the field, a
  * body that cannot be read to its end a (retryable) `TransportError`.
  */
-export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) =>
-(response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, DecodeError | TransportError, R> =>
-  Effect.gen(function*() {
-    const info = describe(response.request)
-    const text = yield* response.text.pipe(Effect.mapError(transportError))
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch (cause) {
-      return yield* new DecodeError({ ...info, message: `response is not JSON: ${excerpt(text).slice(0, 120)}`, cause })
-    }
-    return yield* decodeValue(schema, { ...info, what: "unexpected response" })(json)
-  })
+export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) => {
+  // Built once per schema, not per response.
+  const decode = decodeValue(schema, { method: "", url: "", what: "unexpected response" })
+  return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, DecodeError | TransportError, R> =>
+    Effect.flatMap(Effect.mapError(response.text, transportError), (text) => {
+      let json: unknown
+      try {
+        json = JSON.parse(text)
+      } catch (cause) {
+        return Effect.fail(new DecodeError({ ...describe(response.request), message: `response is not JSON: ${excerpt(text).slice(0, 120)}`, cause }))
+      }
+      return decode(json, response.request)
+    })
+}
 
 /**
  * Decodes a value that came with a response (a body, an aspect's content, a search item) with a schema; a
- * mismatch is a `DecodeError` whose message starts with `what` and names the field.
+ * mismatch is a `DecodeError` whose message starts with `what` and names the field. The decoder is built once;
+ * `request`, when given, names the method and URL instead of `context`'s.
  */
 export const decodeValue = <A, I, R>(
   schema: Schema.Schema<A, I, R>,
   context: { readonly method: string; readonly url: string; readonly what: string }
-) =>
-(value: unknown): Effect.Effect<A, DecodeError, R> =>
-  Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })(value).pipe(
-    Effect.mapError((cause) =>
-      new DecodeError({ method: context.method, url: context.url, message: `${context.what}: ${formatParseError(cause)}`, cause })
-    )
-  )
+) => {
+  const decode = Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })
+  return (value: unknown, request?: HttpClientRequest.HttpClientRequest): Effect.Effect<A, DecodeError, R> =>
+    Effect.mapError(decode(value), (cause) => {
+      const where = request === undefined ? context : describe(request)
+      return new DecodeError({ method: where.method, url: where.url, message: `${context.what}: ${formatParseError(cause)}`, cause })
+    })
+}
 
 /** A query without its `undefined` entries. */
 export const definedOnly = (query: Record<string, string | undefined>): Record<string, string> => {
