@@ -36,7 +36,7 @@ import type * as Urn from "./Urn.js"
  *
  * @since 0.1.0
  */
-export class DownloadMismatch extends Schema.TaggedError<DownloadMismatch>()("DownloadMismatch", {
+export class DownloadMismatch extends /*#__PURE__*/ Schema.TaggedError<DownloadMismatch>()("DownloadMismatch", {
   url: Schema.String,
   reason: Schema.Literal("range", "etag", "size", "checksum"),
   message: Schema.String
@@ -59,7 +59,7 @@ export interface DownloadOptions {
  *
  * @since 0.1.0
  */
-export const defaultRetrySchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("250 millis", 2).pipe(
+export const defaultRetrySchedule: Schedule.Schedule<unknown, unknown> = /*#__PURE__*/ Schedule.exponential("250 millis", 2).pipe(
   Schedule.jittered,
   Schedule.union(Schedule.spaced("10 seconds")),
   Schedule.intersect(Schedule.recurs(8))

@@ -20,7 +20,7 @@ import type { RequestTimeout, TransportError } from "./IvcapError.js"
 import { InvalidArgument, PagingError } from "./IvcapError.js"
 
 /** A hypermedia link; all three keys are required on the wire. @since 0.1.0 */
-export class Link extends Schema.Class<Link>("Link")({
+export class Link extends /*#__PURE__*/ Schema.Class<Link>("Link")({
   rel: Schema.String,
   type: Schema.String,
   href: Schema.String
@@ -215,7 +215,7 @@ const listStatuses = [400, 403, 415, 422, 501] as const
 /** The errors of a listing. @since 0.1.0 */
 export type ListError = Http.StatusError<(typeof listStatuses)[number]> | InvalidArgument | PagingError | TransportError | RequestTimeout
 
-const ListQueryWire = Schema.Struct({
+const ListQueryWire = /*#__PURE__*/ Schema.Struct({
   filter: Schema.optional(Schema.String),
   orderBy: Schema.optional(Schema.String).pipe(Schema.fromKey("order-by")),
   orderDesc: Schema.optional(Schema.BooleanFromString).pipe(Schema.fromKey("order-desc")),

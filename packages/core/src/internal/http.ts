@@ -50,10 +50,10 @@ type Always = 401 | 429 | 503
 /** The error union of an operation that declares `S`. */
 export type StatusError<S extends DeclaredStatus> = ErrorByStatus[S | Always] | UnexpectedStatus | DecodeError
 
-const MessageBody = Schema.Struct({ message: Schema.String })
-const NotFoundBody = Schema.Struct({ id: Schema.String, message: Schema.String })
-const ForbiddenBody = Schema.Struct({ id: Schema.optional(Schema.String), message: Schema.String })
-const InvalidParameterBody = Schema.Struct({ name: Schema.String, message: Schema.String, value: Schema.optional(Schema.String) })
+const MessageBody = /*#__PURE__*/ Schema.Struct({ message: Schema.String })
+const NotFoundBody = /*#__PURE__*/ Schema.Struct({ id: Schema.String, message: Schema.String })
+const ForbiddenBody = /*#__PURE__*/ Schema.Struct({ id: Schema.optional(Schema.String), message: Schema.String })
+const InvalidParameterBody = /*#__PURE__*/ Schema.Struct({ name: Schema.String, message: Schema.String, value: Schema.optional(Schema.String) })
 
 const excerpt = (text: string) => (text.length > 1024 ? `${text.slice(0, 1024)}…` : text)
 

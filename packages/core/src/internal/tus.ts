@@ -37,7 +37,7 @@ const offsetContentType = "application/offset+octet-stream"
  *
  * @since 0.1.0
  */
-export class UploadOffsetMismatch extends Schema.TaggedError<UploadOffsetMismatch>()("UploadOffsetMismatch", {
+export class UploadOffsetMismatch extends /*#__PURE__*/ Schema.TaggedError<UploadOffsetMismatch>()("UploadOffsetMismatch", {
   url: Schema.String,
   /** The offset the server confirmed before. */
   confirmed: Schema.Number,
@@ -54,7 +54,7 @@ export class UploadOffsetMismatch extends Schema.TaggedError<UploadOffsetMismatc
  *
  * @since 0.1.0
  */
-export class Progress extends Data.TaggedClass("Progress")<{
+export class Progress extends /*#__PURE__*/ Data.TaggedClass("Progress")<{
   readonly sent: number
   readonly confirmed: number
   readonly total: Option.Option<number>
