@@ -57,7 +57,7 @@ export type ListOptions = Paging.ListOptions
 const listing = Paging.makeListing("/1/artifacts", ArtifactSummary, "ivcap.Artifact.list")
 
 /** The artifacts, page by page. @since 0.1.0 */
-export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<ArtifactSummary>, Paging.ListError, IvcapClient> = listing.listPages
+export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<ArtifactSummary>, Paging.ListError, IvcapClient> = (options) => listing.listPages(options)
 
 /**
  * The artifacts, as a Stream of items; take as many as you need.
@@ -66,10 +66,10 @@ export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<Art
  * Artifact.list({ filter: "name ~= 'fire%'" }).pipe(Stream.take(5), Stream.runCollect)
  * @since 0.1.0
  */
-export const list: (options?: ListOptions) => Stream.Stream<ArtifactSummary, Paging.ListError, IvcapClient> = listing.list
+export const list: (options?: ListOptions) => Stream.Stream<ArtifactSummary, Paging.ListError, IvcapClient> = (options) => listing.list(options)
 
 /** One page of artifacts: the first, or the one `options.cursor` (a previous page's `next`) points at. @since 0.1.0 */
-export const page: (options?: ListOptions) => Effect.Effect<Paging.Page<ArtifactSummary>, Paging.ListError, IvcapClient> = listing.page
+export const page: (options?: ListOptions) => Effect.Effect<Paging.Page<ArtifactSummary>, Paging.ListError, IvcapClient> = (options) => listing.page(options)
 
 /** Reads an artifact record. @since 0.1.0 */
 export const get: (id: Urn.ArtifactUrn | string) => Effect.Effect<ArtifactDetails, GetError, IvcapClient> = Http.readById({
@@ -95,7 +95,7 @@ const metadataOps = Aspect.metadataFor(Urn.ArtifactUrn, "Artifact")
 export const metadata: (
   id: Urn.ArtifactUrn | string,
   options?: Omit<Aspect.ListOptions, "entity">
-) => Stream.Stream<Aspect.AspectSummary, Paging.ListError, IvcapClient> = metadataOps.metadata
+) => Stream.Stream<Aspect.AspectSummary, Paging.ListError, IvcapClient> = (id, options) => metadataOps.metadata(id, options)
 
 /**
  * Adds a metadata aspect to this artifact; the schema comes from `options.schema` or `content["$schema"]`.
@@ -107,4 +107,4 @@ export const addMetadata: (
   id: Urn.ArtifactUrn | string,
   content: unknown,
   options?: Aspect.WriteOptions
-) => Effect.Effect<Urn.AspectUrn, Aspect.AddError, IvcapClient> = metadataOps.addMetadata
+) => Effect.Effect<Urn.AspectUrn, Aspect.AddError, IvcapClient> = (id, content, options) => metadataOps.addMetadata(id, content, options)

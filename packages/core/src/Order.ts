@@ -134,7 +134,7 @@ export type GetError = Http.ReadError
 const listing = Paging.makeListing("/1/orders", OrderSummary, "ivcap.Order.list")
 
 /** The orders, page by page. @since 0.1.0 */
-export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<OrderSummary>, Paging.ListError, IvcapClient> = listing.listPages
+export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<OrderSummary>, Paging.ListError, IvcapClient> = (options) => listing.listPages(options)
 
 /**
  * The orders, as a Stream of items; take as many as you need.
@@ -143,10 +143,10 @@ export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<Ord
  * Order.list({ orderBy: "ordered-at" }).pipe(Stream.take(5), Stream.runCollect)
  * @since 0.1.0
  */
-export const list: (options?: ListOptions) => Stream.Stream<OrderSummary, Paging.ListError, IvcapClient> = listing.list
+export const list: (options?: ListOptions) => Stream.Stream<OrderSummary, Paging.ListError, IvcapClient> = (options) => listing.list(options)
 
 /** One page of orders: the first, or the one `options.cursor` points at. @since 0.1.0 */
-export const page: (options?: ListOptions) => Effect.Effect<Paging.Page<OrderSummary>, Paging.ListError, IvcapClient> = listing.page
+export const page: (options?: ListOptions) => Effect.Effect<Paging.Page<OrderSummary>, Paging.ListError, IvcapClient> = (options) => listing.page(options)
 
 /** Reads an order record (the Python `Order.refresh`). @since 0.1.0 */
 export const get: (id: Urn.OrderUrn | string) => Effect.Effect<OrderDetails, GetError, IvcapClient> = Http.readById({
@@ -275,7 +275,7 @@ const metadataOps = Aspect.metadataFor(Urn.OrderUrn, "Order")
  * @since 0.1.0
  */
 export const metadata: (id: Urn.OrderUrn | string, options?: Omit<Aspect.ListOptions, "entity">) => Stream.Stream<Aspect.AspectSummary, Paging.ListError, IvcapClient> =
-  metadataOps.metadata
+  (id, options) => metadataOps.metadata(id, options)
 
 /**
  * Adds a metadata aspect to this order; the schema comes from `options.schema` or `content["$schema"]`. Returns
@@ -284,7 +284,7 @@ export const metadata: (id: Urn.OrderUrn | string, options?: Omit<Aspect.ListOpt
  * @since 0.1.0
  */
 export const addMetadata: (id: Urn.OrderUrn | string, content: unknown, options?: Aspect.WriteOptions) => Effect.Effect<Urn.AspectUrn, Aspect.AddError, IvcapClient> =
-  metadataOps.addMetadata
+  (id, content, options) => metadataOps.addMetadata(id, content, options)
 
 /**
  * The default polling of {@link watch}/{@link waitFor}: every 0.5 s, growing by ×1.5 up to every 10 s.

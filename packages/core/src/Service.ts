@@ -95,7 +95,7 @@ export type ListOptions = Paging.ListOptions
 const listing = Paging.makeListing("/1/services", ServiceSummary, "ivcap.Service.list")
 
 /** The services, page by page. @since 0.1.0 */
-export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<ServiceSummary>, Paging.ListError, IvcapClient> = listing.listPages
+export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<ServiceSummary>, Paging.ListError, IvcapClient> = (options) => listing.listPages(options)
 
 /**
  * The services, as a Stream of items; take as many as you need.
@@ -104,10 +104,10 @@ export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<Ser
  * Service.list({ filter: "name ~= 'fire%'" }).pipe(Stream.take(5), Stream.runCollect)
  * @since 0.1.0
  */
-export const list: (options?: ListOptions) => Stream.Stream<ServiceSummary, Paging.ListError, IvcapClient> = listing.list
+export const list: (options?: ListOptions) => Stream.Stream<ServiceSummary, Paging.ListError, IvcapClient> = (options) => listing.list(options)
 
 /** One page of services: the first, or the one `options.cursor` (a previous page's `next`) points at. @since 0.1.0 */
-export const page: (options?: ListOptions) => Effect.Effect<Paging.Page<ServiceSummary>, Paging.ListError, IvcapClient> = listing.page
+export const page: (options?: ListOptions) => Effect.Effect<Paging.Page<ServiceSummary>, Paging.ListError, IvcapClient> = (options) => listing.page(options)
 
 /**
  * Reads a service with its parameter definitions (the Python `Service.refresh`).
