@@ -232,6 +232,23 @@ layer(Layer.merge(layerHttp({ retry: quickRetry, timeout: "10 seconds" }), NodeC
       expect(confirmed[confirmed.length - 1]).toBe(bytes.length)
     })))
 
+  it.effect("progress stream: the upload's error fails it; ending it early interrupts the upload", () =>
+    live(Effect.gen(function*() {
+      const { emulator, source } = yield* withFault(100 * KiB, Faults.status(403, { match: { method: "POST", path: "/1/artifacts" } }))
+      const error = yield* Stream.runCollect(Upload.uploadWithProgress(source, options)).pipe(Effect.flip)
+      expect(error._tag).toBe("Forbidden")
+      expect(yield* emulator.requests.count({ method: "PATCH" })).toBe(0)
+
+      // Every PATCH after the first is held for a while: the consumer stops after the first event.
+      const { source: big } = yield* withFault(4 * chunkSize, Faults.delay(600, { match: { method: "PATCH" }, skip: 1, times: 10 }))
+      const first = yield* Stream.runCollect(Upload.uploadWithProgress(big, options).pipe(Stream.take(1)))
+      expect(Chunk.toReadonlyArray(first).map((e) => e._tag)).toEqual(["Progress"])
+      const patches = yield* emulator.requests.count({ method: "PATCH" })
+      expect(patches).toBeLessThan(4)
+      yield* Effect.sleep("1500 millis")
+      expect(yield* emulator.requests.count({ method: "PATCH" })).toBe(patches)
+    })))
+
   it.effect("is interruptible mid-PATCH, and a NEW client with the same upload store resumes it", () =>
     live(Effect.gen(function*() {
       yield* fresh
