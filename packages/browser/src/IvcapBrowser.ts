@@ -14,14 +14,13 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as KeyValueStore from "@effect/platform/KeyValueStore"
-import * as BrowserKeyValueStore from "@effect/platform-browser/BrowserKeyValueStore"
 import * as IvcapClient from "@ivcap/core/IvcapClient"
 import * as UploadStore from "@ivcap/core/UploadStore"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 
 /** Where unfinished uploads are remembered. @since 0.1.0 */
 export type UploadStateStorage = "localStorage" | "sessionStorage" | "memory"
@@ -41,26 +40,35 @@ export interface Options extends IvcapClient.Options {
 /** Everything {@link layer} provides. @since 0.1.0 */
 export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | UploadStore.UploadStore
 
-const storageAvailable = (name: "localStorage" | "sessionStorage"): boolean => {
+/** Web Storage, or `undefined` where it is missing or blocked. */
+const webStorage = (name: "localStorage" | "sessionStorage"): Storage | undefined => {
   try {
     // Reading the property can throw (a SecurityError in sandboxed frames with storage blocked).
-    return typeof globalThis[name] !== "undefined" && globalThis[name] !== null
+    return globalThis[name] ?? undefined
   } catch {
-    return false
+    return undefined
   }
 }
 
+/** Strings in Web Storage, under the keys as given (records are plain JSON, readable in the devtools). */
+const storageStrings = (storage: Storage): UploadStore.StringStore => ({
+  get: (key) => Effect.try(() => Option.fromNullable(storage.getItem(key))),
+  set: (key, value) => Effect.try(() => storage.setItem(key, value)),
+  remove: (key) => Effect.try(() => storage.removeItem(key))
+})
+
 /**
  * The `UploadStore` (unfinished uploads, for resuming) on Web Storage, or in memory where that is unavailable.
+ * Web Storage is used directly, not through `KeyValueStore` (which would add its base64 and schema-store code to
+ * the bundle).
  *
  * @since 0.1.0
  */
 export const layerUploadStore = (storage: UploadStateStorage = "localStorage"): Layer.Layer<UploadStore.UploadStore> =>
-  UploadStore.layer.pipe(Layer.provide(Layer.suspend(() => {
-    if (storage === "localStorage" && storageAvailable(storage)) return BrowserKeyValueStore.layerLocalStorage
-    if (storage === "sessionStorage" && storageAvailable(storage)) return BrowserKeyValueStore.layerSessionStorage
-    return KeyValueStore.layerMemory
-  })))
+  Layer.sync(UploadStore.UploadStore, () => {
+    const web = storage === "memory" ? undefined : webStorage(storage)
+    return UploadStore.fromStrings(web === undefined ? UploadStore.memoryStrings() : storageStrings(web))
+  })
 
 /** `fetch` as the HttpClient, optionally a given one. @since 0.1.0 */
 export const layerFetch = (fetch?: typeof globalThis.fetch): Layer.Layer<HttpClient.HttpClient> =>

@@ -2,10 +2,10 @@
  * Where unfinished uploads are remembered, so that uploading the same source again — after a crash, in a new
  * process, with a new client — resumes it instead of starting over.
  *
- * Records are kept in a `@effect/platform/KeyValueStore` under a key derived from the deployment URL and the
- * source's fingerprint: {@link layerMemory} here, a folder of files on node (`@ivcap/node`), `localStorage` in
- * browsers (`@ivcap/browser`). A record is written right after the artifact is created and removed when the
- * upload completes. The store is an optimisation: when it cannot be read or written the upload goes on without
+ * Records are kept as JSON strings under a key derived from the deployment URL and the source's fingerprint, in a
+ * `@effect/platform/KeyValueStore` or any other store of strings ({@link fromStrings}): {@link layerMemory} here, a
+ * folder of files on node (`@ivcap/node`), Web Storage in browsers (`@ivcap/browser`). A record is written right
+ * after the artifact is created and removed when the upload completes. The store is an optimisation: when it cannot be read or written the upload goes on without
  * it (with a warning in the log).
  *
  * @since 0.1.0
@@ -64,25 +64,67 @@ const fnv1a = (text: string, basis: number): number => {
 }
 
 /**
- * The store on a `KeyValueStore`.
+ * What a store needs of its backend: strings by key (a `KeyValueStore`, Web Storage, a `Map`). Failures of any
+ * type are logged and treated as "nothing stored".
  *
  * @since 0.1.0
  */
-export const make: Effect.Effect<UploadStoreService, never, KeyValueStore.KeyValueStore> = Effect.map(KeyValueStore.KeyValueStore, (kv) => {
-  // `forSchema` stores the record as JSON (it applies `Schema.parseJson` itself).
-  const store = kv.forSchema(UploadRecord)
+export interface StringStore {
+  readonly get: (key: string) => Effect.Effect<Option.Option<string>, unknown>
+  readonly set: (key: string, value: string) => Effect.Effect<void, unknown>
+  readonly remove: (key: string) => Effect.Effect<void, unknown>
+}
+
+const encodeRecord = Schema.encodeSync(UploadRecord)
+const decodeRecord = Schema.decodeUnknown(UploadRecord)
+
+/**
+ * The store on strings by key: each record as plain JSON under {@link keyOf} (the format `make` has always
+ * written, so records survive a change of backend code).
+ *
+ * @since 0.1.0
+ */
+export const fromStrings = (strings: StringStore): UploadStoreService => {
   const warn = (action: string) => (error: unknown) =>
     Effect.logWarning(`upload store: could not ${action}; uploads go on without resume information`, error)
   return UploadStore.of({
     get: (baseUrl, fingerprint) =>
-      store.get(keyOf(baseUrl, fingerprint)).pipe(
+      strings.get(keyOf(baseUrl, fingerprint)).pipe(
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.succeedNone,
+          onSome: (text) => Effect.asSome(Effect.flatMap(Effect.try(() => JSON.parse(text) as unknown), decodeRecord))
+        })),
         Effect.map(Option.filter((r) => r.baseUrl === baseUrl && r.fingerprint === fingerprint)),
         Effect.catchAll((e) => Effect.as(warn("read a record")(e), Option.none()))
       ),
-    set: (record) => store.set(keyOf(record.baseUrl, record.fingerprint), record).pipe(Effect.catchAll(warn("write a record"))),
-    remove: (baseUrl, fingerprint) => kv.remove(keyOf(baseUrl, fingerprint)).pipe(Effect.catchAll(warn("remove a record")))
+    set: (record) =>
+      Effect.suspend(() => strings.set(keyOf(record.baseUrl, record.fingerprint), JSON.stringify(encodeRecord(record)))).pipe(
+        Effect.catchAll(warn("write a record"))
+      ),
+    remove: (baseUrl, fingerprint) => strings.remove(keyOf(baseUrl, fingerprint)).pipe(Effect.catchAll(warn("remove a record")))
   })
-})
+}
+
+/**
+ * Strings in a `Map` of this process (what {@link layerMemory} keeps its records in).
+ *
+ * @since 0.1.0
+ */
+export const memoryStrings = (): StringStore => {
+  const map = new Map<string, string>()
+  return {
+    get: (key) => Effect.sync(() => Option.fromNullable(map.get(key))),
+    set: (key, value) => Effect.sync(() => void map.set(key, value)),
+    remove: (key) => Effect.sync(() => void map.delete(key))
+  }
+}
+
+/**
+ * The store on a `KeyValueStore`.
+ *
+ * @since 0.1.0
+ */
+export const make: Effect.Effect<UploadStoreService, never, KeyValueStore.KeyValueStore> = Effect.map(KeyValueStore.KeyValueStore, fromStrings)
 
 /**
  * The store uploads use: the `UploadStore` in context, else one on the `KeyValueStore` in context (which the
@@ -107,4 +149,4 @@ export const current: Effect.Effect<Option.Option<UploadStoreService>> = Effect.
 export const layer: Layer.Layer<UploadStore, never, KeyValueStore.KeyValueStore> = Layer.effect(UploadStore, make)
 
 /** A store in memory: resumes within one process only (tests, short-lived scripts). @since 0.1.0 */
-export const layerMemory: Layer.Layer<UploadStore> = layer.pipe(Layer.provide(KeyValueStore.layerMemory))
+export const layerMemory: Layer.Layer<UploadStore> = Layer.sync(UploadStore, () => fromStrings(memoryStrings()))

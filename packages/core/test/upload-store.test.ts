@@ -44,6 +44,22 @@ describe("UploadStore", () => {
       expect(Option.isNone(yield* store.get("https://a.example", "f"))).toBe(true)
     }).pipe(Effect.provide(KeyValueStore.layerMemory)))
 
+  it.effect("records are plain JSON under keyOf, the same whatever holds the strings", () =>
+    Effect.gen(function*() {
+      const kv = yield* KeyValueStore.KeyValueStore
+      yield* (yield* UploadStore.make).set(record("https://a.example", "f"))
+      const key = UploadStore.keyOf("https://a.example", "f")
+      const text = Option.getOrThrow(yield* kv.get(key))
+      expect(JSON.parse(text)).toEqual({ ...record("https://a.example", "f") })
+      const strings = UploadStore.memoryStrings()
+      const other = UploadStore.fromStrings(strings)
+      expect(Option.isNone(yield* other.get("https://a.example", "f"))).toBe(true)
+      yield* strings.set(key, text)
+      expect(Option.map(yield* other.get("https://a.example", "f"), (r) => r.dataHref)).toEqual(Option.some("https://a.example/1/artifacts/urn:ivcap:artifact:1/blob"))
+      yield* strings.set(key, JSON.stringify({ ...JSON.parse(text), length: -1 }))
+      expect(Option.isNone(yield* other.get("https://a.example", "f"))).toBe(true)
+    }).pipe(Effect.provide(KeyValueStore.layerMemory)))
+
   it.effect("a store that fails is treated as empty, never as an error", () =>
     Effect.gen(function*() {
       const store = yield* UploadStore.make
