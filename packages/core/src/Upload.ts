@@ -3,7 +3,7 @@
  * 1.0.0 core protocol to its `data-href` (§6.2), read the finished record back. Covers the Python client's
  * `IVCAP.upload_artifact` and the CLI's `artifact create` / `artifact upload ID` (resume), and fixes what they lack:
  *
- * - memory is bounded by the chunk size (a file is streamed from disk, ~64 KiB at a time), never the file size;
+ * - memory is bounded by the chunk size (a file is streamed from disk, 1 MiB at a time), never the file size;
  * - a failed chunk is followed by `HEAD` for the server's offset and the upload goes on from there, under a
  *   `Schedule` (default {@link defaultRetrySchedule}, restarted whenever the server confirms progress);
  * - with an upload store (an `UploadStore`, or any `KeyValueStore`, in context — the node and browser layers
