@@ -144,8 +144,14 @@ const base64Utf8 = (text: string): string => {
 }
 
 /** The URN checks of {@link CreateOptions}. */
+// A media type as a header value may carry: `type/subtype` and parameters, printable ASCII only (no CR/LF).
+const mediaType = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(\s*;[\x20-\x7e]*)?$/
+
 const validateCreate = (options: CreateOptions) =>
   Effect.all({
+    contentType: options.contentType === undefined || mediaType.test(options.contentType)
+      ? Effect.succeed(options.contentType)
+      : Effect.fail(new InvalidArgument({ argument: "contentType", message: `contentType must be a media type such as text/csv, got ${JSON.stringify(options.contentType)}` })),
     collection: options.collection === undefined ? Effect.succeed(undefined) : Urn.validate(Urn.Urn, "collection")(options.collection),
     policy: options.policy === undefined ? Effect.succeed(undefined) : Urn.validate(Urn.PolicyUrn, "policy")(options.policy),
     size: options.size === undefined || (Number.isSafeInteger(options.size) && options.size >= 0)
