@@ -42,6 +42,47 @@ export class AspectSummary extends Schema.Class<AspectSummary>("AspectSummary")(
   }
 }
 
+/**
+ * The listing's decoder of an {@link AspectSummary}: the wire object checked once (the same field schemas, under
+ * their wire names), then the instance built without a second validation. Decoding the class itself checks every
+ * field twice — once on the wire side and again on the type side of its `fromKey` renamings — which was a tenth
+ * of a listing's client CPU.
+ */
+const AspectSummaryFromWire = Schema.transform(
+  Schema.Struct({
+    id: Urn.AspectUrn,
+    entity: Schema.String,
+    schema: Schema.String,
+    "content-type": Schema.String,
+    content: Schema.optional(JsonObject),
+    "valid-from": Schema.optional(Schema.DateTimeUtc),
+    "valid-to": Schema.optional(Schema.DateTimeUtc)
+  }),
+  Schema.typeSchema(AspectSummary),
+  {
+    strict: true,
+    decode: (wire) =>
+      new AspectSummary({
+        id: wire.id,
+        entity: wire.entity,
+        schema: wire.schema,
+        contentType: wire["content-type"],
+        ...(wire.content === undefined ? {} : { content: wire.content }),
+        ...(wire["valid-from"] === undefined ? {} : { validFrom: wire["valid-from"] }),
+        ...(wire["valid-to"] === undefined ? {} : { validTo: wire["valid-to"] })
+      }, true),
+    encode: (a) => ({
+      id: a.id,
+      entity: a.entity,
+      schema: a.schema,
+      "content-type": a.contentType,
+      ...(a.content === undefined ? {} : { content: a.content }),
+      ...(a.validFrom === undefined ? {} : { "valid-from": a.validFrom }),
+      ...(a.validTo === undefined ? {} : { "valid-to": a.validTo })
+    })
+  }
+)
+
 /** An aspect record (`AspectRT`), as read by id. @since 0.1.0 */
 export class AspectRecord extends Schema.Class<AspectRecord>("AspectRecord")({
   id: Urn.AspectUrn,
@@ -260,7 +301,7 @@ export const listPages = (options?: ListOptions): Stream.Stream<Paging.Page<Aspe
       orderBy: options?.orderBy,
       orderDirection: options?.orderDirection
     })
-    return Paging.listing({ path: "/1/aspects", item: AspectSummary, query, pageSize: options?.pageSize, cursor: options?.cursor, span: "ivcap.Aspect.list" })
+    return Paging.listing({ path: "/1/aspects", item: AspectSummaryFromWire, query, pageSize: options?.pageSize, cursor: options?.cursor, span: "ivcap.Aspect.list" })
   }))
 
 /**

@@ -65,6 +65,29 @@ layer(layerSuite())("malformed responses are DecodeErrors naming the field", (it
       expect(e.message).toContain("products.items.0.id")
     }))
 
+  it.effect("a listed aspect is checked once, as strictly as the class: each wire field named", () =>
+    Effect.gen(function*() {
+      yield* fresh
+      const listed = Stream.runCollect(Aspect.list({ entity: SeedData.readmeArtifact.id }))
+      const cases: ReadonlyArray<readonly [(item: Json) => Json, string]> = [
+        [(item) => ({ ...item, "valid-from": "yesterday" }), "items.0.valid-from"],
+        [(item) => ({ ...item, "valid-to": 7 }), "items.0.valid-to"],
+        [(item) => ({ ...item, id: hello }), "items.0.id"],
+        [(item) => ({ ...item, content: ["not", "an", "object"] }), "items.0.content"],
+        [(item) => without(item, "content-type"), "items.0.content-type"]
+      ]
+      for (const [f, field] of cases) {
+        yield* rewrite("/1/aspects", (json) => firstItem(json, f))
+        expect((yield* expectFailure(listed, "DecodeError")).message).toContain(field)
+      }
+      // And a well-formed item decodes to the class, optional keys absent rather than undefined.
+      const [first] = yield* listed
+      expect(first).toBeInstanceOf(Aspect.AspectSummary)
+      expect(first?.isRetracted).toBe(false)
+      expect("validTo" in (first ?? {})).toBe(false)
+      expect(first?.content).toEqual(expect.objectContaining({ $schema: first?.schema }))
+    }))
+
   it.effect("a malformed date and an id of the wrong kind", () =>
     Effect.gen(function*() {
       yield* fresh
