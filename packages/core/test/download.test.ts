@@ -184,6 +184,27 @@ layer(Layer.empty)("Download against a scripted server", (it) => {
       expect(server.seen[0]?.headers["authorization"]).toBe("Bearer scripted-token")
     })))
 
+  it.effect("a body that stalls mid-way is cut by the idle watchdog and resumed after the bytes received", () =>
+    live(Effect.gen(function*() {
+      const stalled = 30 * KiB
+      const server = yield* scriptedServer((_, i, res) => {
+        if (i === 0) {
+          res.writeHead(200, { "content-length": String(bytes.length), etag: "\"v1\"" })
+          res.write(bytes.subarray(0, stalled)) // then nothing: the connection stays open
+        } else {
+          answer(res, 206, { "content-range": `bytes ${stalled}-${bytes.length - 1}/${bytes.length}`, etag: "\"v1\"" }, bytes.subarray(stalled))
+        }
+      })
+      const started = Date.now()
+      const parts = yield* collect(Download.stream(recordAt(`${server.url}/blob`, bytes.length), { retry: quickRetry, idleTimeout: "300 millis" }).pipe(
+        Stream.provideLayer(clientOf(server.url))
+      ))
+      expect(sha256(parts)).toBe(sha256(bytes))
+      expect(server.seen.map((r) => r.headers["range"])).toEqual([undefined, `bytes=${stalled}-`])
+      // Cut by the 300 ms watchdog, well before the client's 5 s timeout.
+      expect(Date.now() - started).toBeLessThan(4000)
+    })))
+
   it.effect("a 206 that starts elsewhere than asked fails with DownloadMismatch (range)", () =>
     live(Effect.gen(function*() {
       const server = yield* scriptedServer((_, i, res) =>
