@@ -183,6 +183,10 @@ export const stream = (artifact: ArtifactRef, options: DownloadOptions = {}): St
         if (Option.isSome(length) && Option.isSome(total) && length.value !== total.value) {
           return Effect.fail(mismatch("size", `the length changed from ${length.value} to ${total.value} bytes`))
         }
+        // A body announced at another size than the record's is refused before it is read.
+        if (Option.isSome(expectedSize) && Option.isSome(total) && expectedSize.value !== total.value) {
+          return Effect.fail(mismatch("size", `the server announces ${total.value} bytes, the record says ${expectedSize.value}`))
+        }
         if (Option.isNone(length)) length = total
         return Effect.void
       }
@@ -226,8 +230,12 @@ export const stream = (artifact: ArtifactRef, options: DownloadOptions = {}): St
         // Bookkeeping per chunk of elements: count, check against the announced length, restart the retry schedule.
         Stream.mapChunksEffect((chunk) => {
           for (const bytes of chunk) received += bytes.length
-          return Option.isSome(length) && received > length.value
-            ? Effect.fail(mismatch("size", `received more than the announced ${length.value} bytes`))
+          if (Option.isSome(length) && received > length.value) {
+            return Effect.fail(mismatch("size", `received more than the announced ${length.value} bytes`))
+          }
+          // Stop as soon as a body outgrows the record, rather than reading the rest of it.
+          return Option.isSome(expectedSize) && received > expectedSize.value
+            ? Effect.fail(mismatch("size", `received more than the record's ${expectedSize.value} bytes`))
             : Effect.as(waiter.reset, chunk)
         })
       )

@@ -235,4 +235,35 @@ layer(Layer.empty)("Download against a scripted server", (it) => {
       )))
       expect(error._tag === "DownloadMismatch" && error.reason).toBe("size")
     })))
+
+  it.effect("a body announced at another size than the record is refused before it is read", () =>
+    live(Effect.gen(function*() {
+      // Announces 64 MiB, sends 1 KiB and then nothing: only refusing on the announcement ends this quickly.
+      const server = yield* scriptedServer((_, __, res) => {
+        res.writeHead(200, { "content-length": String(64 * 1024 * KiB) })
+        res.write(bytes.subarray(0, KiB))
+      })
+      const error = yield* Effect.flip(Stream.runDrain(Download.stream(recordAt(`${server.url}/blob`, bytes.length)).pipe(
+        Stream.provideLayer(clientOf(server.url))
+      )))
+      expect(error._tag === "DownloadMismatch" && error.reason).toBe("size")
+      expect(error.message).toContain("announces")
+      server.server.closeAllConnections()
+    })))
+
+  it.effect("a body that outgrows the record (no length announced) fails as soon as it does", () =>
+    live(Effect.gen(function*() {
+      // Chunked, more bytes than the record's size, then nothing: stopping at the record's size ends this quickly.
+      const server = yield* scriptedServer((_, __, res) => {
+        res.writeHead(200, { "transfer-encoding": "chunked" })
+        res.write(bytes)
+        res.write(bytes.subarray(0, KiB))
+      })
+      const error = yield* Effect.flip(Stream.runDrain(Download.stream(recordAt(`${server.url}/blob`, bytes.length)).pipe(
+        Stream.provideLayer(clientOf(server.url))
+      )))
+      expect(error._tag === "DownloadMismatch" && error.reason).toBe("size")
+      expect(error.message).toContain("more than the record's")
+      server.server.closeAllConnections()
+    })))
 })
