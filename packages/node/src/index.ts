@@ -20,5 +20,34 @@ export * as NodeFileSource from "./NodeFileSource.js"
 /** The `.ivcap-<name>.txt` marker (`md5|urn`) shared with the Python client and the CLI. @since 0.1.0 */
 export * as Marker from "./Marker.js"
 
+// The whole of @ivcap/core, so that a Node program needs one import: `import { IvcapNode, Service } from "@ivcap/node"`.
+
+/** Artifacts: records, listings, metadata. @since 0.1.0 */
+export * as Artifact from "@ivcap/core/Artifact"
+/** Aspects: bitemporal metadata. @since 0.1.0 */
+export * as Aspect from "@ivcap/core/Aspect"
+/** Verified, resuming downloads. @since 0.1.0 */
+export * as Download from "@ivcap/core/Download"
+/** The client service and its options. @since 0.1.0 */
+export * as IvcapClient from "@ivcap/core/IvcapClient"
+/** The SDK's typed errors. @since 0.1.0 */
+export * as IvcapError from "@ivcap/core/IvcapError"
+/** Orders: place, follow, products. @since 0.1.0 */
+export * as Order from "@ivcap/core/Order"
+/** Paged listings as Streams. @since 0.1.0 */
+export * as Paging from "@ivcap/core/Paging"
+/** Datalog search. @since 0.1.0 */
+export * as Search from "@ivcap/core/Search"
+/** Services and their parameters. @since 0.1.0 */
+export * as Service from "@ivcap/core/Service"
+/** Resumable tus uploads. @since 0.1.0 */
+export * as Upload from "@ivcap/core/Upload"
+/** What an upload reads from. @since 0.1.0 */
+export * as UploadSource from "@ivcap/core/UploadSource"
+/** Where unfinished uploads are remembered. @since 0.1.0 */
+export * as UploadStore from "@ivcap/core/UploadStore"
+/** Branded, validated IVCAP URNs. @since 0.1.0 */
+export * as Urn from "@ivcap/core/Urn"
+
 /** The package version. @since 0.1.0 */
 export const version = "0.1.0"

@@ -45,7 +45,7 @@ const script = `
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { IvcapNode } from "@ivcap/node"
+import { IvcapNode, Service as NodeService } from "@ivcap/node"
 import { IvcapBrowser } from "@ivcap/browser"
 import { Service } from "@ivcap/core"
 import * as ServiceModule from "@ivcap/core/Service"
@@ -64,7 +64,7 @@ const viaFetch = await Effect.runPromise(Service.list({ pageSize: 50 }).pipe(Str
   Effect.provide(IvcapBrowser.layer({ url: process.env.IVCAP_URL, token: process.env.IVCAP_JWT, uploadState: "memory" }))))
 let internal = "importable"
 try { await import("@ivcap/core/internal/http") } catch (e) { internal = e.code }
-console.log(JSON.stringify({ ...result, viaFetch, internal, sameModule: ServiceModule.list === Service.list, start: typeof EmulatorServer.start }))
+console.log(JSON.stringify({ ...result, viaFetch, internal, sameModule: ServiceModule.list === Service.list && NodeService.list === Service.list, start: typeof EmulatorServer.start }))
 `
 
 /** Type-checked in the installed project: wrong or missing declarations fail the compile. */
