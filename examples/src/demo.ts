@@ -11,10 +11,10 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Aspect, Order, Service, Upload, UploadSource } from "@ivcap/core"
+import { Aspect, Order, Service, Upload } from "@ivcap/core"
 import { Emulator, SeedData } from "@ivcap/emulator"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
-import { IvcapNode } from "@ivcap/node"
+import { IvcapNode, NodeFileSource } from "@ivcap/node"
 import * as NodeUpload from "@ivcap/node/NodeUpload"
 import * as Chunk from "effect/Chunk"
 import * as Console from "effect/Console"
@@ -88,7 +88,8 @@ const tour = (workDir: string) =>
     yield* step(`Upload a generated ${sizeMiB} MiB file, interrupt it halfway on purpose, resume it`)
     const file = `${workDir}/demo-data.bin`
     const sha256 = yield* generateFile(file)
-    const source = yield* UploadSource.fromFile(file)
+    // Node streams read the file: about half the CPU per byte of the platform-free UploadSource.fromFile.
+    const source = yield* NodeFileSource.fromFile(file)
     const total = sizeMiB * 1024 * 1024
     const bar = Progress.bar(total)
     // First attempt: stop consuming the progress stream at 50% — that interrupts the upload mid-flight.

@@ -22,12 +22,15 @@ export const bar = (total: number) => {
   const started = Date.now()
   let lastQuarter = -1
   let last = 0
+  // The rate counts from the first value seen: a resumed upload starts with the bytes already confirmed.
+  let first: number | undefined
   const render = (value: number) => {
     const fraction = total > 0 ? Math.min(1, value / total) : 1
     const width = 30
     const filled = Math.round(fraction * width)
     const seconds = Math.max(0.001, (Date.now() - started) / 1000)
-    return `   [${"#".repeat(filled)}${".".repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${mib(value)} / ${mib(total)}  ${(value / 1024 / 1024 / seconds).toFixed(0)} MiB/s`
+    first ??= value
+    return `   [${"#".repeat(filled)}${".".repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${mib(value)} / ${mib(total)}  ${((value - first) / 1024 / 1024 / seconds).toFixed(0)} MiB/s`
   }
   return {
     update: (value: number): Effect.Effect<void> =>
