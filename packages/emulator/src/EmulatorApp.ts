@@ -13,7 +13,10 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import type * as Emulator from "./Emulator.js"
 import * as Admin from "./internal/admin.js"
-import * as Api from "./internal/api.js"
+import * as Artifacts from "./internal/api/artifacts.js"
+import * as Orders from "./internal/api/orders.js"
+import * as Search from "./internal/api/search.js"
+import * as Services from "./internal/api/services.js"
 import * as Aspects from "./internal/aspects.js"
 import { baseUrlOf, json, notFoundResponse, splitUrl } from "./internal/http.js"
 import * as Middleware from "./internal/middleware.js"
@@ -29,25 +32,25 @@ export const Connection = Middleware.Connection
 
 type Method = "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS"
 
-const ni = (op: string): Handler => Api.notImplemented(op)
+const ni = (op: string): Handler => Search.notImplemented(op)
 
 /** [method, path, handler, auth] */
 const table: ReadonlyArray<readonly [Method, HttpRouter.PathInput, Handler, boolean?]> = [
-  ["GET", "/1/services", Api.listServices],
+  ["GET", "/1/services", Services.listServices],
   ["POST", "/1/services", ni("service#create_service")],
-  ["GET", "/1/services/:id", Api.readService],
+  ["GET", "/1/services/:id", Services.readService],
   ["PUT", "/1/services/:id", ni("service#update")],
   ["DELETE", "/1/services/:id", ni("service#delete")],
-  ["GET", "/1/orders", Api.listOrders],
-  ["POST", "/1/orders", Api.createOrder],
-  ["GET", "/1/orders/:id", Api.readOrder],
-  ["GET", "/1/orders/:orderID/products", Api.orderProducts],
+  ["GET", "/1/orders", Orders.listOrders],
+  ["POST", "/1/orders", Orders.createOrder],
+  ["GET", "/1/orders/:id", Orders.readOrder],
+  ["GET", "/1/orders/:orderID/products", Orders.orderProducts],
   ["GET", "/1/orders/:orderID/logs", ni("order#logs")],
   ["GET", "/1/orders/:orderID/metadata", ni("order#metadata")],
   ["GET", "/1/orders/:orderID/top", ni("order#top")],
-  ["GET", "/1/artifacts", Api.listArtifacts],
-  ["POST", "/1/artifacts", Api.createArtifact],
-  ["GET", "/1/artifacts/:id", Api.readArtifact],
+  ["GET", "/1/artifacts", Artifacts.listArtifacts],
+  ["POST", "/1/artifacts", Artifacts.createArtifact],
+  ["GET", "/1/artifacts/:id", Artifacts.readArtifact],
   ["OPTIONS", "/1/artifacts/:id/blob", Tus.optionsBlob, false],
   ["HEAD", "/1/artifacts/:id/blob", Tus.headBlob],
   ["PATCH", "/1/artifacts/:id/blob", Tus.patchBlob],
@@ -57,7 +60,7 @@ const table: ReadonlyArray<readonly [Method, HttpRouter.PathInput, Handler, bool
   ["PUT", "/1/aspects", Aspects.updateAspect],
   ["GET", "/1/aspects/:id", Aspects.readAspect],
   ["DELETE", "/1/aspects/:id", Aspects.retractAspect],
-  ["POST", "/1/search", Api.search],
+  ["POST", "/1/search", Search.search],
   ["GET", "/1/metadata", ni("metadata#list")],
   ["POST", "/1/metadata", ni("metadata#add")],
   ["GET", "/1/metadata/:id", ni("metadata#read")],
