@@ -28,7 +28,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import * as Http from "./internal/http.js"
-import { describe, IvcapClient, transportError } from "./IvcapClient.js"
+import { IvcapClient } from "./IvcapClient.js"
 import type { RequestTimeout, TransportError } from "./IvcapError.js"
 import { DecodeError, InvalidArgument, UnexpectedStatus } from "./IvcapError.js"
 import * as Paging from "./Paging.js"
@@ -233,8 +233,8 @@ const decodeRecord = Schema.decodeUnknown(SecretRecord, { onExcessProperty: "ign
 
 /** A read's 200 body as a {@link SecretRecord}; a failure says which field, never a value (and keeps no cause). */
 const readRecord = (response: HttpClientResponse.HttpClientResponse) =>
-  Effect.flatMap(Effect.mapError(response.text, transportError), (text) => {
-    const where = describe(response.request)
+  Effect.flatMap(Effect.mapError(response.text, Http.transportError), (text) => {
+    const where = Http.describe(response.request)
     let json: unknown
     try {
       json = JSON.parse(text)
