@@ -18,6 +18,7 @@ import * as JobEvents from "./internal/api/jobEvents.js"
 import * as Jobs from "./internal/api/jobs.js"
 import * as Orders from "./internal/api/orders.js"
 import * as Search from "./internal/api/search.js"
+import * as Secrets from "./internal/api/secrets.js"
 import * as Services from "./internal/api/services.js"
 import * as Services2 from "./internal/api/services2.js"
 import * as Aspects from "./internal/aspects.js"
@@ -64,6 +65,9 @@ const table: ReadonlyArray<readonly [Method, HttpRouter.PathInput, Handler, bool
   ["GET", "/1/aspects/:id", Aspects.readAspect],
   ["DELETE", "/1/aspects/:id", Aspects.retractAspect],
   ["POST", "/1/search", Search.search],
+  ["GET", "/1/secrets", Secrets.getSecret],
+  ["POST", "/1/secrets", Secrets.setSecret],
+  ["GET", "/1/secrets/list", Secrets.listSecrets],
   ["GET", "/1/metadata", ni("metadata#list")],
   ["POST", "/1/metadata", ni("metadata#add")],
   ["GET", "/1/metadata/:id", ni("metadata#read")],

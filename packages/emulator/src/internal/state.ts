@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type * as BlobStore from "../BlobStore.js"
 import * as SeedData from "../SeedData.js"
-import type { ArtifactRec, AspectRec, JobRec, OrderRec, ServiceRec } from "./model.js"
+import type { ArtifactRec, AspectRec, JobRec, OrderRec, SecretRec, ServiceRec } from "./model.js"
 import { orderFinishedAt } from "./model.js"
 import { randomUuid, utf8 } from "./util.js"
 
@@ -28,6 +28,7 @@ export type JournalEvent =
   | { readonly e: "clock"; readonly offset: number }
   | { readonly e: "job"; readonly r: Omit<JobRec, "observed"> }
   | { readonly e: "jobObserved"; readonly id: string; readonly observed: NonNullable<JobRec["observed"]> }
+  | { readonly e: "secret"; readonly r: SecretRec }
 
 /** Durable storage of journal events (synchronous: small appends). */
 export interface Journal {
@@ -62,6 +63,8 @@ export class EmulatorState {
   jobStepMillis = 100
   /** Called after every clock advance (held job requests and event streams re-check their deadlines). */
   readonly clockWaiters = new Set<() => void>()
+  /** Secrets by name (one account). */
+  secrets = new Map<string, SecretRec>()
   /** Per-artifact upload locks (one PATCH at a time). */
   readonly uploading = new Set<string>()
   private replaying = false
@@ -119,6 +122,7 @@ export class EmulatorState {
       this.jobs = []
       this.jobsById.clear()
       this.liveJobs.clear()
+      this.secrets.clear()
       if (clearBlobs) yield* this.blobs.clear
       if (!withData) return
       const replaying = this.replaying
@@ -234,6 +238,9 @@ export class EmulatorState {
         if (j !== undefined) this.observeJob(j, { ...ev.observed })
         break
       }
+      case "secret":
+        this.secrets.set(ev.r.name, { ...ev.r })
+        break
     }
   }
 
@@ -278,6 +285,12 @@ export class EmulatorState {
     a.validTo = validTo
     a.retracter = retracter
     this.record({ e: "retract", id: a.id, validTo, retracter })
+  }
+
+  /** Sets (or overwrites) a secret. */
+  setSecret(rec: SecretRec): void {
+    this.secrets.set(rec.name, rec)
+    this.record({ e: "secret", r: rec })
   }
 
   advanceClock(millis: number): void {
