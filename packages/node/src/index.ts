@@ -11,7 +11,10 @@ export * as IvcapNode from "./IvcapNode.js"
 /** Where the URL, token and account come from: options > environment > the IVCAP CLI's config. @since 0.1.0 */
 export * as NodeConfig from "./NodeConfig.js"
 
-/** Files: upload a path (with the official clients' marker), find a file's artifact, download to a path. @since 0.1.0 */
+/** Files: upload a path (with the official clients' marker), find a file's artifact, download to a path. @since 0.2.0 */
+export * as NodeTransfer from "./NodeTransfer.js"
+
+/** @deprecated The former name of `NodeTransfer` (same exports). Will be removed in 0.2. @since 0.1.0 */
 export * as NodeUpload from "./NodeUpload.js"
 
 /** A file as an upload source read with Node streams (less CPU per byte than `UploadSource.fromFile`). @since 0.1.0 */
