@@ -152,6 +152,23 @@ export class PagingError extends Schema.TaggedError<PagingError>()("PagingError"
   message: Schema.String
 }) {}
 
+/**
+ * The token could not be renewed (the refresh token was revoked or has expired, the login was withdrawn, the
+ * application's token provider failed): `login` says how to log in again. Once this happened, nothing more is
+ * sent with the old token. Never carries a token.
+ * @since 0.1.0
+ */
+export class LoginRequired extends Schema.TaggedError<LoginRequired>()("LoginRequired", {
+  /** Why the token could not be renewed (the identity provider's error code and description, if any). */
+  reason: Schema.String,
+  /** How to log in again, e.g. "run `ivcap context login`". */
+  login: Schema.String
+}) {
+  override get message() {
+    return `IVCAP login required: ${this.reason}. Log in again: ${this.login}`
+  }
+}
+
 /** Errors of a request that reached (or tried to reach) the server, whatever the operation. @since 0.1.0 */
 export type CallError = TransportError | RequestTimeout | DecodeError | UnexpectedStatus | Unauthorized | Forbidden
 
@@ -174,6 +191,7 @@ export type IvcapError =
   | DecodeError
   | InvalidArgument
   | PagingError
+  | LoginRequired
 
 const tags: ReadonlySet<string> = new Set([
   "ResourceNotFound",
@@ -192,7 +210,8 @@ const tags: ReadonlySet<string> = new Set([
   "RequestTimeout",
   "DecodeError",
   "InvalidArgument",
-  "PagingError"
+  "PagingError",
+  "LoginRequired"
 ])
 
 /** Whether a value is one of the SDK's errors. @since 0.1.0 */

@@ -10,6 +10,9 @@ export * as Artifact from "./Artifact.js"
 /** Aspects: bitemporal JSON metadata about entities. @since 0.1.0 */
 export * as Aspect from "./Aspect.js"
 
+/** Where the bearer token comes from: fixed, refreshing (single-flight), a token provider, or none. @since 0.1.0 */
+export * as Credentials from "./Credentials.js"
+
 /** Artifact content as resumable, verified Streams. @since 0.1.0 */
 export * as Download from "./Download.js"
 
