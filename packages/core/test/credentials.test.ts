@@ -75,7 +75,7 @@ describe("Credentials", () => {
       const { counter, refresh } = yield* emulatorRefresher(first.refresh)
       const credentials = Credentials.layerRefreshing({ initial: { accessToken: Redacted.make(first.access), expiresAt: Date.now() - 1000 }, refresh })
       yield* emulator.requests.reset
-      const results = yield* Effect.all(Array.from({ length: 50 }, () => Service.list({ limit: 1 }).pipe(Stream.take(1), Stream.runCollect)), { concurrency: "unbounded" }).pipe(
+      const results = yield* Effect.all(Array.from({ length: 50 }, () => Service.list({ pageSize: 1 }).pipe(Stream.take(1), Stream.runCollect)), { concurrency: "unbounded" }).pipe(
         Effect.provide(clientWith(credentials))
       )
       expect(results).toHaveLength(50)
@@ -94,10 +94,10 @@ describe("Credentials", () => {
       // expiry unknown to the client: only the server's 401 tells
       const credentials = Credentials.layerRefreshing({ initial: { accessToken: Redacted.make(first.access) }, refresh })
       yield* Effect.gen(function*() {
-        yield* Service.list({ limit: 1 }).pipe(Stream.take(1), Stream.runDrain)
+        yield* Service.list({ pageSize: 1 }).pipe(Stream.take(1), Stream.runDrain)
         yield* emulator.oauth.expireAccessTokens
         yield* emulator.requests.reset
-        yield* Effect.all(Array.from({ length: 50 }, () => Service.list({ limit: 1 }).pipe(Stream.take(1), Stream.runDrain)), { concurrency: "unbounded" })
+        yield* Effect.all(Array.from({ length: 50 }, () => Service.list({ pageSize: 1 }).pipe(Stream.take(1), Stream.runDrain)), { concurrency: "unbounded" })
         const credentialsService = yield* Credentials.Credentials
         expect(yield* credentialsService.refreshes).toBe(1)
       }).pipe(Effect.provide(clientWith(credentials)))
@@ -132,18 +132,18 @@ describe("Credentials", () => {
       const credentials = Credentials.layerRefreshing({ initial: { accessToken: Redacted.make(first.access) }, refresh })
       yield* Effect.gen(function*() {
         yield* emulator.oauth.revokeAll
-        const error = yield* Effect.flip(Service.list({ limit: 1 }).pipe(Stream.runDrain))
+        const error = yield* Effect.flip(Service.list({ pageSize: 1 }).pipe(Stream.runDrain))
         expect(error._tag).toBe("LoginRequired")
         expect(error.message).toContain("Log in again")
         expect(error.message).not.toContain(first.refresh)
         const before = yield* emulator.requests.count({ path: "/1/" })
-        const again = yield* Effect.flip(Service.list({ limit: 1 }).pipe(Stream.runDrain))
+        const again = yield* Effect.flip(Service.list({ pageSize: 1 }).pipe(Stream.runDrain))
         expect(again._tag).toBe("LoginRequired")
         expect(yield* emulator.requests.count({ path: "/1/" })).toBe(before)
         // a new login (installed by the application) lifts it
         const next = yield* loginRaw
         yield* (yield* Credentials.Credentials).set({ accessToken: Redacted.make(next.access) })
-        yield* Service.list({ limit: 1 }).pipe(Stream.take(1), Stream.runDrain)
+        yield* Service.list({ pageSize: 1 }).pipe(Stream.take(1), Stream.runDrain)
       }).pipe(Effect.provide(clientWith(credentials)))
       expect(counter.calls).toBe(1)
     })))
@@ -158,18 +158,18 @@ describe("Credentials", () => {
         return Promise.resolve(tokens[reasons.length - 1]!.access)
       }
       yield* Effect.gen(function*() {
-        yield* Effect.all(Array.from({ length: 10 }, () => Service.list({ limit: 1 }).pipe(Stream.take(1), Stream.runDrain)), { concurrency: "unbounded" })
+        yield* Effect.all(Array.from({ length: 10 }, () => Service.list({ pageSize: 1 }).pipe(Stream.take(1), Stream.runDrain)), { concurrency: "unbounded" })
         yield* emulator.oauth.expireAccessTokens
         // that expired the spare login's token too: log in again for the provider's second answer
         tokens[1] = yield* loginRaw
-        yield* Effect.all(Array.from({ length: 10 }, () => Service.list({ limit: 1 }).pipe(Stream.take(1), Stream.runDrain)), { concurrency: "unbounded" })
+        yield* Effect.all(Array.from({ length: 10 }, () => Service.list({ pageSize: 1 }).pipe(Stream.take(1), Stream.runDrain)), { concurrency: "unbounded" })
       }).pipe(Effect.provide(clientWith(Credentials.layerProvider(provider))))
       expect(reasons).toEqual(["initial", "rejected"])
     })))
 
   it.effect("a provider that throws is LoginRequired with the application's advice", () =>
     run(Effect.gen(function*() {
-      const error = yield* Effect.flip(Service.list({ limit: 1 }).pipe(
+      const error = yield* Effect.flip(Service.list({ pageSize: 1 }).pipe(
         Stream.runDrain,
         Effect.provide(clientWith(Credentials.layerProvider(() => Promise.reject(new Error("session ended")), { login: "reload the page" })))
       ))
@@ -182,7 +182,7 @@ describe("Credentials", () => {
     run(Effect.gen(function*() {
       const emulator = yield* Emulator.Emulator
       yield* emulator.requests.reset
-      const error = yield* Effect.flip(Service.list({ limit: 1 }).pipe(Stream.runDrain, Effect.provide(clientWith(Credentials.layerNone))))
+      const error = yield* Effect.flip(Service.list({ pageSize: 1 }).pipe(Stream.runDrain, Effect.provide(clientWith(Credentials.layerNone))))
       expect(error._tag).toBe("Unauthorized")
       const log = yield* emulator.requests.log
       expect(log.length).toBeGreaterThan(0)
