@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 /**
+<<<<<<< HEAD
  * `ivcap-emulator --host 127.0.0.1 --port N [--data-dir D] [--token T] [--order-step-ms N] [--no-seed]
  *  [--token-lifetime S] [--device-interval S] [--reject-expired-mid-upload]`
+=======
+ * `ivcap-emulator --host 127.0.0.1 --port N [--data-dir D] [--token T] [--order-step-ms N] [--job-step-ms N]
+ * [--api-version 0.41|0.48] [--no-seed]`
+>>>>>>> main
  *
  * Starts the emulator and prints one line with its URL and token, then the admin URL. The default token is the
  * documented dev token `ivcap-emulator-dev-token` (`SeedData.defaultToken`). The identity provider
@@ -18,8 +23,12 @@ import * as Emulator from "./Emulator.js"
 import * as EmulatorServer from "./EmulatorServer.js"
 
 const usage = `usage: ivcap-emulator [--host 127.0.0.1] [--port 8080] [--data-dir DIR] [--token TOKEN] \
+<<<<<<< HEAD
 [--order-step-ms 1000] [--no-seed] \
 [--token-lifetime 3600] [--device-interval 5] [--reject-expired-mid-upload]`
+=======
+[--order-step-ms 1000] [--job-step-ms 100] [--api-version 0.41|0.48] [--no-seed]`
+>>>>>>> main
 
 const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
   const opts: { -readonly [K in keyof EmulatorServer.Options]: EmulatorServer.Options[K] } = {}
@@ -58,6 +67,15 @@ const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
       case "--order-step-ms":
         opts.orderStepMillis = int(value())
         break
+      case "--job-step-ms":
+        opts.jobStepMillis = int(value())
+        break
+      case "--api-version": {
+        const v = value()
+        if (v !== "0.41" && v !== "0.48") throw new Error(`--api-version is 0.41 or 0.48, got '${v}'`)
+        opts.apiVersion = v
+        break
+      }
       case "--no-seed":
         opts.seed = false
         break
