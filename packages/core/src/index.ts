@@ -10,13 +10,11 @@ export * as Artifact from "./Artifact.js"
 /** Aspects: bitemporal JSON metadata about entities. @since 0.1.0 */
 export * as Aspect from "./Aspect.js"
 
-<<<<<<< HEAD
-/** Where the bearer token comes from: fixed, refreshing (single-flight), a token provider, or none. @since 0.1.0 */
-export * as Credentials from "./Credentials.js"
-=======
 /** Collections: named groups of URNs, kept on aspects. @since 0.1.0 */
 export * as Collection from "./Collection.js"
->>>>>>> main
+
+/** Where the bearer token comes from: fixed, refreshing (single-flight), a token provider, or none. @since 0.1.0 */
+export * as Credentials from "./Credentials.js"
 
 /** Artifact content as resumable, verified Streams. @since 0.1.0 */
 export * as Download from "./Download.js"

@@ -196,17 +196,14 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
       options.orderStepMillis ?? 1000,
       options.journal
     )
-<<<<<<< HEAD
     const oauth = new OAuthState(options.oauth ?? {}, () => state.now())
     const bearer = /^\s*bearer\s+(\S+)\s*$/i
     const authorized = (header: string | undefined) => {
       const m = header === undefined ? null : bearer.exec(header)
       return m !== null && (m[1] === token || oauth.accepts(m[1]!))
     }
-=======
     state.apiVersion = options.apiVersion ?? "0.48"
     state.jobStepMillis = options.jobStepMillis ?? 100
->>>>>>> main
     const doSeed = options.seed ?? true
     yield* state.seed(doSeed, false)
     yield* state.replay()

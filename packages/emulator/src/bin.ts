@@ -1,12 +1,7 @@
 #!/usr/bin/env node
 /**
-<<<<<<< HEAD
- * `ivcap-emulator --host 127.0.0.1 --port N [--data-dir D] [--token T] [--order-step-ms N] [--no-seed]
- *  [--token-lifetime S] [--device-interval S] [--reject-expired-mid-upload]`
-=======
  * `ivcap-emulator --host 127.0.0.1 --port N [--data-dir D] [--token T] [--order-step-ms N] [--job-step-ms N]
- * [--api-version 0.41|0.48] [--no-seed]`
->>>>>>> main
+ * [--api-version 0.41|0.48] [--no-seed] [--token-lifetime S] [--device-interval S] [--reject-expired-mid-upload]`
  *
  * Starts the emulator and prints one line with its URL and token, then the admin URL. The default token is the
  * documented dev token `ivcap-emulator-dev-token` (`SeedData.defaultToken`). The identity provider
@@ -23,12 +18,8 @@ import * as Emulator from "./Emulator.js"
 import * as EmulatorServer from "./EmulatorServer.js"
 
 const usage = `usage: ivcap-emulator [--host 127.0.0.1] [--port 8080] [--data-dir DIR] [--token TOKEN] \
-<<<<<<< HEAD
-[--order-step-ms 1000] [--no-seed] \
+[--order-step-ms 1000] [--job-step-ms 100] [--api-version 0.41|0.48] [--no-seed] \
 [--token-lifetime 3600] [--device-interval 5] [--reject-expired-mid-upload]`
-=======
-[--order-step-ms 1000] [--job-step-ms 100] [--api-version 0.41|0.48] [--no-seed]`
->>>>>>> main
 
 const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
   const opts: { -readonly [K in keyof EmulatorServer.Options]: EmulatorServer.Options[K] } = {}
