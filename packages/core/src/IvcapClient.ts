@@ -23,6 +23,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as Gate from "./internal/gate.js"
 import { isTransient, RequestTimeout, retryAfter, TransportError } from "./IvcapError.js"
 
 /** A retry schedule; its input is the error of the failed attempt. @since 0.1.0 */
@@ -64,9 +65,19 @@ export interface Options {
   readonly tracerPropagation?: boolean | undefined
   /** Extra headers for every request (e.g. a `User-Agent`). */
   readonly headers?: Record<string, string> | undefined
+  /**
+   * Pause every new request of this client while a server's `Retry-After` (on a 429 or 503, up to
+   * `maxRetryAfter`) runs, instead of letting each fiber find out by itself; default `true`. See docs/bulk.md.
+   */
+  readonly sharedBackoff?: boolean | undefined
+  /** A client-wide request rate limit, e.g. `{ requests: 50, per: "1 second" }`; default none. */
+  readonly rateLimit?: Gate.RateLimit | undefined
   /** A last word on the underlying client (logging, a proxy, …). */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
 }
+
+/** A client-wide request rate limit (see {@link Options.rateLimit}). @since 0.1.0 */
+export type RateLimit = Gate.RateLimit
 
 /** Per-call overrides of the client's timeout and retry policy, see {@link withRequestOptions}. @since 0.1.0 */
 export interface RequestOptions {
@@ -210,7 +221,9 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
       }),
       HttpClient.withTracerPropagation(options.tracerPropagation ?? false)
     )
-    const httpClient = options.transformClient ? options.transformClient(configured) : configured
+    const ungated = options.transformClient ? options.transformClient(configured) : configured
+    const gate = Gate.make({ sharedBackoff: options.sharedBackoff ?? true, rateLimit: options.rateLimit, maxPause: Duration.decode(options.maxRetryAfter ?? defaultMaxRetryAfter) })
+    const httpClient = Gate.client(gate, ungated)
 
     const defaults = {
       timeout: Duration.decode(options.timeout ?? defaultTimeout),
@@ -229,11 +242,14 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
       callOptions?: CallOptions
     ): Effect.Effect<A, E | TransportError | RequestTimeout, R> =>
       Effect.flatMap(requestOptions, ({ maxRetryAfter, retry, timeout }) => {
-        const attempt = httpClient.execute(request).pipe(
-          Effect.mapError(transportError),
-          Effect.flatMap(handle),
-          Effect.timeoutFail({ duration: timeout, onTimeout: () => new RequestTimeout({ method: request.method, url: describe(HttpClientRequest.setUrl(request, resolve(request.url))).url, timeout }) })
-        )
+        // The wait at the client's gate (shared back-off, rate limit) is not part of the attempt's timeout.
+        const attempt = gate.enter((observe) =>
+          ungated.execute(request).pipe(
+            Effect.tap(Gate.observeResponse(observe)),
+            Effect.mapError(transportError),
+            Effect.flatMap(handle),
+            Effect.timeoutFail({ duration: timeout, onTimeout: () => new RequestTimeout({ method: request.method, url: describe(HttpClientRequest.setUrl(request, resolve(request.url))).url, timeout }) })
+          ))
         const idempotent = callOptions?.idempotent ?? idempotentMethods.has(request.method)
         if (!idempotent || retry === false) return attempt
         return Effect.retry(attempt, {
