@@ -26,6 +26,8 @@ export * as Marker from "./Marker.js"
 export * as Artifact from "@ivcap/core/Artifact"
 /** Aspects: bitemporal metadata. @since 0.1.0 */
 export * as Aspect from "@ivcap/core/Aspect"
+/** Resumable bulk pipelines. @since 0.1.0 */
+export * as Bulk from "@ivcap/core/Bulk"
 /** Verified, resuming downloads. @since 0.1.0 */
 export * as Download from "@ivcap/core/Download"
 /** The client service and its options. @since 0.1.0 */
