@@ -7,10 +7,14 @@ import { expect, layer } from "@effect/vitest"
 import type { IvcapClient} from "@ivcap/core";
 import { Service } from "@ivcap/core"
 import { Emulator, Faults, SeedData } from "@ivcap/emulator"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
+import * as TestClock from "effect/TestClock"
 import * as TestServices from "effect/TestServices"
+import * as Gate from "../src/internal/gate.js"
 import { fresh, layerSuite, requestCount, withClient } from "./utils/suite.js"
 
 const hello = SeedData.helloWorld.id
@@ -29,6 +33,9 @@ const answered = (n: number) =>
     while ((yield* e.requests.count({ path })) < n || (yield* e.requests.active) > 0) yield* Effect.sleep("5 millis")
     yield* Effect.sleep("50 millis")
   })
+
+/** Moves the TestClock forward `millis` in 10 ms steps, letting woken fibers run at each. */
+const steps = (millis: number) => Effect.repeatN(Effect.zipRight(TestClock.adjust("10 millis"), Effect.yieldNow()), millis / 10 - 1)
 
 /** Retries that are never shorter than the server asks: up to 10, 20 ms apart otherwise. */
 const retry: IvcapClient.RetryPolicy = Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(10)))
@@ -116,12 +123,34 @@ layer(layerSuite())("rate limit", (it) => {
       for (let i = 2; i < at.length; i++) expect(at[i]! - at[i - 2]!).toBeGreaterThanOrEqual(60)
     }).pipe(withClient({ rateLimit: { requests: 20, per: "1 second" } }), TestServices.provideLive))
 
-  it.effect("a burst lets that many go back to back, then the rate holds", () =>
+  it.effect("a burst lets that many go back to back, then the rate holds (TestClock)", () =>
     Effect.gen(function*() {
-      yield* fresh
-      yield* Effect.forEach(Array.from({ length: 8 }), () => Service.get(hello), { concurrency: 8, discard: true })
-      const at = (yield* arrivals).sort((a, b) => a - b)
-      expect(at[3]! - at[0]!).toBeLessThan(200) // 4 at once (evenly spaced would be 300 ms)
-      expect(at[7]! - at[0]!).toBeGreaterThanOrEqual(350) // then 10 per second
-    }).pipe(withClient({ rateLimit: { requests: 10, per: "1 second", burst: 4 } }), TestServices.provideLive))
+      const gate = Gate.make({ sharedBackoff: true, rateLimit: { requests: 10, per: "1 second", burst: 4 }, maxPause: Duration.seconds(60) })
+      yield* TestClock.adjust("10 seconds") // a quiet spell: the bucket is full
+      const base = yield* Clock.currentTimeMillis
+      const sent: Array<number> = []
+      const fibers = yield* Effect.forEach(Array.from({ length: 8 }), () =>
+        Effect.fork(gate.enter(() => Effect.flatMap(Clock.currentTimeMillis, (t) => Effect.sync(() => sent.push(t - base))))))
+      yield* steps(1000)
+      yield* Effect.forEach(fibers, Fiber.join)
+      expect(sent.sort((a, b) => a - b)).toEqual([0, 0, 0, 0, 100, 200, 300, 400])
+    }))
+
+  it.effect("after a pause traffic resumes at the rate, with one probe first (TestClock)", () =>
+    Effect.gen(function*() {
+      const gate = Gate.make({ sharedBackoff: true, rateLimit: { requests: 10, per: "1 second", burst: 4 }, maxPause: Duration.seconds(60) })
+      yield* TestClock.adjust("10 seconds")
+      const base = yield* Clock.currentTimeMillis
+      yield* gate.enter((observe) => observe(429, "2"))
+      const sent: Array<number> = []
+      const fibers = yield* Effect.forEach(Array.from({ length: 4 }), () =>
+        Effect.fork(gate.enter((observe) => Effect.flatMap(Clock.currentTimeMillis, (t) => Effect.sync(() => sent.push(t - base))).pipe(Effect.zipLeft(observe(200, undefined))))))
+      yield* steps(1000)
+      expect(sent).toEqual([])
+      yield* steps(2000)
+      yield* Effect.forEach(fibers, Fiber.join)
+      // The probe at 2 s, then the others at the rate (no burst after a pause).
+      expect(sent.sort((a, b) => a - b)).toEqual([2000, 2100, 2200, 2300])
+      expect(yield* gate.pauses).toBe(1)
+    }))
 })
