@@ -161,7 +161,7 @@ export const formatParseError = (error: ParseResult.ParseError): string =>
  */
 export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) => {
   // Built once per schema, not per response.
-  const decode = decodeValue(schema, { method: "", url: "", what: "unexpected response" })
+  const decode = decodeValue(schema, { what: "unexpected response" })
   return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, DecodeError | TransportError, R> =>
     Effect.flatMap(Effect.mapError(response.text, transportError), (text) => {
       let json: unknown
@@ -175,20 +175,15 @@ export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) => {
 }
 
 /**
- * Decodes a value that came with a response (a body, an aspect's content, a search item) with a schema; a
- * mismatch is a `DecodeError` whose message starts with `what` and names the field. The decoder is built once;
- * `request`, when given, names the method and URL instead of `context`'s.
+ * Decodes a value (a body, an aspect's content, a search item) with a schema; a mismatch is a `DecodeError`
+ * whose message starts with `what` and names the field. The decoder is built once; `request`, when given, names
+ * the method and URL (none are invented when the value is decoded without a request).
  */
-export const decodeValue = <A, I, R>(
-  schema: Schema.Schema<A, I, R>,
-  context: { readonly method: string; readonly url: string; readonly what: string }
-) => {
+export const decodeValue = <A, I, R>(schema: Schema.Schema<A, I, R>, context: { readonly what: string }) => {
   const decode = Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })
   return (value: unknown, request?: HttpClientRequest.HttpClientRequest): Effect.Effect<A, DecodeError, R> =>
-    Effect.mapError(decode(value), (cause) => {
-      const where = request === undefined ? context : describe(request)
-      return new DecodeError({ method: where.method, url: where.url, message: `${context.what}: ${formatParseError(cause)}`, cause })
-    })
+    Effect.mapError(decode(value), (cause) =>
+      new DecodeError({ ...(request === undefined ? {} : describe(request)), message: `${context.what}: ${formatParseError(cause)}`, cause }))
 }
 
 /** A query without its `undefined` entries. */
