@@ -159,6 +159,23 @@ export class PagingError extends Schema.TaggedError<PagingError>()("PagingError"
   message: Schema.String
 }) {}
 
+/**
+ * The token could not be renewed (the refresh token was revoked or has expired, the login was withdrawn, the
+ * application's token provider failed): `login` says how to log in again. Once this happened, nothing more is
+ * sent with the old token. Never carries a token.
+ * @since 0.1.0
+ */
+export class LoginRequired extends Schema.TaggedError<LoginRequired>()("LoginRequired", {
+  /** Why the token could not be renewed (the identity provider's error code and description, if any). */
+  reason: Schema.String,
+  /** How to log in again, e.g. "run `ivcap context login`". */
+  login: Schema.String
+}) {
+  override get message() {
+    return `IVCAP login required: ${this.reason}. Log in again: ${this.login}`
+  }
+}
+
 /** Errors of a request that reached (or tried to reach) the server, whatever the operation. @since 0.1.0 */
 export type CallError = TransportError | RequestTimeout | DecodeError | UnexpectedStatus | Unauthorized | Forbidden
 
@@ -185,7 +202,8 @@ export const IvcapError = /*#__PURE__*/ Schema.Union(
   RequestTimeout,
   DecodeError,
   InvalidArgument,
-  PagingError
+  PagingError,
+  LoginRequired
 )
 
 /** Every error the SDK can fail with. @since 0.1.0 */

@@ -18,6 +18,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import { parseRetryAfter } from "./retryAfter.js"
 
@@ -135,6 +136,20 @@ const nobody: Deferred.Deferred<void> = Deferred.unsafeMake<void>(FiberId.none)
 export const observeResponse = (observe: Observe) => (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   observe(response.status, response.headers["retry-after"])
 
-/** `client` with every request sent through `gate` (for the streaming work that uses the client directly). */
+/** Set while an effect runs past the gate already ({@link admitted}): its requests report here and do not wait again. */
+const alreadyAdmitted = FiberRef.unsafeMake<Observe | undefined>(undefined)
+
+/**
+ * `client` with every request sent through `gate`, except those of an effect run with {@link admitted} (which
+ * waited at the gate before its timeout started).
+ */
 export const client = (gate: Gate, client: HttpClient.HttpClient): HttpClient.HttpClient =>
-  HttpClient.transform(client, (send) => gate.enter((observe) => Effect.tap(send, observeResponse(observe))))
+  HttpClient.transform(client, (send) =>
+    Effect.flatMap(FiberRef.get(alreadyAdmitted), (observe) =>
+      observe === undefined
+        ? gate.enter((o) => Effect.tap(send, observeResponse(o)))
+        : Effect.tap(send, observeResponse(observe))))
+
+/** Waits at the gate once, then runs `effect` (one request attempt, with its timeout) as admitted. */
+export const admitted = <A, E, R>(gate: Gate, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  gate.enter((observe) => Effect.locally(effect, alreadyAdmitted, observe))

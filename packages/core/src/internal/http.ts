@@ -10,7 +10,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { IvcapClient } from "../IvcapClient.js"
-import type { InvalidArgument, RequestTimeout } from "../IvcapError.js"
+import type { InvalidArgument, LoginRequired, RequestTimeout } from "../IvcapError.js"
 import { pathSegment, validate } from "../Urn.js"
 import { parseRetryAfter } from "./retryAfter.js"
 import {
@@ -64,7 +64,8 @@ export const intHeader = (value: string | undefined): Option.Option<number> => {
 /** The typed error for each status the API declares. */
 export interface ErrorByStatus {
   400: BadRequest
-  401: Unauthorized
+  /** A `401` that renewing the login could not cure is `Unauthorized`; one whose renewal failed, `LoginRequired`. */
+  401: Unauthorized | LoginRequired
   403: Forbidden
   404: ResourceNotFound
   415: UnsupportedContentType
