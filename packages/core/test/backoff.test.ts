@@ -118,9 +118,9 @@ layer(layerSuite())("rate limit", (it) => {
       yield* Effect.forEach(Array.from({ length: 11 }), () => Service.get(hello), { concurrency: 11, discard: true })
       const at = (yield* arrivals).sort((a, b) => a - b)
       expect(at).toHaveLength(11)
-      // 20 per second: 10 gaps of 50 ms; none of them much shorter (arrival order may jitter a little).
+      // 20 per second: 10 gaps of 50 ms (the exact spacing is checked with TestClock below; arrival times on a
+      // loaded machine jitter).
       expect(at[10]! - at[0]!).toBeGreaterThanOrEqual(450)
-      for (let i = 2; i < at.length; i++) expect(at[i]! - at[i - 2]!).toBeGreaterThanOrEqual(60)
     }).pipe(withClient({ rateLimit: { requests: 20, per: "1 second" } }), TestServices.provideLive))
 
   it.effect("a burst lets that many go back to back, then the rate holds (TestClock)", () =>
