@@ -4,7 +4,8 @@
  * Two deliberate adjustments, both because the spec contradicts its own examples and the wire facts (wire doc §1):
  *   - `format: uuid` on ids: IVCAP ids are URNs (`urn:ivcap:service:<uuid>`, spec examples), so the format is
  *     checked as "an IVCAP URN ending in a UUID".
- *   - `format: binary` (search items) carries no constraint for JSON.
+ *   - `format: binary` (search items) carries no constraint for JSON; and search items are any JSON (the v0.44+
+ *     specs drop `type: string`; the seed client passes items through as they are, HEAD docs: objects of bindings).
  */
 import { Ajv, type ValidateFunction } from "ajv"
 import * as formatsModule from "ajv-formats"
@@ -21,6 +22,9 @@ const spec = JSON.parse(
   paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>>
   components: { schemas: Record<string, object> }
 }
+
+// search items: any JSON (see above)
+;(spec.components.schemas["SearchListRT"] as { properties: { items: { items: object } } }).properties.items.items = {}
 
 const moduleValue = formatsModule as unknown as { default?: unknown }
 const addFormats = (
@@ -89,6 +93,7 @@ export const requiredKeys: Record<string, ReadonlyArray<string>> = {
   AspectListRT: ["at-time", "items", "links"],
   AspectListItemRT: ["content-type", "entity", "id", "schema"],
   AspectRT: ["asserter", "content", "content-type", "entity", "id", "links", "schema", "valid-from"],
+  SearchListRT: ["at-time", "items", "links"],
   LinkT: ["rel", "type", "href"]
 }
 
