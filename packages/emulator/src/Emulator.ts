@@ -53,6 +53,11 @@ export interface Options {
   readonly blobStore?: BlobStore.BlobStore
   /** Durable journal replayed at start (used by the Node server with a data directory). */
   readonly journal?: Journal
+  /**
+   * Bounds of one `POST /1/search` evaluation (default: 2,000,000 derived facts, 10,000 ms); beyond them the
+   * query gets a 400 `query too expensive: …`.
+   */
+  readonly searchLimits?: { readonly maxFacts?: number; readonly timeoutMillis?: number }
 }
 
 /**
@@ -114,6 +119,8 @@ export interface Internals {
   /** Adds `delta` to the number of requests in flight. */
   readonly inFlight: (delta: number) => void
   readonly takeFault: (method: string, pathname: string) => Faults.FaultAction | undefined
+  /** Bounds of a search evaluation. */
+  readonly searchLimits: { readonly maxFacts: number; readonly timeoutMillis: number }
 }
 
 /**
@@ -249,6 +256,10 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
         },
         inFlight: (delta) => {
           active += delta
+        },
+        searchLimits: {
+          maxFacts: options.searchLimits?.maxFacts ?? 2_000_000,
+          timeoutMillis: options.searchLimits?.timeoutMillis ?? 10_000
         },
         takeFault
       }

@@ -47,6 +47,8 @@ export interface Options {
   readonly orderStepMillis?: number
   /** Load the seed data (default true). */
   readonly seed?: boolean
+  /** Bounds of one `POST /1/search` evaluation (see `Emulator.Options`). */
+  readonly searchLimits?: Emulator.Options["searchLimits"]
 }
 
 /** An append-only JSONL journal in `dir/journal.jsonl` (a torn last line is ignored). */
@@ -82,7 +84,8 @@ const emulatorLayer = (options: Options): Layer.Layer<Emulator.Emulator> =>
       const base = {
         ...(options.token !== undefined ? { token: options.token } : {}),
         ...(options.orderStepMillis !== undefined ? { orderStepMillis: options.orderStepMillis } : {}),
-        ...(options.seed !== undefined ? { seed: options.seed } : {})
+        ...(options.seed !== undefined ? { seed: options.seed } : {}),
+        ...(options.searchLimits !== undefined ? { searchLimits: options.searchLimits } : {})
       }
       if (options.dataDir === undefined) return yield* Emulator.make(base)
       const dir = options.dataDir

@@ -11,7 +11,7 @@
 import * as Effect from "effect/Effect"
 import type { Value } from "../datalog/ast.js"
 import { DatalogError } from "../datalog/ast.js"
-import { defaultLimits, evaluate, type Limits, type QueryResult, toJson } from "../datalog/evaluator.js"
+import { evaluate, type QueryResult, toJson } from "../datalog/evaluator.js"
 import * as Ivcap from "../datalog/ivcap.js"
 import { parse } from "../datalog/parser.js"
 import { badRequest, bodyText, invalidParameter, json, mediaType, notImplementedResponse, unsupportedContentType } from "../http.js"
@@ -20,9 +20,6 @@ import type { AspectRec } from "../model.js"
 import { type Handler } from "../route.js"
 import { formatTime, realSleep, uuidFrom } from "../util.js"
 import { materialise } from "./orders.js"
-
-/** Evaluation bounds of the emulator (see the README's Search section). */
-export const limits: Limits = defaultLimits
 
 /** Recent answers per state generation (the aspects array is replaced on reset), for paging without re-evaluation. */
 const cache = new WeakMap<ReadonlyArray<AspectRec>, Map<string, QueryResult>>()
@@ -93,7 +90,7 @@ export const search: Handler = (ctx) =>
         try: () => parse(text),
         catch: (e) => e as DatalogError
       }).pipe(Effect.catchAll((e) => badRequest(e instanceof DatalogError ? `syntax error: ${e.message}` : String(e))))
-      result = yield* run(evaluate(program, Ivcap.facts(ctx.state, { t: token.t, seq: token.s }), limits)).pipe(
+      result = yield* run(evaluate(program, Ivcap.facts(ctx.state, { t: token.t, seq: token.s }), ctx.emu.internal.searchLimits)).pipe(
         Effect.catchAll((e) =>
           badRequest(e.kind === "limit" ? `query too expensive: ${e.message}` : `invalid query: ${e.message}`)
         )
