@@ -1,6 +1,7 @@
 import { expect, layer } from "@effect/vitest"
 import { Aspect, Order, Search, Upload, UploadSource } from "@ivcap/core"
 import { Emulator, Faults, SeedData } from "@ivcap/emulator"
+import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
 import * as Chunk from "effect/Chunk"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
@@ -51,13 +52,42 @@ query(Artifact, Name) :- produced(Artifact, Name).`
       expect(rows).toEqual([{ Artifact: products[0]!.id, Name: "greeting.txt" }])
     }))
 
+  it.effect("the Python docs' provenance query: artifacts produced by succeeded jobs of a service", () =>
+    Effect.gen(function*() {
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      const { url } = yield* EmulatorServer.EmulatorServer
+      const service = SeedData.report.id
+      // request a job (v0.44+) as any client does; the SDK's job module is not needed for this
+      const response = yield* Effect.promise(() =>
+        fetch(`${url}/1/services2/${encodeURIComponent(service)}/jobs`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${suiteToken}`, "content-type": "application/json", timeout: "0" },
+          body: JSON.stringify({ title: "Search" })
+        })
+      )
+      expect(response.status).toBe(202)
+      const jobId = response.headers.get("ivcap-job-id") ?? ((yield* Effect.promise(() => response.json())) as { "job-id": string })["job-id"]
+      const query = `
+:- ivcap_job(JobId, "succeeded", ServiceId),
+   ServiceId = ${Search.literal(service)},
+   ivcap_artifact_produced_by(ArtifactId, JobId).`
+      // not finished yet: nothing
+      expect(yield* collect(Search.search(query))).toEqual([])
+      yield* emulator.clock.advance("1 minute")
+      const rows = yield* collect(Search.searchAs(query, { JobId: Schema.String, ServiceId: Schema.String, ArtifactId: Schema.String }))
+      expect(rows).toEqual([{ JobId: jobId, ServiceId: service, ArtifactId: expect.stringMatching(/^urn:ivcap:artifact:/) }])
+      const [artifact] = yield* collect(Search.search(`:- ivcap_artifact(${Search.literal(rows[0]!.ArtifactId)}, Name, Type).`))
+      expect(artifact).toEqual({ Name: "report.md", Type: "text/markdown" })
+    }))
+
   it.effect("results stream across pages: the query is re-sent with each page's token, and the pages are stable", () =>
     Effect.gen(function*() {
       yield* fresh
       const emulator = yield* Emulator.Emulator
       const rows = yield* collect(Search.searchAs(services, { Id: Schema.String, Name: Schema.String }, { pageSize: 20 }))
-      expect(rows).toHaveLength(SeedData.serviceCount)
-      expect(new Set(rows.map((r) => r.Id)).size).toBe(SeedData.serviceCount)
+      expect(rows).toHaveLength((SeedData.services().length + SeedData.toolServices().length))
+      expect(new Set(rows.map((r) => r.Id)).size).toBe((SeedData.services().length + SeedData.toolServices().length))
       const log = yield* emulator.requests.log
       expect(log.map((r) => [r.method, r.headers["content-type"]])).toEqual(Array(4).fill(["POST", "application/datalog+mangle"]))
       const queries = log.map((r) => [...new URL(r.url, "http://x").searchParams.keys()].sort().join(","))
@@ -66,7 +96,7 @@ query(Artifact, Name) :- produced(Artifact, Name).`
       const first = yield* Search.page(services, { pageSize: 50 })
       expect(first.items).toHaveLength(50)
       const rest = yield* collect(Search.search(services, { cursor: first.next.pipe((o) => (o._tag === "Some" ? o.value : undefined))! }))
-      expect(rest).toHaveLength(SeedData.serviceCount - 50)
+      expect(rest).toHaveLength((SeedData.services().length + SeedData.toolServices().length) - 50)
     }))
 
   it.effect("atTime searches the past: the content an aspect had before its update", () =>

@@ -47,6 +47,10 @@ export interface Options {
   readonly orderStepMillis?: number
   /** Load the seed data (default true). */
   readonly seed?: boolean
+  /** `"0.41"`: a v0.41 deployment (no `/1/services2`, no jobs); default `"0.48"`. */
+  readonly apiVersion?: "0.41" | "0.48"
+  /** Emulator time per job lifecycle step (default 100 ms). */
+  readonly jobStepMillis?: number
   /** Bounds of one `POST /1/search` evaluation (see `Emulator.Options`). */
   readonly searchLimits?: Emulator.Options["searchLimits"]
 }
@@ -85,6 +89,8 @@ const emulatorLayer = (options: Options): Layer.Layer<Emulator.Emulator> =>
         ...(options.token !== undefined ? { token: options.token } : {}),
         ...(options.orderStepMillis !== undefined ? { orderStepMillis: options.orderStepMillis } : {}),
         ...(options.seed !== undefined ? { seed: options.seed } : {}),
+        ...(options.apiVersion !== undefined ? { apiVersion: options.apiVersion } : {}),
+        ...(options.jobStepMillis !== undefined ? { jobStepMillis: options.jobStepMillis } : {}),
         ...(options.searchLimits !== undefined ? { searchLimits: options.searchLimits } : {})
       }
       if (options.dataDir === undefined) return yield* Emulator.make(base)

@@ -284,7 +284,7 @@ layer(EmulatorServer.layer())("contract (spec v0.41)", (it) => {
         expect(new URL(next).search).toMatch(/^\?page=[A-Za-z0-9_-]+$/)
         const second = yield* hit("POST", "/1/search", pathOf(next), mangle(query))
         expect(second.status).toBe(200)
-        expect(second.body.items).toHaveLength(SeedData.serviceCount - 50)
+        expect(second.body.items).toHaveLength((SeedData.services().length + SeedData.toolServices().length) - 50)
         expect(nextLink(second.body)).toBeUndefined()
         expect(second.body["at-time"]).toBe(first.body["at-time"])
         const other = yield* hit("POST", "/1/search", `${pathOf(next)}&limit=5`, mangle(":- ivcap_artifact(A, _, _)."))

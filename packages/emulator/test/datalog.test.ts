@@ -90,7 +90,7 @@ query(Artifact) :-
       { Id: SeedData.readmeArtifact.id, Name: "README.md", MimeType: "text/markdown" }
     ])
     expect(items(`:- ivcap_service(Id, "${SeedData.helloWorld.name}").`, now(s))).toEqual([{ Id: SeedData.helloWorld.id }])
-    expect(items(`:- ivcap_service(_, Name).`, now(s))).toHaveLength(SeedData.serviceCount)
+    expect(items(`:- ivcap_service(_, Name).`, now(s))).toHaveLength((SeedData.services().length + SeedData.toolServices().length))
     expect(items(`:- ivcap_aspect("${SeedData.boundaryArtifact.id}", Schema, Content).`, now(s))).toEqual([
       { Schema: SeedData.boundaryAspect.schema, Content: SeedData.boundaryAspect.content }
     ])

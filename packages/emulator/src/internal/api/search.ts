@@ -14,6 +14,7 @@ import { DatalogError } from "../datalog/ast.js"
 import { evaluate, type QueryResult, toJson } from "../datalog/evaluator.js"
 import * as Ivcap from "../datalog/ivcap.js"
 import { parse } from "../datalog/parser.js"
+import { materialiseJobs } from "../jobs.js"
 import { badRequest, bodyText, invalidParameter, json, mediaType, notImplementedResponse, unsupportedContentType } from "../http.js"
 import { listLinks, pageRequest, parseAtTime, type PageToken } from "../listing.js"
 import type { AspectRec } from "../model.js"
@@ -62,6 +63,7 @@ export const search: Handler = (ctx) =>
     const req = yield* pageRequest(ctx.q, "search")
     const text = yield* bodyText(ctx.request)
     yield* materialise(ctx)
+    yield* Effect.orDie(materialiseJobs(ctx.state))
     const hash = uuidFrom(text)
     let token: PageToken
     if (req._tag === "first") {

@@ -8,15 +8,16 @@
  * | `ivcap_service(Id, Name)` | services published by then |
  * | `ivcap_aspect(Entity, Schema, Content)` | aspects valid then (`valid-from <= t < valid-to`); Content is the JSON object |
  * | `ivcap_aspect_ref(Entity, Schema, Urn)` | every `urn:` string anywhere in the content of those aspects (the graph's edges) |
+ * | `ivcap_job(Id, Status, ServiceId)` | jobs requested by then, with their status then |
  * | `ivcap_order(Id, Status, ServiceId)` | orders placed by then, with their status then |
- * | `ivcap_artifact_produced_by(ArtifactId, OrderId)` | order products created by then |
+ * | `ivcap_artifact_produced_by(ArtifactId, JobId)` | products of jobs (and of orders: OrderId) created by then |
  *
- * The first four are the Python client's documented predicates (guides/search.md); the other two are this
- * emulator's. `ivcap_job(Id, Status, ServiceId)` joins them once the emulator has jobs: add an entry to
- * {@link predicates}.
+ * `ivcap_artifact`, `ivcap_job`, `ivcap_service`, `ivcap_aspect` and `ivcap_artifact_produced_by` are the Python
+ * client's documented predicates (guides/search.md, whose columns are the only definition there is); the other two
+ * are this emulator's.
  */
 import type { AspectRec } from "../model.js"
-import { orderStatusAt } from "../model.js"
+import { jobStatusAt, orderStatusAt } from "../model.js"
 import type { EmulatorState } from "../state.js"
 import { formatTime } from "../util.js"
 import type { Value } from "./ast.js"
@@ -78,6 +79,12 @@ export const predicates = (state: EmulatorState, s: Snapshot): Record<string, Bu
       }
     }
   },
+  ivcap_job: {
+    columns: ["Id", "Status", "ServiceId"],
+    *facts() {
+      for (const j of state.jobs) if (j.seq <= s.seq && j.requestedAt <= s.t) yield [j.id, jobStatusAt(j, s.t), j.service]
+    }
+  },
   ivcap_order: {
     columns: ["Id", "Status", "ServiceId"],
     *facts() {
@@ -85,12 +92,12 @@ export const predicates = (state: EmulatorState, s: Snapshot): Record<string, Bu
     }
   },
   ivcap_artifact_produced_by: {
-    columns: ["ArtifactId", "OrderId"],
+    columns: ["ArtifactId", "JobId"],
     *facts() {
-      for (const o of state.orders) {
-        if (o.productId === undefined) continue
-        const a = state.artifactsById.get(o.productId)
-        if (a !== undefined && a.seq <= s.seq && a.createdAt <= s.t) yield [a.id, o.id]
+      for (const producer of [...state.jobs, ...state.orders]) {
+        if (producer.productId === undefined) continue
+        const a = state.artifactsById.get(producer.productId)
+        if (a !== undefined && a.seq <= s.seq && a.createdAt <= s.t) yield [a.id, producer.id]
       }
     }
   }
