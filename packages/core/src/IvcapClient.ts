@@ -46,6 +46,13 @@ export const defaultTimeout: Duration.Duration = Duration.seconds(30)
 /** A `Retry-After` longer than this is not waited for: the error is returned instead. @since 0.1.0 */
 export const defaultMaxRetryAfter: Duration.Duration = Duration.seconds(60)
 
+/**
+ * Which API a deployment speaks: `"v0.41"` (services at `/1/services`, work run as orders) or `"v0.44"` (v0.44 or
+ * later: services at `/1/services2`, work run as jobs). `"auto"` (the default) asks the deployment once per client
+ * (`GET /1/services2?limit=1`) and remembers the answer. @since 0.2.0
+ */
+export type ApiVersion = "v0.41" | "v0.44"
+
 /** How to reach a deployment. @since 0.1.0 */
 export interface Options {
   /** Deployment root, e.g. `https://develop.ivcap.net` (a path prefix is kept). */
@@ -66,6 +73,8 @@ export interface Options {
   readonly headers?: Record<string, string> | undefined
   /** A last word on the underlying client (logging, a proxy, …). */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+  /** The API the deployment speaks, or `"auto"` (default): detected once per client, see {@link ApiVersion}. */
+  readonly apiVersion?: ApiVersion | "auto" | undefined
 }
 
 /** Per-call overrides of the client's timeout and retry policy, see {@link withRequestOptions}. @since 0.1.0 */
@@ -112,6 +121,8 @@ export interface IvcapClientService {
   readonly baseUrl: string
   /** The account URN, when configured. */
   readonly accountId: Option.Option<string>
+  /** The API version given in the options (`None`: detect it, see {@link ApiVersion}). */
+  readonly apiVersion?: Option.Option<ApiVersion> | undefined
   /**
    * The underlying client: relative URLs are resolved against `baseUrl`, the token is added for `baseUrl`'s
    * origin only, no retries, no timeout. For streaming work (uploads, downloads) that manages both itself.
@@ -242,7 +253,8 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
         })
       })
 
-    return IvcapClient.of({ baseUrl, accountId: Option.fromNullable(options.accountId), httpClient, resolve, isOwnOrigin, call, requestOptions })
+    const apiVersion = options.apiVersion === undefined || options.apiVersion === "auto" ? Option.none() : Option.some(options.apiVersion)
+    return IvcapClient.of({ baseUrl, accountId: Option.fromNullable(options.accountId), apiVersion, httpClient, resolve, isOwnOrigin, call, requestOptions })
   })
 
 /**
@@ -262,16 +274,17 @@ export const layer = (options: Options): Layer.Layer<IvcapClient, ConfigError.Co
   Layer.effect(IvcapClient, make(options))
 
 /**
- * Options read from configuration: `IVCAP_URL` (required), `IVCAP_JWT` (required, redacted) and
- * `IVCAP_ACCOUNT_ID` (optional).
+ * Options read from configuration: `IVCAP_URL` (required), `IVCAP_JWT` (required, redacted),
+ * `IVCAP_ACCOUNT_ID` (optional) and `IVCAP_API_VERSION` (`v0.41`, `v0.44` or `auto`, the default).
  *
  * @since 0.1.0
  */
 export const defaultConfig: Config.Config<Options> = Config.all({
   url: Config.string("IVCAP_URL"),
   token: Config.redacted("IVCAP_JWT"),
-  accountId: Config.option(Config.string("IVCAP_ACCOUNT_ID"))
-}).pipe(Config.map(({ accountId, token, url }) => ({ url, token, accountId: Option.getOrUndefined(accountId) })))
+  accountId: Config.option(Config.string("IVCAP_ACCOUNT_ID")),
+  apiVersion: Config.literal("v0.41", "v0.44", "auto")("IVCAP_API_VERSION").pipe(Config.withDefault("auto" as const))
+}).pipe(Config.map(({ accountId, apiVersion, token, url }) => ({ url, token, accountId: Option.getOrUndefined(accountId), apiVersion })))
 
 /**
  * A layer whose options come from `Config` — by default {@link defaultConfig}; a missing `IVCAP_URL` or
