@@ -11,6 +11,7 @@ import type * as Stream from "effect/Stream"
 import * as Aspect from "./Aspect.js"
 import * as Http from "./internal/http.js"
 import type { IvcapClient } from "./IvcapClient.js"
+import * as Listings from "./internal/paging.js"
 import * as Paging from "./Paging.js"
 import * as Urn from "./Urn.js"
 
@@ -54,7 +55,7 @@ export type GetError = Http.ReadError
 /** Options of {@link list}. @since 0.1.0 */
 export type ListOptions = Paging.ListOptions
 
-const listing = Paging.makeListing("/1/artifacts", ArtifactSummary, "ivcap.Artifact.list")
+const listing = Listings.makeListing("/1/artifacts", ArtifactSummary, "ivcap.Artifact.list")
 
 /** The artifacts, page by page. @since 0.1.0 */
 export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<ArtifactSummary>, Paging.ListError, IvcapClient> = (options) => listing.listPages(options)

@@ -18,6 +18,7 @@ import * as Http from "./internal/http.js"
 import { IvcapClient } from "./IvcapClient.js"
 import type { RequestTimeout, TransportError } from "./IvcapError.js"
 import { DecodeError, InvalidArgument } from "./IvcapError.js"
+import * as Listings from "./internal/paging.js"
 import * as Paging from "./Paging.js"
 import * as Urn from "./Urn.js"
 
@@ -307,7 +308,7 @@ export const listPages = (options?: ListOptions): Stream.Stream<Paging.Page<Aspe
       orderBy: options?.orderBy,
       orderDirection: options?.orderDirection
     })
-    return Paging.listing({ path: "/1/aspects", item: AspectSummaryFromWire, query, pageSize: options?.pageSize, cursor: options?.cursor, span: "ivcap.Aspect.list" })
+    return Listings.listing({ path: "/1/aspects", item: AspectSummaryFromWire, query, pageSize: options?.pageSize, cursor: options?.cursor, span: "ivcap.Aspect.list" })
   }))
 
 /**
@@ -321,7 +322,7 @@ export const list = (options?: ListOptions): Stream.Stream<AspectSummary, Paging
 
 /** One page of aspects: the first, or the one `options.cursor` points at. @since 0.1.0 */
 export const page = (options?: ListOptions): Effect.Effect<Paging.Page<AspectSummary>, Paging.ListError, IvcapClient> =>
-  Paging.single(listPages(options))
+  Listings.single(listPages(options))
 
 /**
  * The content of an aspect: the one it carries, or — for one listed without content — read by id (the

@@ -25,10 +25,11 @@ import * as Stream from "effect/Stream"
 import * as Aspect from "./Aspect.js"
 import * as ApiVersion from "./internal/apiVersion.js"
 import * as Http from "./internal/http.js"
+import * as Listings from "./internal/paging.js"
 import { makeChecker } from "./internal/jsonSchema.js"
 import { makeWaiter } from "./internal/retry.js"
 import * as Sse from "./internal/sse.js"
-import { describe, IvcapClient, withRequestOptions } from "./IvcapClient.js"
+import { IvcapClient, withRequestOptions } from "./IvcapClient.js"
 import type { InvalidParameter, PagingError } from "./IvcapError.js"
 import {
   AmbiguousRequest,
@@ -221,13 +222,13 @@ const isJsonType = (contentType: string) => {
 const readResult = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<JobResult, DecodeError | TransportError> =>
   Effect.gen(function*() {
     const contentType = response.headers["content-type"] ?? "application/json"
-    const bytes = new Uint8Array(yield* Effect.mapError(response.arrayBuffer, (e) => new TransportError({ ...describe(e.request), reason: `result body could not be read (${e.reason})`, cause: e })))
+    const bytes = new Uint8Array(yield* Effect.mapError(response.arrayBuffer, Http.transportError))
     if (!isJsonType(contentType)) return new JobResult({ contentType, content: bytes })
     const text = new TextDecoder().decode(bytes)
     try {
       return new JobResult({ contentType, content: text === "" ? undefined : JSON.parse(text) })
     } catch (cause) {
-      return yield* new DecodeError({ ...describe(response.request), message: `job result is ${contentType} but not JSON: ${text.slice(0, 120)}`, cause })
+      return yield* new DecodeError({ ...Http.describe(response.request), message: `job result is ${contentType} but not JSON: ${text.slice(0, 120)}`, cause })
     }
   })
 
@@ -253,7 +254,7 @@ const isJobRecordUrl = (url: string): boolean => {
 
 const decodeJobId = (response: HttpClientResponse.HttpClientResponse, value: string | undefined, what: string) =>
   Option.match(Option.filter(Option.fromNullable(value), Schema.is(Urn.JobUrn)), {
-    onNone: () => Effect.fail(new DecodeError({ ...describe(response.request), message: `${what}: expected a job URN (urn:ivcap:job:…), got ${JSON.stringify(value)}` })),
+    onNone: () => Effect.fail(new DecodeError({ ...Http.describe(response.request), message: `${what}: expected a job URN (urn:ivcap:job:…), got ${JSON.stringify(value)}` })),
     onSome: (id) => Effect.succeed(id)
   })
 
@@ -432,7 +433,7 @@ const answer = (service: Urn.ServiceUrn, hops: number) =>
 const follow = (service: Urn.ServiceUrn, hops: number, response: HttpClientResponse.HttpClientResponse): Effect.Effect<Ticket, RequestError, IvcapClient> =>
   Effect.gen(function*() {
     const client = yield* IvcapClient
-    const info = describe(response.request)
+    const info = Http.describe(response.request)
     const location = response.headers["location"]
     const refuse = (message: string) => new RedirectRefused({ ...info, status: response.status, location: location ?? "", message })
     if (location === undefined || location.trim() === "") return yield* refuse("redirect without a Location header")
@@ -494,7 +495,7 @@ export type ListOptions = Paging.ListOptions
 /** A service's jobs, page by page (`GET /1/services2/{service}/jobs`). @since 0.2.0 */
 export const listPages = (serviceId: Urn.ServiceUrn | string, options?: ListOptions): Stream.Stream<Paging.Page<JobSummary>, Paging.ListError, IvcapClient> =>
   Stream.unwrap(Effect.map(Urn.validate(Urn.ServiceUrn, "serviceId")(serviceId), (service) =>
-    Paging.makeListing(jobsPath(service), JobSummary, "ivcap.Job.list").listPages(options)))
+    Listings.makeListing(jobsPath(service), JobSummary, "ivcap.Job.list").listPages(options)))
 
 /**
  * A service's jobs as a Stream of items, with the paging rules of every listing (take what you need).
@@ -508,7 +509,7 @@ export const list = (serviceId: Urn.ServiceUrn | string, options?: ListOptions):
 
 /** One page of a service's jobs. @since 0.2.0 */
 export const page = (serviceId: Urn.ServiceUrn | string, options?: ListOptions): Effect.Effect<Paging.Page<JobSummary>, Paging.ListError, IvcapClient> =>
-  Paging.single(listPages(serviceId, options))
+  Listings.single(listPages(serviceId, options))
 
 const outputStatuses = [403, 404, 422, 501] as const
 const MessageBody = Schema.Struct({ message: Schema.String })
@@ -809,7 +810,7 @@ export const events = (serviceId: Urn.ServiceUrn | string, jobId: Urn.JobUrn | s
           if (response.status === 204) return Effect.succeed(Stream.empty)
           if (response.status !== 200) return Http.failStatus(eventStatuses)(response)
           const bytes = response.stream.pipe(
-            Stream.mapError((e) => new TransportError({ ...describe(e.request), reason: `event stream broke (${e.reason})`, cause: e })),
+            Stream.mapError(Http.transportError),
             Stream.timeoutFail(() => new RequestTimeout({ method: "GET", url, timeout: idle }), idle)
           )
           return Effect.succeed(Sse.messages(bytes, { method: "GET", url }, (millis) => {

@@ -18,6 +18,7 @@ import * as Http from "./internal/http.js"
 import type { ApiVersion, IvcapClient } from "./IvcapClient.js"
 import type { DecodeError, UnexpectedStatus } from "./IvcapError.js"
 import { AmbiguousRequest, InvalidArgument, ResourceNotFound } from "./IvcapError.js"
+import * as Listings from "./internal/paging.js"
 import * as Paging from "./Paging.js"
 import * as Urn from "./Urn.js"
 
@@ -142,8 +143,8 @@ export type ListOptions = Paging.ListOptions
 const servicesPath = (version: ApiVersion) => (version === "v0.41" ? "/1/services" : "/1/services2")
 
 const listings = {
-  "v0.41": Paging.makeListing("/1/services", ServiceSummary, "ivcap.Service.list"),
-  "v0.44": Paging.makeListing("/1/services2", ServiceSummary, "ivcap.Service.list")
+  "v0.41": Listings.makeListing("/1/services", ServiceSummary, "ivcap.Service.list"),
+  "v0.44": Listings.makeListing("/1/services2", ServiceSummary, "ivcap.Service.list")
 } as const
 
 /**
@@ -159,7 +160,7 @@ export const apiVersion: Effect.Effect<ApiVersion, DetectError, IvcapClient> = d
 export const listPages = (options?: ListOptions): Stream.Stream<Paging.Page<ServiceSummary>, Paging.ListError, IvcapClient> =>
   Stream.unwrap(
     // a bad page size is rejected before anything is sent, the version probe included
-    Effect.zipRight(Paging.validatePageSize(options?.pageSize), Effect.map(apiVersion, (version) => listings[version].listPages(options)))
+    Effect.zipRight(Listings.validatePageSize(options?.pageSize), Effect.map(apiVersion, (version) => listings[version].listPages(options)))
   )
 
 /**
@@ -172,7 +173,7 @@ export const listPages = (options?: ListOptions): Stream.Stream<Paging.Page<Serv
 export const list = (options?: ListOptions): Stream.Stream<ServiceSummary, Paging.ListError, IvcapClient> => Paging.items(listPages(options))
 
 /** One page of services: the first, or the one `options.cursor` (a previous page's `next`) points at. @since 0.1.0 */
-export const page = (options?: ListOptions): Effect.Effect<Paging.Page<ServiceSummary>, Paging.ListError, IvcapClient> => Paging.single(listPages(options))
+export const page = (options?: ListOptions): Effect.Effect<Paging.Page<ServiceSummary>, Paging.ListError, IvcapClient> => Listings.single(listPages(options))
 
 const readers = {
   "v0.41": Http.readById({ path: servicesPath("v0.41"), urn: Urn.ServiceUrn, schema: ServiceDetails, span: "ivcap.Service.get" }),

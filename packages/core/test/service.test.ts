@@ -1,5 +1,5 @@
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Paging, Service } from "@ivcap/core"
+import { Service } from "@ivcap/core"
 import { Emulator, Faults, SeedData } from "@ivcap/emulator"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -116,7 +116,7 @@ layer(layerSuite())("Service", (it) => {
         const e = yield* expectFailure(Stream.runDrain(Service.list({ pageSize })), "InvalidArgument")
         expect(e.argument).toBe("pageSize")
       }
-      yield* expectFailure(Paging.validatePageSize(Number.NaN), "InvalidArgument")
+      yield* expectFailure(Service.list({ pageSize: Number.NaN }).pipe(Stream.runDrain), "InvalidArgument")
       expect(yield* requestCount()).toBe(0)
     }))
 })

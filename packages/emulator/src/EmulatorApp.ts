@@ -16,6 +16,7 @@ import * as Admin from "./internal/admin.js"
 import * as Artifacts from "./internal/api/artifacts.js"
 import * as Orders from "./internal/api/orders.js"
 import * as Search from "./internal/api/search.js"
+import * as Secrets from "./internal/api/secrets.js"
 import * as Services from "./internal/api/services.js"
 import * as Aspects from "./internal/aspects.js"
 import { baseUrlOf, json, notFoundResponse, splitUrl } from "./internal/http.js"
@@ -61,6 +62,9 @@ const table: ReadonlyArray<readonly [Method, HttpRouter.PathInput, Handler, bool
   ["GET", "/1/aspects/:id", Aspects.readAspect],
   ["DELETE", "/1/aspects/:id", Aspects.retractAspect],
   ["POST", "/1/search", Search.search],
+  ["GET", "/1/secrets", Secrets.getSecret],
+  ["POST", "/1/secrets", Secrets.setSecret],
+  ["GET", "/1/secrets/list", Secrets.listSecrets],
   ["GET", "/1/metadata", ni("metadata#list")],
   ["POST", "/1/metadata", ni("metadata#add")],
   ["GET", "/1/metadata/:id", ni("metadata#read")],

@@ -113,3 +113,14 @@ export type ArtifactStatus = "pending" | "partial" | "ready"
 /** An artifact's status: pending → partial → ready. */
 export const artifactStatus = (a: ArtifactRec): ArtifactStatus =>
   a.completedAt !== undefined ? "ready" : a.offset > 0 ? "partial" : "pending"
+
+/** A secret (`/1/secrets`, v0.44+); the value is returned only by `GET /1/secrets?secret-name=`. */
+export interface SecretRec {
+  readonly name: string
+  readonly value: string
+  readonly type?: string
+  /** Unix seconds; 0 = never expires (as the CLI sends and shows it). */
+  readonly expiryTime: number
+  /** Emulator time (epoch millis) of the last set. */
+  readonly updatedAt: number
+}

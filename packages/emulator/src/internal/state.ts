@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type * as BlobStore from "../BlobStore.js"
 import * as SeedData from "../SeedData.js"
-import type { ArtifactRec, AspectRec, OrderRec, ServiceRec } from "./model.js"
+import type { ArtifactRec, AspectRec, OrderRec, SecretRec, ServiceRec } from "./model.js"
 import { orderFinishedAt } from "./model.js"
 import { randomUuid, utf8 } from "./util.js"
 
@@ -26,6 +26,7 @@ export type JournalEvent =
   | { readonly e: "aspect"; readonly r: AspectRec }
   | { readonly e: "retract"; readonly id: string; readonly validTo: number; readonly retracter: string }
   | { readonly e: "clock"; readonly offset: number }
+  | { readonly e: "secret"; readonly r: SecretRec }
 
 /** Durable storage of journal events (synchronous: small appends). */
 export interface Journal {
@@ -49,6 +50,8 @@ export class EmulatorState {
   aspects: Array<AspectRec> = []
   aspectsById = new Map<string, AspectRec>()
   aspectsByEntity = new Map<string, Array<AspectRec>>()
+  /** Secrets by name (one account). */
+  secrets = new Map<string, SecretRec>()
   /** Per-artifact upload locks (one PATCH at a time). */
   readonly uploading = new Set<string>()
   private replaying = false
@@ -103,6 +106,7 @@ export class EmulatorState {
       this.aspects = []
       this.aspectsById.clear()
       this.aspectsByEntity.clear()
+      this.secrets.clear()
       if (clearBlobs) yield* this.blobs.clear
       if (!withData) return
       const replaying = this.replaying
@@ -210,6 +214,9 @@ export class EmulatorState {
       case "clock":
         this.clockOffset = ev.offset
         break
+      case "secret":
+        this.secrets.set(ev.r.name, { ...ev.r })
+        break
     }
   }
 
@@ -254,6 +261,12 @@ export class EmulatorState {
     a.validTo = validTo
     a.retracter = retracter
     this.record({ e: "retract", id: a.id, validTo, retracter })
+  }
+
+  /** Sets (or overwrites) a secret. */
+  setSecret(rec: SecretRec): void {
+    this.secrets.set(rec.name, rec)
+    this.record({ e: "secret", r: rec })
   }
 
   advanceClock(millis: number): void {
