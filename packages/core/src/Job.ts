@@ -25,12 +25,12 @@ import * as Stream from "effect/Stream"
 import * as Aspect from "./Aspect.js"
 import * as ApiVersion from "./internal/apiVersion.js"
 import * as Http from "./internal/http.js"
-import * as Listings from "./internal/paging.js"
 import { makeChecker } from "./internal/jsonSchema.js"
+import * as Listings from "./internal/paging.js"
 import { makeWaiter } from "./internal/retry.js"
 import * as Sse from "./internal/sse.js"
 import { IvcapClient, withRequestOptions } from "./IvcapClient.js"
-import type { InvalidParameter, PagingError } from "./IvcapError.js"
+import type { InvalidParameter, PagingError, TransportError } from "./IvcapError.js"
 import {
   AmbiguousRequest,
   DecodeError,
@@ -41,8 +41,7 @@ import {
   NotImplemented,
   RedirectRefused,
   RequestTimeout,
-  ResourceNotFound,
-  TransportError
+  ResourceNotFound
 } from "./IvcapError.js"
 import * as Paging from "./Paging.js"
 import * as Service from "./Service.js"
