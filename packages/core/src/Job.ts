@@ -294,6 +294,7 @@ export type RequestError =
   | InvalidParameter
   | InvalidArgument
   | RedirectRefused
+  | JobFailed
   | NotImplemented
   | TransportError
   | RequestTimeout
@@ -336,9 +337,10 @@ export const validateInput = (
  * nothing is posted. The POST is sent once: never retried, whatever the client's retry policy.
  *
  * The answer is a {@link Ticket}: `Finished` (200: the job finished within `wait`; its result, `IVCAP-Job-Id`,
- * `IVCAP-Job-URL`) or `Accepted` (202 `{job-id, location, retry-later}`). A 307 is followed only to the configured
- * origin (else `RedirectRefused`, and nothing is sent there): a `Location` that is the job's record becomes
- * `Accepted` (wait for it with {@link wait}), any other is read with a GET and answered as above.
+ * `IVCAP-Job-URL`) or `Accepted` (202 `{job-id, location, retry-later}`; wait for it with {@link wait}). A job that
+ * failed within the wait is `JobFailed` with its message. A 307 (the server did not take the request) is followed
+ * by sending the same POST to `Location` — only on the configured origin: any other is `RedirectRefused`, and
+ * receives nothing, the token least of all.
  *
  * @example
  * const ticket = yield* Job.request(serviceId, { msg: "hello" }, { wait: "30 seconds" })
@@ -355,9 +357,10 @@ export const request = (
     const waitSeconds = yield* waitHeader(options?.wait)
     const client = yield* IvcapClient
     const path = jobsPath(service)
-    yield* requireJobs("POST", client.resolve(path))
+    // the input first: with the schema at hand, a bad input is rejected before any request at all
     const checker = yield* checkerFor(service, options?.schema)
     if (Option.isSome(checker)) yield* checker.value(input)
+    yield* requireJobs("POST", client.resolve(path))
     const post = yield* HttpClientRequest.post(path).pipe(
       HttpClientRequest.setHeaders({
         Timeout: String(waitSeconds),
@@ -368,7 +371,7 @@ export const request = (
     )
     const { timeout } = yield* client.requestOptions
     const held = Duration.sum(timeout, Duration.seconds(waitSeconds))
-    const ticket = yield* client.call(post, answer(service, 0)).pipe(withRequestOptions({ timeout: held }))
+    const ticket = yield* client.call(post, answer(service, post, 0)).pipe(withRequestOptions({ timeout: held }))
     yield* Effect.annotateCurrentSpan("ivcap.job", ticket.job)
     return ticket
   }).pipe(Effect.withSpan("ivcap.Job.request", { attributes: { "ivcap.service": String(serviceId) } }))
@@ -382,21 +385,39 @@ const waitHeader = (wait: Duration.DurationInput | undefined): Effect.Effect<num
   return Effect.succeed(Math.ceil(Duration.toSeconds(d.value)))
 }
 
-/** The answer to a job request (or to a redirect's GET): 200 finished, 202 accepted, 307 followed. */
-const answer = (service: Urn.ServiceUrn, hops: number) =>
+/** The service a job URL (`…/services2/{service}/jobs/…`) belongs to, if it names a valid one. */
+const serviceIn = (url: string | undefined): Option.Option<Urn.ServiceUrn> => {
+  if (url === undefined) return Option.none()
+  try {
+    const m = /\/services2\/([^/]+)\/jobs(\/|$)/.exec(new URL(url, "http://relative.invalid").pathname)
+    return m === null ? Option.none() : Option.filter(Option.some(decodeURIComponent(m[1]!)), Schema.is(Urn.ServiceUrn))
+  } catch {
+    return Option.none()
+  }
+}
+
+const MessageBody = Schema.Struct({ message: Schema.String })
+const decodeMessage = Http.decodeJson(MessageBody)
+
+/** `{message}` of a failed job's answer, if it has one. */
+const errorMessage = (response: HttpClientResponse.HttpClientResponse) =>
+  Effect.map(Effect.option(decodeMessage(response)), Option.match({ onNone: () => ({}), onSome: (b) => ({ errorMessage: b.message }) }))
+
+/**
+ * The answer to a job request (or to the same request re-sent after a 307): 200 finished, 202 accepted, 400 with
+ * `IVCAP-Job-Id` a job that failed within the wait, 307/308 followed.
+ */
+const answer = (service: Urn.ServiceUrn, post: HttpClientRequest.HttpClientRequest, hops: number) =>
 (response: HttpClientResponse.HttpClientResponse): Effect.Effect<Ticket, RequestError, IvcapClient> =>
   Effect.gen(function*() {
+    const jobUrl = response.headers["ivcap-job-url"]
+    // the job may run under another service than the one asked (after a redirect): its URL says which
+    const owner = Option.getOrElse(serviceIn(jobUrl), () => service)
     switch (response.status) {
       case 200: {
-        const job = yield* decodeJobId(response, response.headers["ivcap-job-id"] ?? Option.getOrUndefined(jobIdIn(response.headers["ivcap-job-url"] ?? response.request.url)), "IVCAP-Job-Id header")
+        const job = yield* decodeJobId(response, response.headers["ivcap-job-id"] ?? Option.getOrUndefined(Option.flatMap(Option.fromNullable(jobUrl), jobIdIn)), "IVCAP-Job-Id header")
         const result = yield* readResult(response)
-        return new Finished({
-          job,
-          service,
-          url: Option.fromNullable(response.headers["ivcap-job-url"]),
-          order: Option.fromNullable(response.headers["ivcap-order-id"]),
-          result
-        })
+        return new Finished({ job, service: owner, url: Option.fromNullable(jobUrl), order: Option.fromNullable(response.headers["ivcap-order-id"]), result })
       }
       case 202: {
         const body = yield* decodeRetryLater(response)
@@ -404,32 +425,43 @@ const answer = (service: Urn.ServiceUrn, hops: number) =>
         const location = body.location ?? response.headers["location"]
         // `job-id` is optional in `JobRetryLaterT`; the location names the job too.
         const job = yield* decodeJobId(response, body.jobId ?? Option.getOrUndefined(Option.flatMap(Option.fromNullable(location), jobIdIn)), "202 job-id")
+        const at = Option.getOrElse(serviceIn(location), () => owner)
         return new Accepted({
           job,
-          service,
-          location: client.resolve(location ?? jobPath(service, job)),
+          service: at,
+          location: client.resolve(location ?? jobPath(at, job)),
           retryLater: Duration.seconds(Math.max(0, body.retryLater ?? 0))
         })
       }
-      case 301:
-      case 302:
-      case 303:
+      case 400: {
+        // (inferred) a job that failed while the request was held: 400 `{message}` with the job's headers (the
+        // spec's "job-request-error"); without `IVCAP-Job-Id` it is a plain bad request.
+        const id = response.headers["ivcap-job-id"]
+        if (id === undefined) return yield* Http.failStatus(requestStatuses)(response)
+        const job = yield* decodeJobId(response, id, "IVCAP-Job-Id header")
+        return yield* new JobFailed({ job, service: owner, status: "failed", ...(yield* errorMessage(response)) })
+      }
       case 307:
       case 308:
-        return yield* follow(service, hops, response)
+        return yield* follow(service, post, hops, response)
       default:
         return yield* Http.failStatus(requestStatuses)(response)
     }
   })
 
 /**
- * Follows a redirect of a job request. The spec documents 307 with `Location` = "the URL for the job"; the POST is
- * not re-sent there (a job request is never sent twice): the job's record URL becomes `Accepted` at once, any other
- * URL on the configured origin is read with a GET (the token goes with it only because it is the same origin), and
- * another origin is refused. The Python client 0.47.19 treats 307 as an error; the Go CLI lets Go follow it
- * (re-POSTing, headers kept on the same host).
+ * Follows a 307/308 of a job request. A redirect means the server did not take the request, so the same POST (same
+ * body and headers) is sent to `Location` — but only on the configured origin: another origin is `RedirectRefused`
+ * and receives nothing (neither the input nor the token). A `Location` that is a job's record (the spec calls it
+ * "the URL for the job") is not posted to: it becomes `Accepted` (wait for it with {@link wait}). The Python client
+ * 0.47.19 treats 307 as an error; the Go CLI lets Go's client follow it (re-POST, headers kept on the same host).
  */
-const follow = (service: Urn.ServiceUrn, hops: number, response: HttpClientResponse.HttpClientResponse): Effect.Effect<Ticket, RequestError, IvcapClient> =>
+const follow = (
+  service: Urn.ServiceUrn,
+  post: HttpClientRequest.HttpClientRequest,
+  hops: number,
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<Ticket, RequestError, IvcapClient> =>
   Effect.gen(function*() {
     const client = yield* IvcapClient
     const info = Http.describe(response.request)
@@ -444,11 +476,13 @@ const follow = (service: Urn.ServiceUrn, hops: number, response: HttpClientRespo
     }
     if (!client.isOwnOrigin(target)) return yield* refuse(`redirect to another origin (${new URL(target).origin}) is not followed`)
     if (hops >= maxRedirects) return yield* refuse(`more than ${maxRedirects} redirects`)
+    const at = Option.getOrElse(serviceIn(target), () => service)
     if (isJobRecordUrl(target)) {
       const job = yield* decodeJobId(response, Option.getOrUndefined(jobIdIn(target)), "redirect Location")
-      return new Accepted({ job, service, location: target, retryLater: Duration.zero })
+      return new Accepted({ job, service: at, location: target, retryLater: Duration.zero })
     }
-    return yield* client.call(HttpClientRequest.get(target), answer(service, hops + 1))
+    const again = HttpClientRequest.setUrl(post, target)
+    return yield* client.call(again, answer(at, again, hops + 1))
   })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -511,8 +545,6 @@ export const page = (serviceId: Urn.ServiceUrn | string, options?: ListOptions):
   Listings.single(listPages(serviceId, options))
 
 const outputStatuses = [403, 404, 422, 501] as const
-const MessageBody = Schema.Struct({ message: Schema.String })
-const decodeMessage = Http.decodeJson(MessageBody)
 
 /** The errors of {@link output}. @since 0.2.0 */
 export type OutputError = Http.StatusError<(typeof outputStatuses)[number]> | JobFailed | JobNotFinished | InvalidArgument | TransportError | RequestTimeout
@@ -528,10 +560,7 @@ export const output = (serviceId: Urn.ServiceUrn | string, jobId: Urn.JobUrn | s
     const [service, job] = yield* validateIds(serviceId, jobId)
     const client = yield* IvcapClient
     const failed = (status: string) => (response: HttpClientResponse.HttpClientResponse) =>
-      decodeMessage(response).pipe(
-        Effect.option,
-        Effect.flatMap((body) => new JobFailed({ job, service, status, ...Option.match(body, { onNone: () => ({}), onSome: (b) => ({ errorMessage: b.message }) }) }))
-      )
+      Effect.flatMap(errorMessage(response), (message) => new JobFailed({ job, service, status, ...message }))
     return yield* client.call(HttpClientRequest.get(`${jobPath(service, job)}/output`), (response): Effect.Effect<Option.Option<JobResult>, OutputError> => {
       switch (response.status) {
         case 200:
