@@ -47,6 +47,10 @@ export interface Options {
   readonly orderStepMillis?: number
   /** Load the seed data (default true). */
   readonly seed?: boolean
+  /** `"0.41"`: a v0.41 deployment (no `/1/services2`, no jobs); default `"0.48"`. */
+  readonly apiVersion?: "0.41" | "0.48"
+  /** Emulator time per job lifecycle step (default 100 ms). */
+  readonly jobStepMillis?: number
 }
 
 /** An append-only JSONL journal in `dir/journal.jsonl` (a torn last line is ignored). */
@@ -82,7 +86,9 @@ const emulatorLayer = (options: Options): Layer.Layer<Emulator.Emulator> =>
       const base = {
         ...(options.token !== undefined ? { token: options.token } : {}),
         ...(options.orderStepMillis !== undefined ? { orderStepMillis: options.orderStepMillis } : {}),
-        ...(options.seed !== undefined ? { seed: options.seed } : {})
+        ...(options.seed !== undefined ? { seed: options.seed } : {}),
+        ...(options.apiVersion !== undefined ? { apiVersion: options.apiVersion } : {}),
+        ...(options.jobStepMillis !== undefined ? { jobStepMillis: options.jobStepMillis } : {})
       }
       if (options.dataDir === undefined) return yield* Emulator.make(base)
       const dir = options.dataDir
