@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as TestServices from "effect/TestServices"
 import { layerHttp } from "./utils/emulator.js"
 import { expectFailure, fastRetry, fresh, layerSuite, requestCount, suiteToken, withClient } from "./utils/suite.js"
 
@@ -27,7 +28,7 @@ const failing = SeedData.failingJob.id
 const poll = Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(500)))
 
 /** Moves the emulator clock a step at a time (bounded), so that jobs progress while something waits. */
-const driveClock = (steps: number, step = "1 second") =>
+const driveClock = (steps: number, step: Duration.DurationInput = "1 second") =>
   Effect.flatMap(Emulator.Emulator, (emulator) =>
     Effect.forEach(Array.from({ length: steps }), () => Effect.zipRight(Effect.sleep("20 millis"), emulator.clock.advance(step)), { discard: true }))
 
@@ -53,7 +54,7 @@ layer(layerSuite())("Job", (it) => {
       const without = yield* Job.get(echo, ticket.job, { withResultContent: false })
       expect(without.resultContent).toBeUndefined()
       expect(yield* jobPosts(echo)).toBe(1)
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("202: a job not finished at once is Accepted with retry-later, and wait honours it", () =>
     Effect.gen(function*() {
@@ -74,7 +75,7 @@ layer(layerSuite())("Job", (it) => {
       expect(reads.length).toBeGreaterThan(0)
       expect(reads[0]!.at - posted).toBeGreaterThanOrEqual(Duration.toMillis(ticket.retryLater) - 50)
       expect(yield* jobPosts(slow)).toBe(1)
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("run: request + wait + the result decoded with the caller's Schema", () =>
     Effect.gen(function*() {
@@ -88,7 +89,7 @@ layer(layerSuite())("Job", (it) => {
       const Wrong = Schema.Struct({ message: Schema.Number })
       const e = yield* expectFailure(Job.run(echo, { message: "text" }, Wrong), "DecodeError")
       expect(e.message).toContain("message")
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("a failing job is JobFailed with its error message (held request and waited-for job)", () =>
     Effect.gen(function*() {
@@ -105,7 +106,7 @@ layer(layerSuite())("Job", (it) => {
         expect(waited.left._tag).toBe("JobFailed")
         if (waited.left._tag === "JobFailed") expect(waited.left.errorMessage).toBe("bad input")
       }
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("an input the tool schema rejects is InvalidParameter naming the field, and nothing is posted", () =>
     Effect.gen(function*() {
@@ -137,7 +138,7 @@ layer(layerSuite())("Job", (it) => {
       const server = yield* expectFailure(Job.request(echo, { msg: "typo" }, { schema: false }), "InvalidParameter")
       expect(server.name).toBe("message")
       expect(yield* jobPosts(echo)).toBe(1)
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("307: the same POST is sent to a Location on the configured origin", () =>
     Effect.gen(function*() {
@@ -148,7 +149,7 @@ layer(layerSuite())("Job", (it) => {
       if (ticket._tag === "Finished") expect(ticket.result.content).toEqual({ message: "moved" })
       expect(yield* jobPosts(SeedData.echoMoved.id)).toBe(1)
       expect(yield* jobPosts(echo)).toBe(1)
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("307 to another origin is RedirectRefused: nothing is sent there", () =>
     Effect.gen(function*() {
@@ -170,7 +171,7 @@ layer(layerSuite())("Job", (it) => {
       )
       expect(e.location).toBe("http://127.0.0.2:9/1/services2/x/jobs")
       expect(seen.filter((u) => u.startsWith("http://127.0.0.2"))).toEqual([])
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("a job request is never re-sent: a 503 on the POST fails at once", () =>
     Effect.gen(function*() {
@@ -179,7 +180,7 @@ layer(layerSuite())("Job", (it) => {
       yield* emulator.faults.inject(Faults.status(503, { match: { method: "POST", path: `/1/services2/${echo}/jobs` } }))
       yield* expectFailure(Job.request(echo, { message: "once" }, { schema: false }), "ServiceUnavailable")
       expect(yield* jobPosts(echo)).toBe(1)
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("list streams a service's jobs with the paging of every list; output reads the result", () =>
     Effect.gen(function*() {
@@ -196,7 +197,7 @@ layer(layerSuite())("Job", (it) => {
       expect(Option.getOrThrow(out).content).toEqual({ message: "m1" })
       yield* expectFailure(Job.get(echo, "urn:ivcap:job:00000000-0000-0000-0000-000000000000"), "ResourceNotFound")
       yield* expectFailure(Job.get(echo, "urn:ivcap:order:1"), "InvalidArgument")
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("interrupting a wait stops it: no further reads", () =>
     Effect.gen(function*() {
@@ -211,7 +212,7 @@ layer(layerSuite())("Job", (it) => {
       expect(yield* requestCount({ method: "GET", path: /\/jobs\// })).toBe(reads)
       const emulator = yield* Emulator.Emulator
       expect(yield* emulator.requests.active).toBe(0)
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("a wait whose schedule ends first is JobNotFinished with the last status", () =>
     Effect.gen(function*() {
@@ -219,7 +220,7 @@ layer(layerSuite())("Job", (it) => {
       const ticket = yield* Job.request(slow, { seconds: 3000 })
       const e = yield* expectFailure(Job.wait(ticket.service, ticket.job, { schedule: Schedule.recurs(2) }), "JobNotFinished")
       expect(["pending", "scheduled", "executing"]).toContain(e.status)
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("events: every event once, in order, across two forced disconnects; the stream ends with the job", () =>
     Effect.gen(function*() {
@@ -240,7 +241,7 @@ layer(layerSuite())("Job", (it) => {
       expect(log[2]!.headers["last-event-id"]).toBe("4")
       const last = events[events.length - 1]!
       expect(JSON.stringify(last.data)).toContain("succeeded")
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("events resume after a given lastEventId and never repeat one", () =>
     Effect.gen(function*() {
@@ -249,7 +250,7 @@ layer(layerSuite())("Job", (it) => {
       const all = Chunk.toReadonlyArray(yield* Job.events(ticket.service, ticket.job).pipe(Stream.runCollect))
       const rest = Chunk.toReadonlyArray(yield* Job.events(ticket.service, ticket.job, { lastEventId: all[1]!.seqId }).pipe(Stream.runCollect))
       expect(rest.map((e) => e.seqId)).toEqual(all.slice(2).map((e) => e.seqId))
-    }))
+    }).pipe(TestServices.provideLive))
 })
 
 layer(layerSuite())("Job (API versions)", (it) => {
@@ -267,7 +268,7 @@ layer(layerSuite())("Job (API versions)", (it) => {
       expect(details.controllerSchema).toBeDefined()
       expect(yield* requestCount({ path: "/1/services2" })).toBeGreaterThan(0)
       expect(yield* requestCount({ path: /^\/1\/services$/ })).toBe(0)
-    }))
+    }).pipe(TestServices.provideLive))
 })
 
 /** The same client code, whatever the deployment's API version. */
@@ -291,7 +292,7 @@ layer(layerHttp({ retry: fastRetry }, { token: suiteToken, apiVersion: "0.41" })
       const e = yield* expectFailure(Job.request(SeedData.helloWorld.id, { msg: "x" }, { schema: false }), "NotImplemented")
       expect(e.message).toContain("v0.41")
       expect(yield* requestCount({ method: "POST" })).toBe(0)
-    }))
+    }).pipe(TestServices.provideLive))
 })
 
 layer(layerHttp({ retry: fastRetry }, { token: suiteToken, apiVersion: "0.48" }))("a v0.48 deployment", (it) => {
@@ -302,7 +303,7 @@ layer(layerHttp({ retry: fastRetry }, { token: suiteToken, apiVersion: "0.48" })
       expect(yield* sameProgram).toEqual({ ...expected, version: "v0.44" })
       expect(yield* requestCount({ path: /^\/1\/services2/, method: "GET" })).toBeGreaterThan(1)
       expect(yield* requestCount({ path: /^\/1\/services(\/|$)/ })).toBe(0)
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("newer servers: unknown parameter types and statuses decode (raw value kept); extra keys never fail", () =>
     Effect.gen(function*() {
@@ -348,7 +349,7 @@ layer(layerHttp({ retry: fastRetry }, { token: suiteToken, apiVersion: "0.48" })
       expect(aspect.account).toBe(SeedData.account)
       expect(aspect.policy).toBe(SeedData.defaultPolicy)
       expect(aspect.replaces).toBe("urn:ivcap:aspect:00000000-0000-0000-0000-000000000001")
-    }))
+    }).pipe(TestServices.provideLive))
 
   it.effect("an explicit apiVersion is used as given: no probe", () =>
     Effect.gen(function*() {
@@ -356,5 +357,5 @@ layer(layerHttp({ retry: fastRetry }, { token: suiteToken, apiVersion: "0.48" })
       const result = yield* sameProgram.pipe(withClient({ apiVersion: "v0.41" }))
       expect(result).toEqual({ ...expected, version: "v0.41" })
       expect(yield* requestCount({ path: "/1/services2" })).toBe(0)
-    }))
+    }).pipe(TestServices.provideLive))
 })
