@@ -133,9 +133,16 @@ export class RequestTimeout extends Schema.TaggedError<RequestTimeout>()("Reques
   }
 }
 
-/** A response that does not match the API's schema; `message` names the offending field. @since 0.1.0 */
+/**
+ * A response — or a value that came with one, such as an aspect's content decoded with your Schema — that does
+ * not match its schema; `message` names the offending field. `method` and `url` name the request when there was
+ * one (absent when decoding a value already at hand).
+ *
+ * @since 0.1.0
+ */
 export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError", {
-  ...RequestInfo,
+  method: Schema.optional(Schema.String),
+  url: Schema.optional(Schema.String),
   message: Schema.String,
   cause: Schema.optional(Schema.Defect)
 }) {}
@@ -151,6 +158,23 @@ export class PagingError extends Schema.TaggedError<PagingError>()("PagingError"
   url: Schema.String,
   message: Schema.String
 }) {}
+
+/**
+ * The token could not be renewed (the refresh token was revoked or has expired, the login was withdrawn, the
+ * application's token provider failed): `login` says how to log in again. Once this happened, nothing more is
+ * sent with the old token. Never carries a token.
+ * @since 0.1.0
+ */
+export class LoginRequired extends Schema.TaggedError<LoginRequired>()("LoginRequired", {
+  /** Why the token could not be renewed (the identity provider's error code and description, if any). */
+  reason: Schema.String,
+  /** How to log in again, e.g. "run `ivcap context login`". */
+  login: Schema.String
+}) {
+  override get message() {
+    return `IVCAP login required: ${this.reason}. Log in again: ${this.login}`
+  }
+}
 
 /**
  * A job that ended without succeeding: `failed` (reported by the service) or `error` (by the platform), with the
@@ -192,55 +216,45 @@ export class RedirectRefused extends Schema.TaggedError<RedirectRefused>()("Redi
 /** Errors of a request that reached (or tried to reach) the server, whatever the operation. @since 0.1.0 */
 export type CallError = TransportError | RequestTimeout | DecodeError | UnexpectedStatus | Unauthorized | Forbidden
 
-/** Every error the SDK can fail with. @since 0.1.0 */
-export type IvcapError =
-  | ResourceNotFound
-  | AmbiguousRequest
-  | BadRequest
-  | Unauthorized
-  | Forbidden
-  | UnsupportedContentType
-  | InvalidParameter
-  | NotUnique
-  | RateLimited
-  | ServiceUnavailable
-  | NotImplemented
-  | UnexpectedStatus
-  | TransportError
-  | RequestTimeout
-  | DecodeError
-  | InvalidArgument
-  | PagingError
-  | JobFailed
-  | JobNotFinished
-  | RedirectRefused
+/**
+ * Every error the SDK can fail with, as one Schema: decode or encode them (across a worker or process boundary),
+ * or match on them. The tags and {@link isIvcapError} are derived from it.
+ *
+ * @since 0.1.0
+ */
+export const IvcapError = /*#__PURE__*/ Schema.Union(
+  ResourceNotFound,
+  AmbiguousRequest,
+  BadRequest,
+  Unauthorized,
+  Forbidden,
+  UnsupportedContentType,
+  InvalidParameter,
+  NotUnique,
+  RateLimited,
+  ServiceUnavailable,
+  NotImplemented,
+  UnexpectedStatus,
+  TransportError,
+  RequestTimeout,
+  DecodeError,
+  InvalidArgument,
+  PagingError,
+  LoginRequired,
+  JobFailed,
+  JobNotFinished,
+  RedirectRefused
+)
 
-const tags: ReadonlySet<string> = new Set([
-  "ResourceNotFound",
-  "AmbiguousRequest",
-  "BadRequest",
-  "Unauthorized",
-  "Forbidden",
-  "UnsupportedContentType",
-  "InvalidParameter",
-  "NotUnique",
-  "RateLimited",
-  "ServiceUnavailable",
-  "NotImplemented",
-  "UnexpectedStatus",
-  "TransportError",
-  "RequestTimeout",
-  "DecodeError",
-  "InvalidArgument",
-  "PagingError",
-  "JobFailed",
-  "JobNotFinished",
-  "RedirectRefused"
-])
+/** Every error the SDK can fail with. @since 0.1.0 */
+export type IvcapError = Schema.Schema.Type<typeof IvcapError>
+
+/** The `_tag`s of {@link IvcapError}. @since 0.1.0 */
+export const tags: ReadonlySet<IvcapError["_tag"]> = /*#__PURE__*/ new Set(IvcapError.members.map((member) => member._tag))
 
 /** Whether a value is one of the SDK's errors. @since 0.1.0 */
 export const isIvcapError = (u: unknown): u is IvcapError =>
-  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag) && u instanceof Error
+  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && (tags as ReadonlySet<string>).has(u._tag) && u instanceof Error
 
 /**
  * Whether retrying the same idempotent request may succeed: transport errors, timeouts, 429, 503 and

@@ -27,6 +27,7 @@ import * as ApiVersion from "./internal/apiVersion.js"
 import * as Http from "./internal/http.js"
 import { makeChecker } from "./internal/jsonSchema.js"
 import * as Listings from "./internal/paging.js"
+import * as Paths from "./internal/paths.js"
 import { makeWaiter } from "./internal/retry.js"
 import * as Sse from "./internal/sse.js"
 import { IvcapClient, withRequestOptions } from "./IvcapClient.js"
@@ -199,7 +200,7 @@ export type Ticket = Finished | Accepted
 // ---------------------------------------------------------------------------------------------------------------
 // Paths and shared pieces
 
-const jobsPath = (service: string) => `/1/services2/${Urn.pathSegment(service)}/jobs`
+const jobsPath = (service: string) => `${Paths.services2}/${Urn.pathSegment(service)}/jobs`
 const jobPath = (service: string, job: string) => `${jobsPath(service)}/${Urn.pathSegment(job)}`
 
 const validateIds = (serviceId: Urn.ServiceUrn | string, jobId: Urn.JobUrn | string) =>
@@ -662,7 +663,7 @@ export interface RunOptions extends RequestOptions, WaitOptions {}
 export type RunError = RequestError | WaitError | OutputError | DecodeError
 
 const decodeResult = <A, I, R>(schema: Schema.Schema<A, I, R>, job: Urn.JobUrn) =>
-  Http.decodeValue(schema, { method: "GET", url: job, what: `result of job ${job}` })
+  Http.decodeValue(schema, { what: `result of job ${job}` })
 
 /**
  * Runs a service as a job and returns its result decoded with `schema`: {@link request} (input checked first,
@@ -718,7 +719,7 @@ export const serviceOf = (jobId: Urn.JobUrn | string): Effect.Effect<Urn.Service
     return content["service-id"]
   }).pipe(Effect.withSpan("ivcap.Job.serviceOf", { attributes: { "ivcap.job": String(jobId) } }))
 
-const decodeJobAspect = Http.decodeValue(JobAspectContent, { method: "GET", url: "/1/aspects", what: "job aspect content" })
+const decodeJobAspect = Http.decodeValue(JobAspectContent, { what: "job aspect content" })
 
 // ---------------------------------------------------------------------------------------------------------------
 // Events
@@ -781,7 +782,8 @@ export const events = (serviceId: Urn.ServiceUrn | string, jobId: Urn.JobUrn | s
     const idle = Duration.decode(options?.idleTimeout ?? "60 seconds")
     const maxWait = options?.maxWaitTime === undefined ? undefined : String(Math.ceil(Duration.toSeconds(Duration.decode(options.maxWaitTime))))
     const waiter = yield* makeWaiter(options?.reconnect ?? defaultReconnectSchedule)
-    const decodeEvent = Http.decodeValue(JobEventWire, { method: "GET", url, what: "job event" })
+    const decodeEventValue = Http.decodeValue(JobEventWire, { what: "job event" })
+    const decodeEvent = (json: unknown) => Effect.mapError(decodeEventValue(json), (e) => new DecodeError({ method: "GET", url, message: e.message, cause: e.cause }))
 
     // State of this run of the stream (Stream.unwrap runs this once per run).
     let lastId: string | undefined = options?.lastEventId

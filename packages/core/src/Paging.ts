@@ -49,7 +49,12 @@ export interface ListOptions {
   readonly filter?: string | undefined
   /** The property to order by. */
   readonly orderBy?: string | undefined
-  /** Descending order (the API's default is `true`). */
+  /**
+   * `"ASC"` or `"DESC"` (the API's default), the same option name and values as `Aspect.list`'s; sent as
+   * `order-desc`.
+   */
+  readonly orderDirection?: "ASC" | "DESC" | undefined
+  /** @deprecated Use `orderDirection` (`orderDesc: false` is `orderDirection: "ASC"`); ignored when that is given. */
   readonly orderDesc?: boolean | undefined
   /** The state at that time. */
   readonly atTime?: DateTime.DateTime | undefined

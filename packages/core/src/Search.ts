@@ -15,6 +15,7 @@ import type { IvcapClient } from "./IvcapClient.js"
 import type { DecodeError } from "./IvcapError.js"
 import { InvalidArgument } from "./IvcapError.js"
 import * as Listings from "./internal/paging.js"
+import * as Paths from "./internal/paths.js"
 import * as Paging from "./Paging.js"
 
 /** The content type of a search query. @since 0.1.0 */
@@ -43,7 +44,7 @@ export const searchPages = (query: string, options?: SearchOptions): Stream.Stre
   query.trim() === ""
     ? Stream.fail(new InvalidArgument({ argument: "query", message: "the search query must not be empty" }))
     : Listings.listing({
-      path: "/1/search",
+      path: Paths.search,
       item: Schema.Unknown,
       query: Listings.listQuery({ atTime: options?.atTime }),
       pageSize: options?.pageSize,
@@ -79,5 +80,5 @@ export const decodeItems = <A, I, RD>(schema: Schema.Schema<A, I, RD>) =>
 <E, R>(self: Stream.Stream<unknown, E, R>): Stream.Stream<A, E | DecodeError, R | RD> =>
   Stream.mapEffect(
     Stream.zipWithIndex(self),
-    ([item, index]) => Http.decodeValue(schema, { method: "POST", url: "/1/search", what: `search result #${index}` })(item)
+    ([item, index]) => Http.decodeValue(schema, { what: `search result #${index}` })(item)
   )

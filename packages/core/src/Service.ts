@@ -19,6 +19,7 @@ import type { ApiVersion, IvcapClient } from "./IvcapClient.js"
 import type { DecodeError, UnexpectedStatus } from "./IvcapError.js"
 import { AmbiguousRequest, InvalidArgument, ResourceNotFound } from "./IvcapError.js"
 import * as Listings from "./internal/paging.js"
+import * as Paths from "./internal/paths.js"
 import * as Paging from "./Paging.js"
 import * as Urn from "./Urn.js"
 
@@ -140,11 +141,11 @@ export type GetByNameError = Paging.ListError | ResourceNotFound | AmbiguousRequ
 export type ListOptions = Paging.ListOptions
 
 /** The services collection of each API version. */
-const servicesPath = (version: ApiVersion) => (version === "v0.41" ? "/1/services" : "/1/services2")
+const servicesPath = (version: ApiVersion) => (version === "v0.41" ? Paths.services : Paths.services2)
 
 const listings = {
-  "v0.41": Listings.makeListing("/1/services", ServiceSummary, "ivcap.Service.list"),
-  "v0.44": Listings.makeListing("/1/services2", ServiceSummary, "ivcap.Service.list")
+  "v0.41": Listings.makeListing(servicesPath("v0.41"), ServiceSummary, "ivcap.Service.list"),
+  "v0.44": Listings.makeListing(servicesPath("v0.44"), ServiceSummary, "ivcap.Service.list")
 } as const
 
 /**
@@ -300,5 +301,5 @@ export const toolSchema = (id: Urn.ServiceUrn | string): Effect.Effect<ToolSchem
     })
   }).pipe(Effect.withSpan("ivcap.Service.toolSchema", { attributes: { "ivcap.id": String(id) } }))
 
-const decodeToolAspect = Http.decodeValue(Schema.Struct({ content: ToolContent }), { method: "GET", url: "/1/aspects", what: "tool aspect" })
+const decodeToolAspect = Http.decodeValue(Schema.Struct({ content: ToolContent }), { what: "tool aspect" })
 const decodeTool = (content: unknown) => Effect.map(decodeToolAspect({ content }), (a) => a.content)

@@ -31,6 +31,7 @@ import * as Artifact from "./Artifact.js"
 import { contentUrl, contentUrlOf } from "./internal/dataHref.js"
 import * as Http from "./internal/http.js"
 import { defaultContentType } from "./internal/mime.js"
+import * as Paths from "./internal/paths.js"
 import * as Tus from "./internal/tus.js"
 import { IvcapClient } from "./IvcapClient.js"
 import type { RequestTimeout, TransportError } from "./IvcapError.js"
@@ -107,7 +108,10 @@ export interface CreateOptions {
   readonly contentType?: string | undefined
   /** The content size in bytes; absent = unknown (`X-Content-Length: -1`). */
   readonly size?: number | undefined
-  /** A collection URN to add the artifact to (`X-Collection`). */
+  /**
+   * A collection URN to add the artifact to, sent as `X-Collection` (as the Python client does). Whether a deployment
+   * records it as a membership is not documented (the emulator does not): `Collection.upload` also adds one.
+   */
   readonly collection?: Urn.Urn | string | undefined
   /** The access policy (`X-Policy`, `urn:ivcap:policy:…`). */
   readonly policy?: Urn.PolicyUrn | string | undefined
@@ -140,12 +144,18 @@ export type SendError = Tus.SendError | InvalidArgument
 /** The errors of {@link upload}. @since 0.1.0 */
 export type UploadError = CreateError | SendError | Artifact.GetError
 
-/** Standard base64 of the UTF-8 bytes of `text` (`X-Name`), with the platform's `btoa` (browsers, Node ≥ 16). */
-const base64Utf8 = (text: string): string => {
-  let binary = ""
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte)
-  return btoa(binary)
-}
+/**
+ * The headers of `POST /1/artifacts` (wire doc §6.1): `X-Name` is the base64 of the name's UTF-8 bytes,
+ * `X-Content-Length` is `-1` for an unknown size.
+ */
+const CreateHeaders = /*#__PURE__*/ Schema.Struct({
+  name: Schema.optional(Schema.StringFromBase64).pipe(Schema.fromKey("x-name")),
+  contentType: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("x-content-type")),
+  contentLength: Schema.propertySignature(Schema.NumberFromString).pipe(Schema.fromKey("x-content-length")),
+  collection: Schema.optional(Schema.String).pipe(Schema.fromKey("x-collection")),
+  policy: Schema.optional(Schema.String).pipe(Schema.fromKey("x-policy")),
+  tusResumable: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("tus-resumable"))
+})
 
 /** The URN checks of {@link CreateOptions}. */
 // A media type as a header value may carry: `type/subtype` and parameters, printable ASCII only (no CR/LF).
@@ -181,16 +191,16 @@ export const create = (options: CreateOptions = {}): Effect.Effect<Artifact.Arti
   Effect.gen(function*() {
     const { collection, policy, size } = yield* validateCreate(options)
     const client = yield* IvcapClient
-    const headers: Record<string, string> = {
-      "x-content-type": options.contentType ?? defaultContentType,
-      "x-content-length": String(size ?? -1),
-      "tus-resumable": Tus.tusVersion
-    }
-    if (options.name !== undefined) headers["x-name"] = base64Utf8(options.name)
-    if (collection !== undefined) headers["x-collection"] = collection
-    if (policy !== undefined) headers["x-policy"] = policy
+    const headers = Schema.encodeSync(CreateHeaders)({
+      name: options.name,
+      contentType: options.contentType ?? defaultContentType,
+      contentLength: size ?? -1,
+      collection,
+      policy,
+      tusResumable: Tus.tusVersion
+    })
     const artifact = yield* client.call(
-      HttpClientRequest.post("/1/artifacts").pipe(HttpClientRequest.setHeaders(headers)),
+      HttpClientRequest.post(Paths.artifacts).pipe(HttpClientRequest.setHeaders(headers)),
       Http.expect(201, createStatuses).json(Artifact.ArtifactDetails),
       { idempotent: false }
     )

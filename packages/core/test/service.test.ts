@@ -39,9 +39,18 @@ layer(layerSuite())("Service", (it) => {
       yield* fresh
       const fire = yield* Stream.runCollect(Service.list({ filter: "name ~= 'fire%'" }))
       expect(Chunk.toReadonlyArray(fire).map((s) => s.name)).toEqual([SeedData.richService.name])
-      const asc = yield* Service.page({ orderBy: "name", orderDesc: false, pageSize: 50 })
+      const asc = yield* Service.page({ orderBy: "name", orderDirection: "ASC", pageSize: 50 })
       const names = asc.items.map((s) => s.name ?? "")
       expect(names).toEqual([...names].sort())
+      const desc = yield* Service.page({ orderBy: "name", orderDirection: "DESC", pageSize: 50 })
+      const descNames = desc.items.map((s) => s.name ?? "")
+      expect(descNames).toEqual([...descNames].sort().reverse())
+      expect(descNames).not.toEqual(names)
+      // The deprecated option still works, and `orderDirection` wins over it.
+      const legacy = yield* Service.page({ orderBy: "name", orderDesc: false, pageSize: 50 })
+      expect(legacy.items.map((s) => s.name ?? "")).toEqual(names)
+      const both = yield* Service.page({ orderBy: "name", orderDesc: false, orderDirection: "DESC", pageSize: 50 })
+      expect(both.items.map((s) => s.name ?? "")).toEqual(descNames)
     }))
 
   it.effect("get decodes the service with all seven parameter types", () =>

@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as BlobStore from "./BlobStore.js"
 import * as Faults from "./Faults.js"
+import { type OAuthOptions, OAuthState, type OAuthStats } from "./internal/oauth.js"
 import { EmulatorState, type Journal } from "./internal/state.js"
 import { randomUuid } from "./internal/util.js"
 import * as SeedData from "./SeedData.js"
@@ -60,6 +61,15 @@ export interface Options {
   readonly blobStore?: BlobStore.BlobStore
   /** Durable journal replayed at start (used by the Node server with a data directory). */
   readonly journal?: Journal
+  /** The identity provider's settings (token lifetime, device polling interval, mid-upload rejection). */
+  readonly oauth?: OAuthOptions
+}
+
+export type {
+  /** @since 0.1.0 */
+  OAuthOptions,
+  /** @since 0.1.0 */
+  OAuthStats
 }
 
 /**
@@ -105,6 +115,24 @@ export interface EmulatorService {
       }
     ) => Effect.Effect<ReadonlyArray<string>>
   }
+  /**
+   * The identity provider (`/1/authinfo.yaml`, device code, token, JWKS): the API accepts the tokens it issues
+   * while they are valid in emulator time, besides the fixed `token`.
+   */
+  readonly oauth: {
+    /** Approves the pending device authorization with this user code (as the user would on the login page). */
+    readonly approve: (userCode: string) => Effect.Effect<boolean>
+    /** Denies it. */
+    readonly deny: (userCode: string) => Effect.Effect<boolean>
+    /** The user codes waiting for a decision. */
+    readonly pending: Effect.Effect<ReadonlyArray<string>>
+    /** Every access token issued so far expires now. */
+    readonly expireAccessTokens: Effect.Effect<void>
+    /** Every refresh token is revoked (and access tokens expire): the user must log in again. */
+    readonly revokeAll: Effect.Effect<void>
+    /** Counters: device authorizations, device and refresh grants, refused grants, live access tokens. */
+    readonly stats: Effect.Effect<OAuthStats>
+  }
   /** Back to the seeded state: no orders/uploads/aspects of yours, no faults, counters zero, clock offset zero. */
   readonly reset: Effect.Effect<void>
   /** Internals used by `EmulatorApp` (not a stable API). */
@@ -121,6 +149,9 @@ export interface Internals {
   /** Adds `delta` to the number of requests in flight. */
   readonly inFlight: (delta: number) => void
   readonly takeFault: (method: string, pathname: string) => Faults.FaultAction | undefined
+  readonly oauth: OAuthState
+  /** Whether a request's bearer token is accepted now: the fixed token, or a live one the provider issued. */
+  readonly authorized: (authorization: string | undefined) => boolean
 }
 
 /**
@@ -165,6 +196,12 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
       options.orderStepMillis ?? 1000,
       options.journal
     )
+    const oauth = new OAuthState(options.oauth ?? {}, () => state.now())
+    const bearer = /^\s*bearer\s+(\S+)\s*$/i
+    const authorized = (header: string | undefined) => {
+      const m = header === undefined ? null : bearer.exec(header)
+      return m !== null && (m[1] === token || oauth.accepts(m[1]!))
+    }
     state.apiVersion = options.apiVersion ?? "0.48"
     state.jobStepMillis = options.jobStepMillis ?? 100
     const doSeed = options.seed ?? true
@@ -245,8 +282,17 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
             return ids
           }))
       },
+      oauth: {
+        approve: (userCode) => Effect.sync(() => oauth.decide(userCode, true)),
+        deny: (userCode) => Effect.sync(() => oauth.decide(userCode, false)),
+        pending: Effect.sync(() => oauth.pendingUserCodes()),
+        expireAccessTokens: Effect.sync(() => oauth.expireAccessTokens()),
+        revokeAll: Effect.sync(() => oauth.revokeAll()),
+        stats: Effect.sync(() => oauth.currentStats())
+      },
       reset: Effect.gen(function*() {
         rules = []
+        oauth.reset()
         log = []
         state.journal?.clear()
         yield* state.seed(doSeed, true)
@@ -259,7 +305,9 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
         inFlight: (delta) => {
           active += delta
         },
-        takeFault
+        takeFault,
+        oauth,
+        authorized
       }
     }
     return service

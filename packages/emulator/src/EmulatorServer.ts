@@ -47,6 +47,8 @@ export interface Options {
   readonly orderStepMillis?: number
   /** Load the seed data (default true). */
   readonly seed?: boolean
+  /** The identity provider's settings (token lifetime, device polling interval, mid-upload rejection). */
+  readonly oauth?: Emulator.OAuthOptions
   /** `"0.41"`: a v0.41 deployment (no `/1/services2`, no jobs); default `"0.48"`. */
   readonly apiVersion?: "0.41" | "0.48"
   /** Emulator time per job lifecycle step (default 100 ms). */
@@ -87,6 +89,7 @@ const emulatorLayer = (options: Options): Layer.Layer<Emulator.Emulator> =>
         ...(options.token !== undefined ? { token: options.token } : {}),
         ...(options.orderStepMillis !== undefined ? { orderStepMillis: options.orderStepMillis } : {}),
         ...(options.seed !== undefined ? { seed: options.seed } : {}),
+        ...(options.oauth !== undefined ? { oauth: options.oauth } : {}),
         ...(options.apiVersion !== undefined ? { apiVersion: options.apiVersion } : {}),
         ...(options.jobStepMillis !== undefined ? { jobStepMillis: options.jobStepMillis } : {})
       }

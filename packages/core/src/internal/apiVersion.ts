@@ -10,6 +10,7 @@ import type { ApiVersion, IvcapClientService } from "../IvcapClient.js"
 import { IvcapClient } from "../IvcapClient.js"
 import type { RequestTimeout, TransportError } from "../IvcapError.js"
 import * as Http from "./http.js"
+import * as Paths from "./paths.js"
 
 const probeStatuses = [400, 403] as const
 
@@ -41,7 +42,7 @@ const detector = (client: IvcapClientService): Effect.Effect<ApiVersion, DetectE
   if (existing !== undefined) return existing
   let known: Option.Option<ApiVersion> = Option.none()
   const lock = Effect.unsafeMakeSemaphore(1)
-  const probe = client.call(HttpClientRequest.get("/1/services2").pipe(HttpClientRequest.setUrlParams({ limit: "1" })), answer).pipe(
+  const probe = client.call(HttpClientRequest.get(Paths.services2).pipe(HttpClientRequest.setUrlParams({ limit: "1" })), answer).pipe(
     Effect.tap((version) =>
       Effect.sync(() => {
         known = Option.some(version)

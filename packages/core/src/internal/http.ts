@@ -11,7 +11,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { IvcapClient } from "../IvcapClient.js"
-import type { InvalidArgument, RequestTimeout } from "../IvcapError.js"
+import type { InvalidArgument, LoginRequired, RequestTimeout } from "../IvcapError.js"
 import { pathSegment, validate } from "../Urn.js"
 import {
   BadRequest,
@@ -64,7 +64,8 @@ export const intHeader = (value: string | undefined): Option.Option<number> => {
 /** The typed error for each status the API declares. */
 export interface ErrorByStatus {
   400: BadRequest
-  401: Unauthorized
+  /** A `401` that renewing the login could not cure is `Unauthorized`; one whose renewal failed, `LoginRequired`. */
+  401: Unauthorized | LoginRequired
   403: Forbidden
   404: ResourceNotFound
   415: UnsupportedContentType
@@ -167,7 +168,7 @@ export const formatParseError = (error: ParseResult.ParseError): string =>
  */
 export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) => {
   // Built once per schema, not per response.
-  const decode = decodeValue(schema, { method: "", url: "", what: "unexpected response" })
+  const decode = decodeValue(schema, { what: "unexpected response" })
   return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, DecodeError | TransportError, R> =>
     Effect.flatMap(Effect.mapError(response.text, transportError), (text) => {
       let json: unknown
@@ -181,20 +182,15 @@ export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) => {
 }
 
 /**
- * Decodes a value that came with a response (a body, an aspect's content, a search item) with a schema; a
- * mismatch is a `DecodeError` whose message starts with `what` and names the field. The decoder is built once;
- * `request`, when given, names the method and URL instead of `context`'s.
+ * Decodes a value (a body, an aspect's content, a search item) with a schema; a mismatch is a `DecodeError`
+ * whose message starts with `what` and names the field. The decoder is built once; `request`, when given, names
+ * the method and URL (none are invented when the value is decoded without a request).
  */
-export const decodeValue = <A, I, R>(
-  schema: Schema.Schema<A, I, R>,
-  context: { readonly method: string; readonly url: string; readonly what: string }
-) => {
+export const decodeValue = <A, I, R>(schema: Schema.Schema<A, I, R>, context: { readonly what: string }) => {
   const decode = Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })
   return (value: unknown, request?: HttpClientRequest.HttpClientRequest): Effect.Effect<A, DecodeError, R> =>
-    Effect.mapError(decode(value), (cause) => {
-      const where = request === undefined ? context : describe(request)
-      return new DecodeError({ method: where.method, url: where.url, message: `${context.what}: ${formatParseError(cause)}`, cause })
-    })
+    Effect.mapError(decode(value), (cause) =>
+      new DecodeError({ ...(request === undefined ? {} : describe(request)), message: `${context.what}: ${formatParseError(cause)}`, cause }))
 }
 
 /** A query without its `undefined` entries. */

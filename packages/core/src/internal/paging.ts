@@ -165,7 +165,7 @@ export const listQuery = (options: ListOptions | undefined): Record<string, stri
   Schema.encodeSync(ListQueryWire)({
     filter: options?.filter,
     orderBy: options?.orderBy,
-    orderDesc: options?.orderDesc,
+    orderDesc: options?.orderDirection === undefined ? options?.orderDesc : options.orderDirection === "DESC",
     atTime: options?.atTime === undefined ? undefined : DateTime.toUtc(options.atTime)
   })
 

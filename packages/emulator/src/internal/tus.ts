@@ -4,6 +4,7 @@
  * with `Range` for downloads (§7).
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -16,6 +17,9 @@ import { etagOf } from "./wire.js"
 const tusHeaders = { "tus-resumable": "1.0.0" }
 
 class TooLarge extends Data.TaggedError("TooLarge")<Record<never, never>> {}
+
+/** The request's token expired (or was revoked) while its body arrived (`rejectExpiredMidUpload`). */
+class TokenRefused extends Data.TaggedError("TokenRefused")<Record<never, never>> {}
 
 const findArtifact = (ctx: Ctx) => {
   const id = param(ctx, "id")
@@ -51,11 +55,14 @@ export const startUpload = (
     const body = yield* bodyStream(ctx.request)
     const remaining = a.length === undefined ? Number.POSITIVE_INFINITY : a.length - start
     let seen = 0
+    const recheck = ctx.emu.internal.oauth.rejectMidUpload
+    const authorization = ctx.request.headers["authorization"]
     // checked per chunk of buffers (not per buffer): the per-element overhead matters for multi-GiB bodies
-    const limited = Stream.mapChunksEffect(body, (chunk) => {
+    const limited = Stream.mapChunksEffect(body, (chunk): Effect.Effect<Chunk.Chunk<Uint8Array>, TooLarge | TokenRefused> => {
       let bytes = 0
       for (const b of chunk) bytes += b.length
       if (seen + bytes > remaining) return Effect.fail(new TooLarge())
+      if (recheck && !ctx.emu.internal.authorized(authorization)) return Effect.fail(new TokenRefused())
       seen += bytes
       return Effect.succeed(chunk)
     })
@@ -70,6 +77,13 @@ export const startUpload = (
           return Effect.orDie(ctx.state.blobs.truncate(a.id, start)).pipe(
             Effect.as(json({ message: `the body exceeds Upload-Length ${a.length}` }, 413, tusHeaders))
           )
+        }
+        if (e instanceof TokenRefused) {
+          // what arrived while the token was valid is kept; the client resumes from the offset
+          return Effect.succeed(HttpServerResponse.empty({
+            status: 401,
+            headers: { ...tusHeaders, "upload-offset": String(a.offset), "www-authenticate": "Bearer error=\"invalid_token\", error_description=\"The access token expired\"" }
+          }))
         }
         if (e instanceof BlobStoreError) {
           return Effect.succeed(json({ message: `storage failed: ${e.message}` }, 500))
