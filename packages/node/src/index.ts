@@ -29,6 +29,8 @@ export * as Marker from "./Marker.js"
 export * as Artifact from "@ivcap/core/Artifact"
 /** Aspects: bitemporal metadata. @since 0.1.0 */
 export * as Aspect from "@ivcap/core/Aspect"
+/** Resumable bulk pipelines. @since 0.1.0 */
+export * as Bulk from "@ivcap/core/Bulk"
 /** Collections: named groups of URNs, kept on aspects. @since 0.1.0 */
 export * as Collection from "@ivcap/core/Collection"
 /** Where the bearer token comes from (fixed, refreshing, a provider, none). @since 0.1.0 */

@@ -5,7 +5,6 @@
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -13,6 +12,7 @@ import * as Schema from "effect/Schema"
 import { IvcapClient } from "../IvcapClient.js"
 import type { InvalidArgument, LoginRequired, RequestTimeout } from "../IvcapError.js"
 import { pathSegment, validate } from "../Urn.js"
+import { parseRetryAfter } from "./retryAfter.js"
 import {
   BadRequest,
   DecodeError,
@@ -93,13 +93,7 @@ const InvalidParameterBody = /*#__PURE__*/ Schema.Struct({ name: Schema.String, 
 const excerpt = (text: string) => (text.length > 1024 ? `${text.slice(0, 1024)}…` : text)
 
 /** `Retry-After` as seconds or an HTTP date. */
-export const parseRetryAfter = (value: string | undefined, now: number = Date.now()): Option.Option<Duration.Duration> => {
-  if (value === undefined || value.trim() === "") return Option.none()
-  const trimmed = value.trim()
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Option.some(Duration.seconds(Number(trimmed)))
-  const at = Date.parse(trimmed)
-  return Number.isNaN(at) ? Option.none() : Option.some(Duration.millis(Math.max(0, at - now)))
-}
+export { parseRetryAfter }
 
 const bodyText = (response: HttpClientResponse.HttpClientResponse) =>
   response.text.pipe(Effect.orElseSucceed(() => ""))
