@@ -96,14 +96,20 @@ describe("examples against the emulator", () => {
     expect(out).toMatch(/retracted urn:ivcap:aspect:\S+: valid to \d{4}-/)
   })
 
-  it("search-aspects filters by schema prefix and content path, and reports that datalog search is not implemented", async () => {
+  it("search-aspects filters by schema prefix and content path, and runs datalog queries against the emulator", async () => {
     const all = await example("search-aspects", "urn:ivcap:schema:artifact%")
     expect(all).toContain(`${SeedData.readmeAspect.id}  ${SeedData.readmeAspect.schema}  ${SeedData.readmeAspect.entity}`)
     expect(all).toContain(`${SeedData.boundaryAspect.id}  ${SeedData.boundaryAspect.schema}  ${SeedData.boundaryAspect.entity}`)
     const some = await example("search-aspects", "urn:ivcap:schema:artifact%", "$.area ? (@ > 1000)")
     expect(some).toContain(SeedData.boundaryAspect.id)
     expect(some).not.toContain(SeedData.readmeAspect.id)
-    expect(all).toContain("datalog search: not available here")
+    expect(all).toContain(`datalog: ${SeedData.readmeAspect.entity} has a ${SeedData.readmeAspect.schema} aspect`)
+    expect(all).toContain(`datalog: ${SeedData.boundaryAspect.entity} has a ${SeedData.boundaryAspect.schema} aspect`)
+    expect(all).toContain("datalog: 2 result(s) for schemas starting with urn:ivcap:schema:artifact")
+    // the seeded aspects' content mentions their schema URN (`$schema`), an edge of the graph
+    const refs = await example("search-aspects", "urn:ivcap:schema:artifact%", "", SeedData.readmeAspect.schema)
+    expect(refs).toContain(`datalog: ${SeedData.readmeAspect.entity} (${SeedData.readmeAspect.schema}) refers to ${SeedData.readmeAspect.schema}`)
+    expect(refs).toContain(`datalog: ${SeedData.boundaryAspect.entity} (${SeedData.boundaryAspect.schema}) refers to ${SeedData.readmeAspect.schema}`)
   })
 
   it("manage-collection creates a collection, uploads into it, removes a member, looks back and retracts it", async () => {

@@ -206,9 +206,6 @@ export const expect = <S extends DeclaredStatus>(expected: number, declared: Rea
     response.status === expected ? Effect.void : failStatus(declared)(response)
 })
 
-/** The URL of a request, for spans. */
-export const requestUrl = (request: HttpClientRequest.HttpClientRequest): string => describe(request).url
-
 /** `GET <path>/<id>` of a record, with the id validated first and the standard read errors. */
 export const readById = <A, I, U, UI>(options: {
   readonly path: string
