@@ -268,6 +268,7 @@ describe("examples against the emulator", () => {
     expect(stdout).toContain("resumed from")
     expect(stdout).toContain("streamed back 300")
     expect(stdout).toContain("matches")
+    expect(stdout).toContain("20 requests on the expired token: 1 refresh")
     expect(stdout).toContain("Tour complete.")
   }, 150_000)
 })
