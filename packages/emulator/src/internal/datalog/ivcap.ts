@@ -19,10 +19,8 @@
 import type { AspectRec } from "../model.js"
 import { jobStatusAt, orderStatusAt } from "../model.js"
 import type { EmulatorState } from "../state.js"
-import { formatTime } from "../util.js"
 import type { Value } from "./ast.js"
 import type { BuiltinPredicate, Facts } from "./evaluator.js"
-import type { AspectView } from "./paths.js"
 
 /** The instant a query sees. */
 export interface Snapshot {
@@ -103,21 +101,10 @@ export const predicates = (state: EmulatorState, s: Snapshot): Record<string, Bu
   }
 })
 
-const view = (a: AspectRec): AspectView => ({
-  id: a.id,
-  entity: a.entity,
-  schema: a.schema,
-  content: a.content,
-  asserter: a.asserter,
-  policy: a.policy,
-  validFrom: formatTime(a.validFrom),
-  validTo: a.validTo === undefined ? undefined : formatTime(a.validTo)
-})
-
 /** Everything a query over the state at `s` can see. */
 export const facts = (state: EmulatorState, s: Snapshot): Facts => ({
   predicates: predicates(state, s),
   *aspects(schema) {
-    for (const a of state.aspects) if (a.schema === schema && visibleAspect(a, s)) yield view(a)
+    for (const a of state.aspects) if (a.schema === schema && visibleAspect(a, s)) yield a
   }
 })
