@@ -45,6 +45,40 @@ const example = async (name: string, ...args: Array<string>) => {
   return stdout
 }
 
+
+/** An admin or API request to the emulator with the token. */
+const api = async (method: string, path: string, body?: unknown) => {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  if (response.status >= 300) throw new Error(`${method} ${path} -> ${response.status}: ${await response.text()}`)
+  return response.status === 204 ? undefined : (await response.json()) as unknown
+}
+
+interface WireAspect { readonly id: string; readonly entity: string; readonly content?: Record<string, unknown> }
+
+/** Every aspect of `schema` (all pages). */
+const aspectsOf = async (schema: string, entity?: string): Promise<Array<WireAspect>> => {
+  const out: Array<WireAspect> = []
+  let path: string | undefined = `/1/aspects?${new URLSearchParams({ schema, limit: "50", "include-content": "true", ...(entity === undefined ? {} : { entity }) })}`
+  while (path !== undefined) {
+    const page = await api("GET", path) as { items: Array<WireAspect>; links: Array<{ rel: string; href: string }> }
+    out.push(...page.items)
+    const next = page.links.find((l) => l.rel === "next")
+    path = next === undefined ? undefined : `/1/aspects${new URL(next.href).search}`
+  }
+  return out
+}
+
+/** Runs an example expected to die by a signal; returns the signal. */
+const exampleKilled = (name: string, ...args: Array<string>) =>
+  example(name, ...args).then(
+    () => "exited normally",
+    (error: { signal?: string }) => error.signal ?? "no signal"
+  )
+
 describe("examples against the emulator", () => {
   it("list-services prints the first N services of the listing", async () => {
     const out = await example("list-services", "12")
@@ -119,6 +153,41 @@ describe("examples against the emulator", () => {
     expect(refs.match(/refers to/g)).toHaveLength(1)
   })
 
+  it("run-job prints the echo service's result; a bad input names the field and runs nothing", async () => {
+    const out = await example("run-job", SeedData.echo.name, `{"message":"from the examples"}`)
+    expect(out).toContain(`result: {"message":"from the examples"}`)
+    const bad = await example("run-job", SeedData.slow.name, `{"seconds":"ten"}`).then(() => "", (e: { stderr?: string }) => e.stderr ?? "")
+    expect(bad).toContain("input rejected at 'seconds'")
+    const failed = await example("run-job", SeedData.failingJob.name, `{"reason":"no disk"}`).then(() => "", (e: { stderr?: string }) => e.stderr ?? "")
+    expect(failed).toMatch(/job urn:ivcap:job:\S+ failed: no disk/)
+  })
+
+  it("request-job returns at once, watches the status to the end, and reads the job back", async () => {
+    const out = await example("request-job", SeedData.slow.name, `{"seconds":1,"message":"woke up"}`)
+    expect(out).toMatch(/job urn:ivcap:job:\S+ accepted; retry later: \d/)
+    expect(out).toContain("status: succeeded")
+    expect(out).toContain(`request: {"seconds":1,"message":"woke up"}`)
+    expect(out).toContain(`result: {"message":"woke up","slept":1}`)
+  })
+
+  it("job-events shows every event of a job live, in order, and ends with the job", async () => {
+    const out = await example("job-events", SeedData.slow.name, `{"seconds":2}`)
+    const ids = [...out.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]))
+    expect(ids.length).toBeGreaterThan(2)
+    expect(ids).toEqual(ids.map((_, i) => i + 1))
+    expect(out).toMatch(/\d+ events; job succeeded/)
+  })
+
+  it("list-jobs lists a service's jobs; tool-schema shows the request schema and checks an input", async () => {
+    const job = (await example("run-job", SeedData.echo.name, `{"message":"to be listed"}`)).length
+    expect(job).toBeGreaterThan(0)
+    const listed = await example("list-jobs", SeedData.echo.name, "50")
+    expect(listed).toMatch(/urn:ivcap:job:\S+ +succeeded/)
+    const schema = await example("tool-schema", SeedData.slow.name, `{"seconds":-1}`)
+    expect(schema).toContain(`"seconds"`)
+    expect(schema).toContain("input: invalid at 'seconds'")
+  })
+
   it("manage-collection creates a collection, uploads into it, removes a member, looks back and retracts it", async () => {
     const out = await example("manage-collection", "Examples survey")
     const id = /created (urn:ivcap:collection:\S+) "Examples survey"/.exec(out)?.[1]
@@ -148,15 +217,65 @@ describe("examples against the emulator", () => {
     expect(stdout).not.toContain(value)
   })
 
+  it("bulk-annotate writes one digest aspect per ready artifact, with the content's sha-256", async () => {
+    const out = await example("bulk-annotate", "4")
+    const total = Number(out.match(/annotating (\d+) artifacts/)![1])
+    expect(total).toBeGreaterThanOrEqual(2)
+    expect(out).toMatch(new RegExp(`complete — ${total} succeeded, 0 failed`))
+    const digests = await aspectsOf("urn:example:schema:content-digest.1")
+    expect(new Set(digests.map((a) => a.entity)).size).toBe(total)
+    expect(digests).toHaveLength(total)
+    const readme = digests.find((a) => a.entity === SeedData.readmeArtifact.id)!
+    const content = Buffer.from(await (await fetch(`${server.url}/1/artifacts/${encodeURIComponent(SeedData.readmeArtifact.id)}/blob`, { headers: { authorization: `Bearer ${server.token}` } })).arrayBuffer())
+    expect(readme.content?.["sha256"]).toBe(createHash("sha256").update(content).digest("hex"))
+    expect(readme.content?.["bytes"]).toBe(content.length)
+  })
+
+  it("bulk-copy-aspects copies and transforms every aspect, and reports the one that does not decode", async () => {
+    const from = "urn:example:schema:copy-in.1"
+    const to = "urn:example:schema:copy-out.1"
+    await api("POST", "/_emulator/seed/aspects", { count: 120, schema: from, entity: "urn:example:entity:copy" })
+    await api("POST", `/1/aspects?${new URLSearchParams({ entity: "urn:example:entity:copy-bad", schema: from })}`, { $schema: from, index: "not a number" })
+    const out = await example("bulk-copy-aspects", from, to, "8")
+    expect(out).toMatch(/complete — 120 succeeded, 1 failed/)
+    expect(out).toMatch(/first failure: content of aspect urn:ivcap:aspect:\S+: index: Expected/)
+    const copies = await aspectsOf(to)
+    expect(copies).toHaveLength(120)
+    const sources = new Set((await aspectsOf(from)).map((a) => a.id))
+    expect(new Set(copies.map((c) => c.content?.["copiedFrom"])).size).toBe(120)
+    for (const c of copies) {
+      expect(sources.has(c.content?.["copiedFrom"] as string)).toBe(true)
+      expect(c.content?.["label"]).toBe(`item ${c.content?.["index"] as number}`)
+    }
+  })
+
+  it("bulk-resume: killed half-way (SIGKILL), then resumed, it processes every item exactly once", async () => {
+    const input = "urn:example:schema:resume-in.1"
+    await api("POST", "/_emulator/seed/aspects", { count: 300, schema: input, entity: "urn:example:entity:resume" })
+    expect(await exampleKilled("bulk-resume", input, "--crash-after", "130")).toBe("SIGKILL")
+    const before = await aspectsOf("urn:example:schema:bulk-result.1")
+    expect(before.length).toBeGreaterThanOrEqual(130)
+    expect(before.length).toBeLessThan(300)
+    const out = await example("bulk-resume", input)
+    expect(out).toContain("resuming bulk-resume")
+    expect(out).toMatch(/complete \(resumed\) — 300 succeeded, 0 failed/)
+    const results = await aspectsOf("urn:example:schema:bulk-result.1")
+    const inputs = (await aspectsOf(input)).map((a) => a.id).sort()
+    expect(results.map((r) => r.entity).sort()).toEqual(inputs) // one result per input: none twice, none missing
+  }, 120_000)
+
   it("the demo tour completes (small sizes)", async () => {
     const { stdout } = await run(process.execPath, [join(dist, "demo.js")], {
       cwd: work,
       timeout: 120_000,
       env: { PATH: process.env.PATH ?? "", DEMO_SIZE_MIB: "24", DEMO_ASPECTS: "300", HOME: work, XDG_CONFIG_HOME: join(work, "config") }
     })
+    expect(stdout).toContain("event #1 ")
+    expect(stdout).toMatch(/job succeeded: \{"message":"hello from the demo"/)
     expect(stdout).toContain("resumed from")
     expect(stdout).toContain("streamed back 300")
     expect(stdout).toContain("matches")
+    expect(stdout).toContain("20 requests on the expired token: 1 refresh")
     expect(stdout).toContain("Tour complete.")
   }, 150_000)
 })
