@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as BlobStore from "./BlobStore.js"
 import * as Faults from "./Faults.js"
-import { EmulatorState, type Journal } from "./internal/state.js"
+import { defaultMaxUploadBytes, EmulatorState, type Journal } from "./internal/state.js"
 import { randomUuid } from "./internal/util.js"
 import * as SeedData from "./SeedData.js"
 
@@ -23,7 +23,17 @@ import * as SeedData from "./SeedData.js"
 export interface RequestRecord {
   readonly method: string
   readonly url: string
+  /**
+   * The request's headers, except `Authorization` and `Proxy-Authorization` (never kept); values longer than
+   * 1 KiB are cut.
+   */
   readonly headers: Record<string, string>
+  /**
+   * What the `Authorization` header carried: the accepted bearer token (`"token"`), nothing (`"none"`) or
+   * anything else (`"other"`, possible only on routes that need no token: a request needing one is refused with
+   * 401 before it is recorded).
+   */
+  readonly auth: "token" | "none" | "other"
   /** Emulator time (epoch millis) of arrival. */
   readonly at: number
 }
@@ -53,6 +63,19 @@ export interface Options {
   readonly blobStore?: BlobStore.BlobStore
   /** Durable journal replayed at start (used by the Node server with a data directory). */
   readonly journal?: Journal
+  /**
+   * The largest artifact accepted, declared or deferred (default 16 GiB, advertised as `Tus-Max-Size`); a larger
+   * `X-Content-Length`/`Upload-Length`, or a deferred-length upload growing past it, is answered 413.
+   */
+  readonly maxUploadBytes?: number
+  /**
+   * Origins (e.g. `"http://192.168.1.5:8080"`) allowed by CORS besides loopback ones (`localhost`, `127.x.x.x`,
+   * `[::1]`, any port), which are always allowed; `"*"` allows every origin. A request from any other origin is
+   * answered 403.
+   */
+  readonly corsOrigins?: ReadonlyArray<string>
+  /** How many requests the log keeps, oldest dropped first (default 100 000). */
+  readonly requestLogLimit?: number
 }
 
 /**
@@ -71,8 +94,10 @@ export interface EmulatorService {
   readonly requests: {
     /** How many recorded requests match `filter` (all when absent). */
     readonly count: (filter?: RequestFilter) => Effect.Effect<number>
-    /** Every recorded request, oldest first. */
+    /** The recorded requests (the newest `requestLogLimit`), oldest first. */
     readonly log: Effect.Effect<ReadonlyArray<RequestRecord>>
+    /** How many requests were refused with 401 (wrong or missing token) since the last reset; they are not logged. */
+    readonly rejected: Effect.Effect<number>
     /** Forgets the recorded requests. */
     readonly reset: Effect.Effect<void>
     /**
@@ -111,6 +136,10 @@ export interface EmulatorService {
 export interface Internals {
   readonly state: EmulatorState
   readonly record: (r: RequestRecord) => void
+  /** Counts a request refused for its token. */
+  readonly rejected: () => void
+  /** Whether CORS allows this `Origin`. */
+  readonly allowsOrigin: (origin: string) => boolean
   /** Adds `delta` to the number of requests in flight. */
   readonly inFlight: (delta: number) => void
   readonly takeFault: (method: string, pathname: string) => Faults.FaultAction | undefined
@@ -146,6 +175,23 @@ const pathnameOf = (url: string): string => {
   }
 }
 
+/** Loopback origins: `localhost` (and `*.localhost`), `127.0.0.0/8`, `[::1]`, any scheme and port. */
+const isLoopbackOrigin = (origin: string): boolean => {
+  try {
+    const host = new URL(origin).hostname
+    return host === "localhost" || host.endsWith(".localhost") || host === "[::1]" ||
+      /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  } catch {
+    return false
+  }
+}
+
+const originPolicy = (extra: ReadonlyArray<string>) => {
+  if (extra.includes("*")) return () => true
+  const allowed = new Set(extra.map((o) => o.replace(/\/+$/, "").toLowerCase()))
+  return (origin: string) => isLoopbackOrigin(origin) || allowed.has(origin.toLowerCase())
+}
+
 /**
  * Builds an emulator (seeded unless `seed: false`; replays `journal` when given).
  * @since 0.1.0
@@ -156,16 +202,23 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
     const state = new EmulatorState(
       options.blobStore ?? BlobStore.memory(),
       options.orderStepMillis ?? 1000,
-      options.journal
+      options.journal,
+      options.maxUploadBytes ?? defaultMaxUploadBytes
     )
+    const logLimit = Math.max(1, options.requestLogLimit ?? 100_000)
+    const allowsOrigin = originPolicy(options.corsOrigins ?? [])
     const doSeed = options.seed ?? true
     yield* state.seed(doSeed, false)
     yield* state.replay()
 
     type LiveRule = { rule: Faults.FaultRule; times: number; skip: number }
     let rules: Array<LiveRule> = []
+    // the log is `log.slice(head)`: dropping the oldest is O(1), compacted now and then
     let log: Array<RequestRecord & { pathname: string }> = []
+    let head = 0
+    let rejected = 0
     let active = 0
+    const retained = () => (head === 0 ? log : log.slice(head))
 
     const takeFault = (method: string, pathname: string): Faults.FaultAction | undefined => {
       for (const r of rules) {
@@ -196,11 +249,14 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
       requests: {
         count: (filter) =>
           Effect.sync(() =>
-            filter === undefined ? log.length : log.filter((r) => matchesRequest(filter, r, r.pathname)).length
+            filter === undefined ? log.length - head : retained().filter((r) => matchesRequest(filter, r, r.pathname)).length
           ),
-        log: Effect.sync(() => log.map(({ pathname: _p, ...r }) => r)),
+        log: Effect.sync(() => retained().map(({ pathname: _p, ...r }) => r)),
+        rejected: Effect.sync(() => rejected),
         reset: Effect.sync(() => {
           log = []
+          head = 0
+          rejected = 0
         }),
         active: Effect.sync(() => active)
       },
@@ -239,6 +295,8 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
       reset: Effect.gen(function*() {
         rules = []
         log = []
+        head = 0
+        rejected = 0
         state.journal?.clear()
         yield* state.seed(doSeed, true)
       }).pipe(Effect.orDie),
@@ -246,7 +304,16 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
         state,
         record: (r) => {
           log.push({ ...r, pathname: pathnameOf(r.url) })
+          if (log.length - head > logLimit) head++
+          if (head > 1024 && head * 2 > log.length) {
+            log = log.slice(head)
+            head = 0
+          }
         },
+        rejected: () => {
+          rejected++
+        },
+        allowsOrigin,
         inFlight: (delta) => {
           active += delta
         },

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `ivcap-emulator --host 127.0.0.1 --port N [--data-dir D] [--token T] [--order-step-ms N] [--no-seed]`
+ * `ivcap-emulator --host 127.0.0.1 --port N [--data-dir D] [--token T] [--order-step-ms N] [--no-seed]
+ * [--max-upload-bytes N] [--cors-origin ORIGIN]…`
  *
  * Starts the emulator and prints one line with its URL and token, then the admin URL. The default token is the
  * documented dev token `ivcap-emulator-dev-token` (`SeedData.defaultToken`).
@@ -14,7 +15,7 @@ import * as Emulator from "./Emulator.js"
 import * as EmulatorServer from "./EmulatorServer.js"
 
 const usage = `usage: ivcap-emulator [--host 127.0.0.1] [--port 8080] [--data-dir DIR] [--token TOKEN] \
-[--order-step-ms 1000] [--no-seed]`
+[--order-step-ms 1000] [--no-seed] [--max-upload-bytes N] [--cors-origin ORIGIN|*]...`
 
 const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
   const opts: { -readonly [K in keyof EmulatorServer.Options]: EmulatorServer.Options[K] } = {}
@@ -50,6 +51,12 @@ const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
         break
       case "--no-seed":
         opts.seed = false
+        break
+      case "--max-upload-bytes":
+        opts.maxUploadBytes = int(value())
+        break
+      case "--cors-origin":
+        opts.corsOrigins = [...(opts.corsOrigins ?? []), value()]
         break
       case "-h":
       case "--help":
