@@ -23,6 +23,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import { defaultMaxResponseBytes, MaxResponseBytes } from "./internal/body.js"
 import { isTransient, RequestTimeout, retryAfter, TransportError } from "./IvcapError.js"
 
 /** A retry schedule; its input is the error of the failed attempt. @since 0.1.0 */
@@ -42,6 +43,9 @@ export const defaultRetryPolicy: RetryPolicy = Schedule.exponential("250 millis"
 
 /** The default time one attempt (request, response and body) may take. @since 0.1.0 */
 export const defaultTimeout: Duration.Duration = Duration.seconds(30)
+
+/** The default cap of a JSON response body: 64 MiB, far above any real page. @since 0.1.0 */
+export { defaultMaxResponseBytes }
 
 /** A `Retry-After` longer than this is not waited for: the error is returned instead. @since 0.1.0 */
 export const defaultMaxRetryAfter: Duration.Duration = Duration.seconds(60)
@@ -64,6 +68,11 @@ export interface Options {
   readonly tracerPropagation?: boolean | undefined
   /** Extra headers for every request (e.g. a `User-Agent`). */
   readonly headers?: Record<string, string> | undefined
+  /**
+   * The largest JSON response body read (default {@link defaultMaxResponseBytes}, 64 MiB): a longer one — or an
+   * endless one — fails with `ResponseTooLarge` once the count passes it, so it never costs more memory than this.
+   */
+  readonly maxResponseBytes?: number | undefined
   /** A last word on the underlying client (logging, a proxy, …). */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
 }
@@ -212,6 +221,10 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
     )
     const httpClient = options.transformClient ? options.transformClient(configured) : configured
 
+    const maxResponseBytes = options.maxResponseBytes ?? defaultMaxResponseBytes
+    if (!(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
+      return yield* Effect.fail(ConfigError.InvalidData(["maxResponseBytes"], `maxResponseBytes must be a positive integer, got ${maxResponseBytes}`))
+    }
     const defaults = {
       timeout: Duration.decode(options.timeout ?? defaultTimeout),
       retry: options.retry ?? defaultRetryPolicy,
@@ -231,7 +244,7 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
       Effect.flatMap(requestOptions, ({ maxRetryAfter, retry, timeout }) => {
         const attempt = httpClient.execute(request).pipe(
           Effect.mapError(transportError),
-          Effect.flatMap(handle),
+          Effect.flatMap((response) => Effect.provideService(handle(response), MaxResponseBytes, maxResponseBytes)),
           Effect.timeoutFail({ duration: timeout, onTimeout: () => new RequestTimeout({ method: request.method, url: describe(HttpClientRequest.setUrl(request, resolve(request.url))).url, timeout }) })
         )
         const idempotent = callOptions?.idempotent ?? idempotentMethods.has(request.method)

@@ -152,8 +152,23 @@ export class PagingError extends Schema.TaggedError<PagingError>()("PagingError"
   message: Schema.String
 }) {}
 
+/**
+ * A JSON response body larger than the client's `maxResponseBytes` (default 64 MiB): reading stopped there (a
+ * declared `Content-Length` above it is refused before reading). Not retried: the same request would get the same
+ * body. @since 0.1.0
+ */
+export class ResponseTooLarge extends Schema.TaggedError<ResponseTooLarge>()("ResponseTooLarge", {
+  ...RequestInfo,
+  /** The cap, in bytes. */
+  limit: Schema.Number
+}) {
+  override get message() {
+    return `${this.method} ${this.url}: the response body exceeds ${this.limit} bytes (IvcapClient option maxResponseBytes)`
+  }
+}
+
 /** Errors of a request that reached (or tried to reach) the server, whatever the operation. @since 0.1.0 */
-export type CallError = TransportError | RequestTimeout | DecodeError | UnexpectedStatus | Unauthorized | Forbidden
+export type CallError = TransportError | RequestTimeout | DecodeError | UnexpectedStatus | Unauthorized | Forbidden | ResponseTooLarge
 
 /** Every error the SDK can fail with. @since 0.1.0 */
 export type IvcapError =
@@ -174,6 +189,7 @@ export type IvcapError =
   | DecodeError
   | InvalidArgument
   | PagingError
+  | ResponseTooLarge
 
 const tags: ReadonlySet<string> = new Set([
   "ResourceNotFound",
@@ -192,7 +208,8 @@ const tags: ReadonlySet<string> = new Set([
   "RequestTimeout",
   "DecodeError",
   "InvalidArgument",
-  "PagingError"
+  "PagingError",
+  "ResponseTooLarge"
 ])
 
 /** Whether a value is one of the SDK's errors. @since 0.1.0 */
