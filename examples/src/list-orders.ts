@@ -6,7 +6,7 @@ import * as Stream from "effect/Stream"
 import { args, run } from "./internal/run.js"
 
 run(
-  Order.list({ orderDesc: true }).pipe(
+  Order.list({ orderDirection: "DESC" }).pipe(
     Stream.take(Number(args[0] ?? 10)),
     Stream.runForEach((o) =>
       Console.log(`${o.id}  ${o.status.padEnd(9)}  ${o.orderedAt ? DateTime.formatIso(o.orderedAt) : ""}  ${o.name ?? ""}`))

@@ -11,6 +11,8 @@ import type * as Stream from "effect/Stream"
 import * as Aspect from "./Aspect.js"
 import * as Http from "./internal/http.js"
 import type { IvcapClient } from "./IvcapClient.js"
+import * as Listings from "./internal/paging.js"
+import * as Paths from "./internal/paths.js"
 import * as Paging from "./Paging.js"
 import * as Urn from "./Urn.js"
 
@@ -54,7 +56,7 @@ export type GetError = Http.ReadError
 /** Options of {@link list}. @since 0.1.0 */
 export type ListOptions = Paging.ListOptions
 
-const listing = Paging.makeListing("/1/artifacts", ArtifactSummary, "ivcap.Artifact.list")
+const listing = Listings.makeListing(Paths.artifacts, ArtifactSummary, "ivcap.Artifact.list")
 
 /** The artifacts, page by page. @since 0.1.0 */
 export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<ArtifactSummary>, Paging.ListError, IvcapClient> = (options) => listing.listPages(options)
@@ -73,7 +75,7 @@ export const page: (options?: ListOptions) => Effect.Effect<Paging.Page<Artifact
 
 /** Reads an artifact record. @since 0.1.0 */
 export const get: (id: Urn.ArtifactUrn | string) => Effect.Effect<ArtifactDetails, GetError, IvcapClient> = Http.readById({
-  path: "/1/artifacts",
+  path: Paths.artifacts,
   urn: Urn.ArtifactUrn,
   schema: ArtifactDetails,
   span: "ivcap.Artifact.get"

@@ -19,6 +19,8 @@ import * as SafeJson from "./internal/json.js"
 import { IvcapClient } from "./IvcapClient.js"
 import type { RequestTimeout, TransportError } from "./IvcapError.js"
 import { DecodeError, InvalidArgument } from "./IvcapError.js"
+import * as Listings from "./internal/paging.js"
+import * as Paths from "./internal/paths.js"
 import * as Paging from "./Paging.js"
 import * as Urn from "./Urn.js"
 
@@ -227,7 +229,7 @@ const write = <S extends Http.DeclaredStatus>(
     Effect.gen(function*() {
       const prepared = yield* prepareWrite(entity, content, options)
       const client = yield* IvcapClient
-      const request = HttpClientRequest.make(method)("/1/aspects").pipe(
+      const request = HttpClientRequest.make(method)(Paths.aspects).pipe(
         HttpClientRequest.setUrlParams(Http.definedOnly(prepared.query)),
         HttpClientRequest.bodyText(prepared.body, "application/json")
       )
@@ -266,7 +268,7 @@ export const update: (entity: string, content: unknown, options?: WriteOptions) 
 
 /** Reads an aspect record, content included (the Python `Aspect.refresh`). @since 0.1.0 */
 export const get: (id: Urn.AspectUrn | string) => Effect.Effect<AspectRecord, GetError, IvcapClient> = Http.readById({
-  path: "/1/aspects",
+  path: Paths.aspects,
   urn: Urn.AspectUrn,
   schema: AspectRecord,
   span: "ivcap.Aspect.get"
@@ -283,7 +285,7 @@ export const retract = (id: Urn.AspectUrn | string): Effect.Effect<void, Retract
   Effect.gen(function*() {
     const urn = yield* Urn.validate(Urn.AspectUrn, "id")(id)
     const client = yield* IvcapClient
-    return yield* client.call(HttpClientRequest.del(`/1/aspects/${Urn.pathSegment(urn)}`), retractHandle)
+    return yield* client.call(HttpClientRequest.del(`${Paths.aspects}/${Urn.pathSegment(urn)}`), retractHandle)
   }).pipe(Effect.withSpan("ivcap.Aspect.retract", { attributes: { "ivcap.id": String(id) } }))
 
 /**
@@ -307,7 +309,7 @@ export const listPages = (options?: ListOptions): Stream.Stream<Paging.Page<Aspe
       orderBy: options?.orderBy,
       orderDirection: options?.orderDirection
     })
-    return Paging.listing({ path: "/1/aspects", item: AspectSummaryFromWire, query, pageSize: options?.pageSize, cursor: options?.cursor, span: "ivcap.Aspect.list" })
+    return Listings.listing({ path: Paths.aspects, item: AspectSummaryFromWire, query, pageSize: options?.pageSize, cursor: options?.cursor, span: "ivcap.Aspect.list" })
   }))
 
 /**
@@ -321,7 +323,7 @@ export const list = (options?: ListOptions): Stream.Stream<AspectSummary, Paging
 
 /** One page of aspects: the first, or the one `options.cursor` points at. @since 0.1.0 */
 export const page = (options?: ListOptions): Effect.Effect<Paging.Page<AspectSummary>, Paging.ListError, IvcapClient> =>
-  Paging.single(listPages(options))
+  Listings.single(listPages(options))
 
 /**
  * The content of an aspect: the one it carries, or — for one listed without content — read by id (the
@@ -343,9 +345,9 @@ export const content = (aspect: AspectSummary | AspectRecord): Effect.Effect<Jso
  */
 export const decodeContent = <A, I, R>(schema: Schema.Schema<A, I, R>) =>
 (aspect: AspectSummary | AspectRecord): Effect.Effect<A, DecodeError, R> => {
-  const context = { method: "GET", url: `/1/aspects/${Urn.pathSegment(aspect.id)}`, what: `content of aspect ${aspect.id}` }
+  const context = { what: `content of aspect ${aspect.id}` }
   return aspect.content === undefined
-    ? Effect.fail(new DecodeError({ ...context, message: `${context.what}: not loaded (listed with includeContent: false); read it with Aspect.content` }))
+    ? Effect.fail(new DecodeError({ message: `${context.what}: not loaded (listed with includeContent: false); read it with Aspect.content` }))
     : Http.decodeValue(schema, context)(aspect.content)
 }
 

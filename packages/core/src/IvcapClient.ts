@@ -8,7 +8,6 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Config from "effect/Config"
@@ -24,7 +23,9 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { defaultMaxResponseBytes, MaxResponseBytes } from "./internal/body.js"
-import { isTransient, RequestTimeout, retryAfter, TransportError } from "./IvcapError.js"
+import { describe, transportError } from "./internal/http.js"
+import type { TransportError } from "./IvcapError.js"
+import { isTransient, RequestTimeout, retryAfter } from "./IvcapError.js"
 
 /** A retry schedule; its input is the error of the failed attempt. @since 0.1.0 */
 export type RetryPolicy = Schedule.Schedule<unknown, unknown>
@@ -147,31 +148,6 @@ export interface IvcapClientService {
 export class IvcapClient extends Context.Tag("@ivcap/core/IvcapClient")<IvcapClient, IvcapClientService>() {}
 
 const idempotentMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
-
-/** Describes a request for errors and spans: method and URL, nothing else. @internal */
-export const describe = (request: HttpClientRequest.HttpClientRequest): { readonly method: string; readonly url: string } => ({
-  method: request.method,
-  url: Option.match(HttpClientRequest.toUrl(request), { onNone: () => request.url, onSome: (u) => u.toString() })
-})
-
-/**
- * A platform transport failure as the SDK's `TransportError`: method and URL of the request as sent, and the
- * underlying cause — never the platform error itself, whose request (and response) carry the headers, token
- * included. A body that fails while being read (a connection cut mid-response) is a transport failure too.
- * @internal
- */
-export const transportError = (error: HttpClientError.HttpClientError): TransportError => {
-  const underlying: unknown = error.cause
-  const detail = error.description ?? (underlying instanceof Error ? underlying.message : undefined)
-  const what = error._tag === "RequestError"
-    ? error.reason === "Transport" ? "connection failed" : error.reason
-    : `response body could not be read (${error.reason})`
-  return new TransportError({
-    ...describe(error.request),
-    reason: detail ? `${what}: ${detail}` : what,
-    ...(underlying === undefined ? {} : { cause: underlying })
-  })
-}
 
 const normaliseBase = (url: string | URL): Either.Either<URL, string> => {
   try {

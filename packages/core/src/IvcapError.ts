@@ -133,9 +133,16 @@ export class RequestTimeout extends Schema.TaggedError<RequestTimeout>()("Reques
   }
 }
 
-/** A response that does not match the API's schema; `message` names the offending field. @since 0.1.0 */
+/**
+ * A response — or a value that came with one, such as an aspect's content decoded with your Schema — that does
+ * not match its schema; `message` names the offending field. `method` and `url` name the request when there was
+ * one (absent when decoding a value already at hand).
+ *
+ * @since 0.1.0
+ */
 export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError", {
-  ...RequestInfo,
+  method: Schema.optional(Schema.String),
+  url: Schema.optional(Schema.String),
   message: Schema.String,
   cause: Schema.optional(Schema.Defect)
 }) {}
@@ -170,51 +177,42 @@ export class ResponseTooLarge extends Schema.TaggedError<ResponseTooLarge>()("Re
 /** Errors of a request that reached (or tried to reach) the server, whatever the operation. @since 0.1.0 */
 export type CallError = TransportError | RequestTimeout | DecodeError | UnexpectedStatus | Unauthorized | Forbidden | ResponseTooLarge
 
-/** Every error the SDK can fail with. @since 0.1.0 */
-export type IvcapError =
-  | ResourceNotFound
-  | AmbiguousRequest
-  | BadRequest
-  | Unauthorized
-  | Forbidden
-  | UnsupportedContentType
-  | InvalidParameter
-  | NotUnique
-  | RateLimited
-  | ServiceUnavailable
-  | NotImplemented
-  | UnexpectedStatus
-  | TransportError
-  | RequestTimeout
-  | DecodeError
-  | InvalidArgument
-  | PagingError
-  | ResponseTooLarge
+/**
+ * Every error the SDK can fail with, as one Schema: decode or encode them (across a worker or process boundary),
+ * or match on them. The tags and {@link isIvcapError} are derived from it.
+ *
+ * @since 0.1.0
+ */
+export const IvcapError = /*#__PURE__*/ Schema.Union(
+  ResourceNotFound,
+  AmbiguousRequest,
+  BadRequest,
+  Unauthorized,
+  Forbidden,
+  UnsupportedContentType,
+  InvalidParameter,
+  NotUnique,
+  RateLimited,
+  ServiceUnavailable,
+  NotImplemented,
+  UnexpectedStatus,
+  TransportError,
+  RequestTimeout,
+  DecodeError,
+  InvalidArgument,
+  PagingError,
+  ResponseTooLarge
+)
 
-const tags: ReadonlySet<string> = new Set([
-  "ResourceNotFound",
-  "AmbiguousRequest",
-  "BadRequest",
-  "Unauthorized",
-  "Forbidden",
-  "UnsupportedContentType",
-  "InvalidParameter",
-  "NotUnique",
-  "RateLimited",
-  "ServiceUnavailable",
-  "NotImplemented",
-  "UnexpectedStatus",
-  "TransportError",
-  "RequestTimeout",
-  "DecodeError",
-  "InvalidArgument",
-  "PagingError",
-  "ResponseTooLarge"
-])
+/** Every error the SDK can fail with. @since 0.1.0 */
+export type IvcapError = Schema.Schema.Type<typeof IvcapError>
+
+/** The `_tag`s of {@link IvcapError}. @since 0.1.0 */
+export const tags: ReadonlySet<IvcapError["_tag"]> = /*#__PURE__*/ new Set(IvcapError.members.map((member) => member._tag))
 
 /** Whether a value is one of the SDK's errors. @since 0.1.0 */
 export const isIvcapError = (u: unknown): u is IvcapError =>
-  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag) && u instanceof Error
+  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && (tags as ReadonlySet<string>).has(u._tag) && u instanceof Error
 
 /**
  * Whether retrying the same idempotent request may succeed: transport errors, timeouts, 429, 503 and

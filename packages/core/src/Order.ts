@@ -19,6 +19,8 @@ import type { ParameterValue } from "./internal/parameters.js"
 import { checkParameters } from "./internal/parameters.js"
 import { IvcapClient } from "./IvcapClient.js"
 import type { InvalidArgument, InvalidParameter, PagingError, RequestTimeout, TransportError } from "./IvcapError.js"
+import * as Listings from "./internal/paging.js"
+import * as Paths from "./internal/paths.js"
 import * as Paging from "./Paging.js"
 import * as Service from "./Service.js"
 import * as Urn from "./Urn.js"
@@ -131,7 +133,7 @@ export type ListOptions = Paging.ListOptions
 /** The errors of reading one order. @since 0.1.0 */
 export type GetError = Http.ReadError
 
-const listing = Paging.makeListing("/1/orders", OrderSummary, "ivcap.Order.list")
+const listing = Listings.makeListing(Paths.orders, OrderSummary, "ivcap.Order.list")
 
 /** The orders, page by page. @since 0.1.0 */
 export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<OrderSummary>, Paging.ListError, IvcapClient> = (options) => listing.listPages(options)
@@ -150,7 +152,7 @@ export const page: (options?: ListOptions) => Effect.Effect<Paging.Page<OrderSum
 
 /** Reads an order record (the Python `Order.refresh`). @since 0.1.0 */
 export const get: (id: Urn.OrderUrn | string) => Effect.Effect<OrderDetails, GetError, IvcapClient> = Http.readById({
-  path: "/1/orders",
+  path: Paths.orders,
   urn: Urn.OrderUrn,
   schema: OrderDetails,
   span: "ivcap.Order.get"
@@ -206,7 +208,7 @@ export const place = (
     const wire = yield* checkParameters(definition.parameters, parameters)
     const body = Schema.encodeSync(OrderRequest)({ service, parameters: wire, name: options?.name, policy, tags: options?.tags })
     const client = yield* IvcapClient
-    const order = yield* client.call(HttpClientRequest.post("/1/orders").pipe(HttpClientRequest.bodyUnsafeJson(body)), placeHandle)
+    const order = yield* client.call(HttpClientRequest.post(Paths.orders).pipe(HttpClientRequest.bodyUnsafeJson(body)), placeHandle)
     yield* Effect.annotateCurrentSpan("ivcap.id", order.id)
     return order
   }).pipe(Effect.withSpan("ivcap.Order.place", { attributes: { "ivcap.service": String(serviceId) } }))
@@ -226,9 +228,11 @@ export const validateParameters: (
 export interface ProductsOptions {
   /** Products per follow-up request, 1..50 (default 50). */
   readonly pageSize?: number | undefined
+  /** Start at the page this cursor (a previous page's `next`) points at, instead of the products in the order record. */
+  readonly cursor?: string | undefined
 }
 
-const productPageSchema = Paging.PageSchema(ProductFromWire)
+const productPageSchema = Listings.PageSchema(ProductFromWire)
 const productStatuses = [400, 403, 404, 422, 501] as const
 
 /** The errors of {@link products}. @since 0.1.0 */
@@ -244,19 +248,19 @@ export type ProductsError = GetError | Http.StatusError<(typeof productStatuses)
 export const productPages = (id: Urn.OrderUrn | string, options?: ProductsOptions): Stream.Stream<Paging.Page<Product>, ProductsError, IvcapClient> =>
   Stream.unwrap(Effect.gen(function*() {
     const urn = yield* Urn.validate(Urn.OrderUrn, "id")(id)
-    const limit = yield* Paging.validatePageSize(options?.pageSize)
+    const limit = yield* Listings.validatePageSize(options?.pageSize)
     const client = yield* IvcapClient
-    const path = `/1/orders/${Urn.pathSegment(urn)}/products`
+    const path = `${Paths.orders}/${Urn.pathSegment(urn)}/products`
     const url = client.resolve(path)
     const handle = Http.expect(200, productStatuses).json(productPageSchema)
     const fetch = (cursor: Option.Option<string>): Effect.Effect<Paging.Page<Product>, ProductsError, IvcapClient> =>
       Option.isNone(cursor)
-        ? Effect.flatMap(get(urn), (order) => Paging.toPage(url)(order.products))
-        : client.call(Paging.pageRequest(path, cursor, limit, {}), handle).pipe(
-          Effect.flatMap(Paging.toPage(url)),
+        ? Effect.flatMap(get(urn), (order) => Listings.toPage(url)(order.products))
+        : client.call(Listings.pageRequest(path, cursor, limit, {}), handle).pipe(
+          Effect.flatMap(Listings.toPage(url)),
           Effect.withSpan("ivcap.Order.products", { attributes: { "ivcap.id": urn, "ivcap.page": cursor.value } })
         )
-    return Paging.pages(url, fetch)
+    return Listings.pages(url, fetch, Option.fromNullable(options?.cursor))
   }))
 
 /**

@@ -6,18 +6,15 @@
  *
  * @since 0.1.0
  */
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Chunk from "effect/Chunk"
-import * as DateTime from "effect/DateTime"
-import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Option from "effect/Option"
+import type * as DateTime from "effect/DateTime"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Http from "./internal/http.js"
-import { IvcapClient } from "./IvcapClient.js"
-import type { RequestTimeout, TransportError } from "./IvcapError.js"
-import { InvalidArgument, PagingError } from "./IvcapError.js"
+import type * as Http from "./internal/http.js"
+import type { IvcapClient } from "./IvcapClient.js"
+import type { InvalidArgument, PagingError, RequestTimeout, TransportError } from "./IvcapError.js"
 
 /** A hypermedia link; all three keys are required on the wire. @since 0.1.0 */
 export class Link extends /*#__PURE__*/ Schema.Class<Link>("Link")({
@@ -42,95 +39,9 @@ export const maxPageSize = 50
 /** The page size used when the caller does not choose one. @since 0.1.0 */
 export const defaultPageSize = 50
 
-/** Checks a page size (an integer in 1..50) before any request. @since 0.1.0 */
-export const validatePageSize = (pageSize: number | undefined): Effect.Effect<number, InvalidArgument> => {
-  const size = pageSize ?? defaultPageSize
-  return Number.isInteger(size) && size >= 1 && size <= maxPageSize
-    ? Effect.succeed(size)
-    : Effect.fail(new InvalidArgument({ argument: "pageSize", message: `pageSize must be an integer from 1 to ${maxPageSize}, got ${size}` }))
-}
-
-/**
- * The `page` cursor of a `next` link. The API's next hrefs carry only `page=<token>` in their query; the cursor is
- * sent back to the configured deployment, never to the href's host.
- *
- * @since 0.1.0
- */
-export const cursorOf = (links: ReadonlyArray<Link>): Either.Either<Option.Option<string>, string> => {
-  const next = links.find((l) => l.rel === "next")
-  if (next === undefined) return Either.right(Option.none())
-  let url: URL
-  try {
-    url = new URL(next.href, "http://relative.invalid")
-  } catch {
-    return Either.left(`malformed next link ${JSON.stringify(next.href)}`)
-  }
-  const page = url.searchParams.get("page")
-  return page === null || page === ""
-    ? Either.left(`next link without a page cursor: ${JSON.stringify(next.href)}`)
-    : Either.right(Option.some(page))
-}
-
-/** How many empty pages in a row (each with a next link) are followed before the listing is declared broken. */
-const maxEmptyPagesInARow = 10
-
-/**
- * Follows a listing page by page. `fetch` gets `None` for the first page and the cursor for the others. A
- * cursor that comes back a second time, or a run of empty pages that never ends, fails with `PagingError`
- * instead of looping forever.
- *
- * @since 0.1.0
- */
-export const pages = <A, E, R>(
-  url: string,
-  fetch: (cursor: Option.Option<string>) => Effect.Effect<Page<A>, E, R>,
-  start: Option.Option<string> = Option.none()
-): Stream.Stream<Page<A>, E | PagingError, R> =>
-  Stream.suspend(() => {
-    // Per run of the stream: the cursors seen so far (one set, added to — not copied — per page).
-    const seen = new Set<string>(Option.toArray(start))
-    let empty = 0
-    return Stream.paginateEffect(start, (cursor) =>
-      Effect.flatMap(fetch(cursor), (page) => {
-        if (Option.isNone(page.next)) return Effect.succeed([page, Option.none()] as const)
-        const next = page.next.value
-        if (seen.has(next)) {
-          return Effect.fail(new PagingError({ url, message: `the server repeated the page cursor ${JSON.stringify(next)}; stopping instead of looping` }))
-        }
-        empty = page.items.length === 0 ? empty + 1 : 0
-        if (empty >= maxEmptyPagesInARow) {
-          return Effect.fail(new PagingError({ url, message: `${empty} empty pages in a row, each with a next link; stopping` }))
-        }
-        seen.add(next)
-        return Effect.succeed([page, Option.some(page.next)] as const)
-      }))
-  })
-
 /** The items of a paged listing, in order. @since 0.1.0 */
 export const items = <A, E, R>(self: Stream.Stream<Page<A>, E, R>): Stream.Stream<A, E, R> =>
   Stream.mapChunks(self, Chunk.flatMap((page) => Chunk.unsafeFromArray(page.items)))
-
-/**
- * The query of a first page, or just `page` + `limit` for the following ones (as the API honours nothing else
- * then).
- *
- * @since 0.1.0
- */
-export const pageRequest = (
-  path: string,
-  cursor: Option.Option<string>,
-  limit: number,
-  query: Record<string, string | undefined>
-): HttpClientRequest.HttpClientRequest =>
-  HttpClientRequest.get(path).pipe(
-    HttpClientRequest.setUrlParams(
-      Option.match(cursor, {
-        onNone: () => ({ ...Http.definedOnly(query), limit: String(limit) }),
-        onSome: (page) => ({ page, limit: String(limit) })
-      })
-    )
-  )
-
 
 /** Options of the services, orders and artifacts listings. @since 0.1.0 */
 export interface ListOptions {
@@ -138,7 +49,12 @@ export interface ListOptions {
   readonly filter?: string | undefined
   /** The property to order by. */
   readonly orderBy?: string | undefined
-  /** Descending order (the API's default is `true`). */
+  /**
+   * `"ASC"` or `"DESC"` (the API's default), the same option name and values as `Aspect.list`'s; sent as
+   * `order-desc`.
+   */
+  readonly orderDirection?: "ASC" | "DESC" | undefined
+  /** @deprecated Use `orderDirection` (`orderDesc: false` is `orderDirection: "ASC"`); ignored when that is given. */
   readonly orderDesc?: boolean | undefined
   /** The state at that time. */
   readonly atTime?: DateTime.DateTime | undefined
@@ -148,88 +64,8 @@ export interface ListOptions {
   readonly cursor?: string | undefined
 }
 
-/** The first page of a page Stream (which always has one). @since 0.1.0 */
-export const single = <A, E, R>(self: Stream.Stream<Page<A>, E, R>): Effect.Effect<Page<A>, E, R> =>
-  Effect.map(Stream.runHead(self), Option.getOrElse((): Page<A> => ({ items: [], next: Option.none(), atTime: Option.none(), links: [] })))
-
-/**
- * The wire shape of a listing page: `items`, `links` and (usually) `at-time`.
- *
- * @since 0.1.0
- */
-export const PageSchema = <A, I, R>(item: Schema.Schema<A, I, R>) =>
-  Schema.Struct({
-    atTime: Schema.optionalWith(Schema.DateTimeUtc, { as: "Option", exact: true }).pipe(Schema.fromKey("at-time")),
-    items: Schema.Array(item),
-    links: Schema.Array(Link)
-  })
-
-/**
- * A listing endpoint as a Stream of pages: validates the page size, sends the first query, then follows the
- * `next` cursors with `page` + `limit` only.
- *
- * @since 0.1.0
- */
-export const listing = <A, I, R>(options: {
-  readonly path: string
-  readonly item: Schema.Schema<A, I, R>
-  readonly query: Record<string, string | undefined>
-  readonly pageSize: number | undefined
-  readonly cursor?: string | undefined
-  readonly span: string
-  /** Adjusts each page request (e.g. `POST` with a body, for search); the URL parameters are already set. */
-  readonly request?: ((request: HttpClientRequest.HttpClientRequest) => HttpClientRequest.HttpClientRequest) | undefined
-  /** Whether a page request may be retried; default: by method (see `IvcapClient.call`). */
-  readonly idempotent?: boolean | undefined
-}): Stream.Stream<Page<A>, ListError, R | IvcapClient> =>
-  Stream.unwrap(Effect.gen(function*() {
-    const limit = yield* validatePageSize(options.pageSize)
-    const client = yield* IvcapClient
-    const schema = PageSchema(options.item)
-    const handle = Http.expect(200, listStatuses).json(schema)
-    const adjust = options.request ?? ((request: HttpClientRequest.HttpClientRequest) => request)
-    const fetch = (cursor: Option.Option<string>) =>
-      client.call(adjust(pageRequest(options.path, cursor, limit, options.query)), handle, { idempotent: options.idempotent }).pipe(
-        Effect.flatMap(toPage(client.resolve(options.path))),
-        // No stack trace per page span: capturing one is a measurable share of a page's client CPU.
-        Effect.withSpan(options.span, { attributes: { "ivcap.page": Option.getOrElse(cursor, () => "first"), "ivcap.limit": limit }, captureStackTrace: false })
-      )
-    return pages(client.resolve(options.path), fetch, Option.fromNullable(options.cursor))
-  }))
-
-/**
- * A decoded wire page as a {@link Page}: its `next` cursor read from the links (a malformed next link is a
- * `PagingError` for `url`).
- *
- * @since 0.1.0
- */
-export const toPage = (url: string) =>
-<A>(wire: { readonly items: ReadonlyArray<A>; readonly links: ReadonlyArray<Link>; readonly atTime?: Option.Option<DateTime.Utc> }): Effect.Effect<Page<A>, PagingError> =>
-  Either.match(cursorOf(wire.links), {
-    onLeft: (message) => Effect.fail(new PagingError({ url, message })),
-    onRight: (next) => Effect.succeed<Page<A>>({ items: wire.items, next, atTime: wire.atTime ?? Option.none(), links: wire.links })
-  })
-
-const listStatuses = [400, 403, 415, 422, 501] as const
-
 /** The errors of a listing. @since 0.1.0 */
-export type ListError = Http.StatusError<(typeof listStatuses)[number]> | InvalidArgument | PagingError | TransportError | RequestTimeout
-
-const ListQueryWire = /*#__PURE__*/ Schema.Struct({
-  filter: Schema.optional(Schema.String),
-  orderBy: Schema.optional(Schema.String).pipe(Schema.fromKey("order-by")),
-  orderDesc: Schema.optional(Schema.BooleanFromString).pipe(Schema.fromKey("order-desc")),
-  atTime: Schema.optional(Schema.DateTimeUtc).pipe(Schema.fromKey("at-time"))
-})
-
-/** Encodes the shared list options to their wire query (`order-by`, `order-desc`, `at-time`). @since 0.1.0 */
-export const listQuery = (options: ListOptions | undefined): Record<string, string | undefined> =>
-  Schema.encodeSync(ListQueryWire)({
-    filter: options?.filter,
-    orderBy: options?.orderBy,
-    orderDesc: options?.orderDesc,
-    atTime: options?.atTime === undefined ? undefined : DateTime.toUtc(options.atTime)
-  })
+export type ListError = Http.StatusError<400 | 403 | 415 | 422 | 501> | InvalidArgument | PagingError | TransportError | RequestTimeout
 
 /** The three views of a standard listing endpoint. @since 0.1.0 */
 export interface Listing<A> {
@@ -238,14 +74,25 @@ export interface Listing<A> {
   readonly page: (options?: ListOptions) => Effect.Effect<Page<A>, ListError, IvcapClient>
 }
 
+
 /**
- * A standard listing endpoint (services, orders, artifacts): pages, items and one page, with the shared
- * list options.
+ * The listing plumbing that used to be exported here (`validatePageSize`, `cursorOf`, `pages`, `pageRequest`,
+ * `single`, `PageSchema`, `listing`, `toPage`, `listQuery`, `makeListing`) lives in the SDK's internals now; these
+ * names still work for 0.1.x.
  *
+ * @deprecated Internal plumbing, not API: use the modules' `list` / `listPages` / `page` and {@link items}. Will be
+ * removed in 0.2.
  * @since 0.1.0
  */
-export const makeListing = <A, I>(path: string, item: Schema.Schema<A, I>, span: string): Listing<A> => {
-  const listPages = (options?: ListOptions) =>
-    listing({ path, item, query: listQuery(options), pageSize: options?.pageSize, cursor: options?.cursor, span })
-  return { listPages, list: (options) => items(listPages(options)), page: (options) => single(listPages(options)) }
-}
+export {
+  cursorOf,
+  listing,
+  listQuery,
+  makeListing,
+  pageRequest,
+  pages,
+  PageSchema,
+  single,
+  toPage,
+  validatePageSize
+} from "./internal/paging.js"

@@ -14,6 +14,8 @@ import * as Http from "./internal/http.js"
 import type { IvcapClient } from "./IvcapClient.js"
 import type { DecodeError } from "./IvcapError.js"
 import { InvalidArgument } from "./IvcapError.js"
+import * as Listings from "./internal/paging.js"
+import * as Paths from "./internal/paths.js"
 import * as Paging from "./Paging.js"
 
 /** The content type of a search query. @since 0.1.0 */
@@ -41,10 +43,10 @@ export type SearchError = Paging.ListError
 export const searchPages = (query: string, options?: SearchOptions): Stream.Stream<Paging.Page<unknown>, SearchError, IvcapClient> =>
   query.trim() === ""
     ? Stream.fail(new InvalidArgument({ argument: "query", message: "the search query must not be empty" }))
-    : Paging.listing({
-      path: "/1/search",
+    : Listings.listing({
+      path: Paths.search,
       item: Schema.Unknown,
-      query: Paging.listQuery({ atTime: options?.atTime }),
+      query: Listings.listQuery({ atTime: options?.atTime }),
       pageSize: options?.pageSize,
       cursor: options?.cursor,
       span: "ivcap.Search.search",
@@ -64,7 +66,7 @@ export const search = (query: string, options?: SearchOptions): Stream.Stream<un
 
 /** One page of results: the first, or the one `options.cursor` points at. @since 0.1.0 */
 export const page = (query: string, options?: SearchOptions): Effect.Effect<Paging.Page<unknown>, SearchError, IvcapClient> =>
-  Paging.single(searchPages(query, options))
+  Listings.single(searchPages(query, options))
 
 /**
  * Decodes each search result with your own Schema; a mismatch fails the Stream with a `DecodeError` naming the
@@ -78,5 +80,5 @@ export const decodeItems = <A, I, RD>(schema: Schema.Schema<A, I, RD>) =>
 <E, R>(self: Stream.Stream<unknown, E, R>): Stream.Stream<A, E | DecodeError, R | RD> =>
   Stream.mapEffect(
     Stream.zipWithIndex(self),
-    ([item, index]) => Http.decodeValue(schema, { method: "POST", url: "/1/search", what: `search result #${index}` })(item)
+    ([item, index]) => Http.decodeValue(schema, { what: `search result #${index}` })(item)
   )

@@ -13,6 +13,8 @@ import * as Http from "./internal/http.js"
 import type { IvcapClient } from "./IvcapClient.js"
 import type { DecodeError, UnexpectedStatus } from "./IvcapError.js"
 import { AmbiguousRequest, InvalidArgument, ResourceNotFound } from "./IvcapError.js"
+import * as Listings from "./internal/paging.js"
+import * as Paths from "./internal/paths.js"
 import * as Paging from "./Paging.js"
 import * as Urn from "./Urn.js"
 
@@ -92,7 +94,7 @@ export type GetByNameError = Paging.ListError | ResourceNotFound | AmbiguousRequ
 /** Options of {@link list}. @since 0.1.0 */
 export type ListOptions = Paging.ListOptions
 
-const listing = Paging.makeListing("/1/services", ServiceSummary, "ivcap.Service.list")
+const listing = Listings.makeListing(Paths.services, ServiceSummary, "ivcap.Service.list")
 
 /** The services, page by page. @since 0.1.0 */
 export const listPages: (options?: ListOptions) => Stream.Stream<Paging.Page<ServiceSummary>, Paging.ListError, IvcapClient> = (options) => listing.listPages(options)
@@ -115,7 +117,7 @@ export const page: (options?: ListOptions) => Effect.Effect<Paging.Page<ServiceS
  * @since 0.1.0
  */
 export const get: (id: Urn.ServiceUrn | string) => Effect.Effect<ServiceDetails, GetError, IvcapClient> = Http.readById({
-  path: "/1/services",
+  path: Paths.services,
   urn: Urn.ServiceUrn,
   schema: ServiceDetails,
   span: "ivcap.Service.get"

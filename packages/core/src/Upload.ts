@@ -25,36 +25,53 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Artifact from "./Artifact.js"
-import { contentUrl } from "./internal/dataHref.js"
+import { contentUrl, contentUrlOf } from "./internal/dataHref.js"
 import * as Http from "./internal/http.js"
 import { defaultContentType } from "./internal/mime.js"
+import * as Paths from "./internal/paths.js"
 import * as Tus from "./internal/tus.js"
 import { IvcapClient } from "./IvcapClient.js"
 import type { RequestTimeout, TransportError } from "./IvcapError.js"
-import { DecodeError, InvalidArgument } from "./IvcapError.js"
+import { InvalidArgument } from "./IvcapError.js"
 import type { UploadSource } from "./UploadSource.js"
 import * as UploadStore from "./UploadStore.js"
 import * as Urn from "./Urn.js"
 
 /**
- * The server's offset is not one the upload can continue from (bytes lost, or beyond the length).
+ * The server's offset is not one the upload can continue from: behind what it confirmed before (bytes lost), beyond
+ * the upload's length, or outside the bytes just sent.
  *
  * @since 0.1.0
  */
-export const UploadOffsetMismatch = Tus.UploadOffsetMismatch
-/** @since 0.1.0 */
-export type UploadOffsetMismatch = Tus.UploadOffsetMismatch
+export class UploadOffsetMismatch extends /*#__PURE__*/ Schema.TaggedError<UploadOffsetMismatch>()("UploadOffsetMismatch", {
+  url: Schema.String,
+  /** The offset the server confirmed before. */
+  confirmed: Schema.Number,
+  /** The offset the server reports now. */
+  server: Schema.Number,
+  /** The upload's length, when known. */
+  length: Schema.optional(Schema.Number),
+  message: Schema.String
+}) {}
 
 /**
- * How far an upload is: `{ sent, confirmed, total }` (bytes; `total` is `None` while a stream of unknown size runs).
+ * How far an upload is, in absolute byte offsets of the content (not bytes of this run): `sent` bytes handed to
+ * the connection, `confirmed` bytes the server said it stored (only ever from a server's `Upload-Offset`, never
+ * going down), out of `total` (`Option.none()` until a stream of unknown size ends). A resumed upload's first
+ * event has `sent = confirmed =` the offset it resumed from. Events come at the start (or after each `HEAD`),
+ * for every piece of a chunk handed to the connection (about every 1 MiB for file sources, once per chunk for
+ * in-memory ones), and when the server confirms a chunk; `sent` falls back to `confirmed` after a failure.
  *
  * @since 0.1.0
  */
-export const Progress = Tus.Progress
-/** @since 0.1.0 */
-export type Progress = Tus.Progress
+export class Progress extends /*#__PURE__*/ Data.TaggedClass("Progress")<{
+  readonly sent: number
+  readonly confirmed: number
+  readonly total: Option.Option<number>
+}> {}
 
 /** The last event of {@link uploadWithProgress}: the finished artifact. @since 0.1.0 */
 export class Completed extends Data.TaggedClass("Completed")<{ readonly artifact: Artifact.ArtifactDetails }> {}
@@ -63,21 +80,9 @@ export class Completed extends Data.TaggedClass("Completed")<{ readonly artifact
 export type UploadEvent = Progress | Completed
 
 /**
- * The default chunk size: 8 MiB, chosen by measurement. A 256 MiB file uploaded with `UploadSource.fromFile` over
- * undici to the emulator bin on loopback (2-vCPU shared VM, 3 runs per size, chunk sizes alternating; median MB/s):
- *
- * | chunk | in-memory emulator | disk-backed emulator (`--data-dir`) |
- * |---|---:|---:|
- * | 1 MiB | 35.8 | 24.5 |
- * | 4 MiB | 48.0 | 39.6 |
- * | 8 MiB | 56.4 | 44.3 |
- * | 16 MiB | 38.1 (runs: 30.6–74.2) | 59.5 |
- * | 32 MiB | 69.5 | 63.9 |
- *
- * Throughput rises up to 8 MiB (fewer request round trips); beyond it the gain is within the run-to-run noise,
- * while the cost of a larger chunk is real: a `Blob` or one-pass `Stream` source holds one chunk in memory, and a
- * failure may re-send up to one chunk. (The CLI's default is 10 MB.) A file source streams each chunk from disk:
- * the peak RSS was 178–198 MiB for every chunk size (94 MiB with the modules loaded), not the chunk size.
+ * The default chunk size (bytes per PATCH): 8 MiB, chosen by measurement (see BENCHMARKS.md). A file source
+ * streams each chunk from disk, so memory does not grow with it; a `Blob` or one-pass `Stream` source holds one
+ * chunk in memory, and a failure may re-send up to one chunk. (The CLI's default is 10 MB.)
  *
  * @since 0.1.0
  */
@@ -136,12 +141,18 @@ export type SendError = Tus.SendError | InvalidArgument
 /** The errors of {@link upload}. @since 0.1.0 */
 export type UploadError = CreateError | SendError | Artifact.GetError
 
-/** Standard base64 of the UTF-8 bytes of `text` (`X-Name`), with the platform's `btoa` (browsers, Node ≥ 16). */
-const base64Utf8 = (text: string): string => {
-  let binary = ""
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte)
-  return btoa(binary)
-}
+/**
+ * The headers of `POST /1/artifacts` (wire doc §6.1): `X-Name` is the base64 of the name's UTF-8 bytes,
+ * `X-Content-Length` is `-1` for an unknown size.
+ */
+const CreateHeaders = /*#__PURE__*/ Schema.Struct({
+  name: Schema.optional(Schema.StringFromBase64).pipe(Schema.fromKey("x-name")),
+  contentType: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("x-content-type")),
+  contentLength: Schema.propertySignature(Schema.NumberFromString).pipe(Schema.fromKey("x-content-length")),
+  collection: Schema.optional(Schema.String).pipe(Schema.fromKey("x-collection")),
+  policy: Schema.optional(Schema.String).pipe(Schema.fromKey("x-policy")),
+  tusResumable: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("tus-resumable"))
+})
 
 /** The URN checks of {@link CreateOptions}. */
 // A media type as a header value may carry: `type/subtype` and parameters, printable ASCII only (no CR/LF).
@@ -177,29 +188,22 @@ export const create = (options: CreateOptions = {}): Effect.Effect<Artifact.Arti
   Effect.gen(function*() {
     const { collection, policy, size } = yield* validateCreate(options)
     const client = yield* IvcapClient
-    const headers: Record<string, string> = {
-      "x-content-type": options.contentType ?? defaultContentType,
-      "x-content-length": String(size ?? -1),
-      "tus-resumable": Tus.tusVersion
-    }
-    if (options.name !== undefined) headers["x-name"] = base64Utf8(options.name)
-    if (collection !== undefined) headers["x-collection"] = collection
-    if (policy !== undefined) headers["x-policy"] = policy
+    const headers = Schema.encodeSync(CreateHeaders)({
+      name: options.name,
+      contentType: options.contentType ?? defaultContentType,
+      contentLength: size ?? -1,
+      collection,
+      policy,
+      tusResumable: Tus.tusVersion
+    })
     const artifact = yield* client.call(
-      HttpClientRequest.post("/1/artifacts").pipe(HttpClientRequest.setHeaders(headers)),
+      HttpClientRequest.post(Paths.artifacts).pipe(HttpClientRequest.setHeaders(headers)),
       Http.expect(201, createStatuses).json(Artifact.ArtifactDetails),
       { idempotent: false }
     )
     yield* Effect.annotateCurrentSpan("ivcap.id", artifact.id)
     return artifact
   }).pipe(Effect.withSpan("ivcap.Upload.create"))
-
-/** The upload URL of a record, on the configured origin; a record without `data-href` cannot take content. */
-const uploadUrl = (artifact: Artifact.ArtifactDetails): Effect.Effect<string, DecodeError | InvalidArgument, IvcapClient> =>
-  Effect.flatMap(IvcapClient, (client): Effect.Effect<string, DecodeError | InvalidArgument> =>
-    artifact.dataHref === undefined
-      ? Effect.fail(new DecodeError({ method: "GET", url: client.resolve(`/1/artifacts/${Urn.pathSegment(artifact.id)}`), message: "data-href: missing, the artifact cannot receive content" }))
-      : contentUrl(client, artifact.dataHref))
 
 type Settings = Effect.Effect.Success<ReturnType<typeof validateSend>>
 
@@ -254,7 +258,7 @@ export const upload = (source: UploadSource, options: UploadOptions = {}): Effec
 
     const artifact = yield* create(createOptions)
     yield* Effect.annotateCurrentSpan("ivcap.id", artifact.id)
-    const url = yield* uploadUrl(artifact)
+    const url = yield* contentUrlOf(artifact)
     if (Option.isSome(remembered)) {
       const { fingerprint, length, store } = remembered.value
       const createdAt = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
@@ -311,7 +315,7 @@ export const resume = (
   Effect.gen(function*() {
     const settings = yield* validateSend(options)
     const artifact = yield* Artifact.get(artifactId)
-    const url = yield* uploadUrl(artifact)
+    const url = yield* contentUrlOf(artifact)
     yield* sendSource(url, source, settings, Option.none())
     return yield* Artifact.get(artifact.id)
   }).pipe(Effect.scoped, Effect.withSpan("ivcap.Upload.resume", { attributes: { "ivcap.id": String(artifactId) } }))

@@ -17,7 +17,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { guessContentType } from "./internal/mime.js"
+import * as Internal from "./internal/source.js"
 
 /** A source that could not be read (missing file, a failing stream, fewer bytes than announced, …). @since 0.1.0 */
 export class SourceError extends /*#__PURE__*/ Schema.TaggedError<SourceError>()("SourceError", {
@@ -75,45 +75,49 @@ export interface SourceOptions {
   readonly contentType?: string | undefined
 }
 
+/** What {@link fromRanges} needs to know about something with a size. @since 0.1.0 */
+export interface Ranges {
+  /** For error messages, e.g. `file /data/a.tif`. */
+  readonly description: string
+  /** The size in bytes. */
+  readonly size: number
+  /** The default artifact name (`SourceOptions.name` wins). */
+  readonly name?: string | undefined
+  /** A content type the thing carries (a `Blob`'s `type`); `SourceOptions.contentType` wins, else a guess from the name. */
+  readonly contentType?: string | undefined
+  /** Identifies the same content across restarts (see {@link fileFingerprint}); absent: not resumable after a restart. */
+  readonly fingerprint?: string | undefined
+  /**
+   * The bytes `[offset, offset + length)` (`length` ≥ 1, within the size): in memory, or as a stream read while it
+   * is sent. A stream that yields fewer or more bytes fails the upload with `SourceError`.
+   */
+  readonly read: (offset: number, length: number) => Effect.Effect<Uint8Array | Stream.Stream<Uint8Array, SourceError>, SourceError>
+}
+
 /**
- * The content type of a source: the one in `options`, else the one `given` (a `Blob`'s), else a guess from the
- * name's extension.
+ * A rereadable source from byte ranges of something with a known size (a file, a `Blob`, bytes, an object in
+ * another store): every platform's file source is built with it.
  *
+ * @example
+ * const source = UploadSource.fromRanges({ description: "bytes", size: data.length, read: (offset, length) => Effect.succeed(data.subarray(offset, offset + length)) })
  * @since 0.1.0
  */
-export const contentTypeOf = (options: SourceOptions | undefined, name: string | undefined, given?: string): Option.Option<string> =>
-  Option.fromNullable(options?.contentType ?? (given !== undefined && given !== "" ? given : undefined) ?? (name === undefined ? undefined : guessContentType(name)))
-
-/** A reader of a source of known size: clamps every read to the size. @since 0.1.0 */
-export const sized = (
-  size: number,
-  read: (offset: number, length: number) => Effect.Effect<Piece["bytes"], SourceError>
-): Reader => ({
-  read: (offset, maxLength) => {
-    const length = Math.max(0, Math.min(maxLength, size - offset))
-    return Effect.map(read(offset, length), (bytes) => ({ length, end: offset + length >= size, bytes }))
+export const fromRanges = (ranges: Ranges, options?: SourceOptions): UploadSource => {
+  const name = options?.name ?? ranges.name
+  const reader = Internal.sized(ranges.size, (offset, length) =>
+    length === 0
+      ? Effect.succeed(new Uint8Array(0))
+      : Effect.map(ranges.read(offset, length), (bytes) => bytes instanceof Uint8Array ? bytes : Internal.exactly(ranges.description, length, bytes)))
+  return {
+    description: ranges.description,
+    size: Option.some(ranges.size),
+    name: Option.fromNullable(name),
+    contentType: Internal.contentTypeOf(options, name, ranges.contentType),
+    fingerprint: Option.fromNullable(ranges.fingerprint),
+    rereadable: true,
+    open: Effect.succeed(reader)
   }
-})
-
-/**
- * A stream of exactly `length` bytes: fewer (a file cut short while uploading) is a `SourceError`, not a short
- * request body that the server would wait for. Counted per chunk of elements, not per element.
- *
- * @since 0.1.0
- */
-export const exactly = (description: string, length: number, stream: Stream.Stream<Uint8Array, SourceError>): Stream.Stream<Uint8Array, SourceError> =>
-  Stream.suspend(() => {
-    let seen = 0
-    return stream.pipe(
-      Stream.mapChunks((chunk) => {
-        for (const bytes of chunk) seen += bytes.length
-        return chunk
-      }),
-      Stream.concat(Stream.suspend(() =>
-        seen === length ? Stream.empty : Stream.fail(new SourceError({ source: description, message: `expected ${length} bytes, read ${seen}` }))
-      ))
-    )
-  })
+}
 
 /**
  * How many bytes a file stream reads at a time: 1 MiB, so that a GiB is 1,024 stream elements rather than 16,384
@@ -152,25 +156,17 @@ export const fromFile = (
     const info = yield* fs.stat(absolute).pipe(Effect.mapError(fail("cannot read the file")))
     if (info.type !== "File") return yield* new SourceError({ source: description, message: `not a regular file (${info.type})` })
     const size = Number(info.size)
-    const name = options?.name ?? paths.basename(absolute)
     const mtime = Option.match(info.mtime, { onNone: () => undefined, onSome: (d) => d.getTime() })
-    const reader = sized(size, (offset, length) =>
-      Effect.succeed(exactly(
-        description,
-        length,
-        length === 0
-          ? Stream.empty
-          : fs.stream(absolute, { offset, bytesToRead: length, chunkSize: fileReadSize, bufferSize: fileReadAhead }).pipe(Stream.mapError(fail("read failed")))
-      )))
-    return {
+    return fromRanges({
       description,
-      size: Option.some(size),
-      name: Option.some(name),
-      contentType: contentTypeOf(options, name),
-      fingerprint: Option.some(fileFingerprint(absolute, size, mtime)),
-      rereadable: true,
-      open: Effect.succeed(reader)
-    }
+      size,
+      name: paths.basename(absolute),
+      fingerprint: fileFingerprint(absolute, size, mtime),
+      read: (offset, length) =>
+        Effect.succeed(
+          fs.stream(absolute, { offset, bytesToRead: length, chunkSize: fileReadSize, bufferSize: fileReadAhead }).pipe(Stream.mapError(fail("read failed")))
+        )
+    }, options)
   })
 
 /**
@@ -182,24 +178,19 @@ export const fromFile = (
 export const fromBlob = (blob: Blob, options?: SourceOptions): UploadSource => {
   const fileName = "name" in blob && typeof blob.name === "string" ? blob.name : undefined
   const lastModified = "lastModified" in blob && typeof blob.lastModified === "number" ? blob.lastModified : undefined
-  const name = options?.name ?? fileName
-  const description = `blob ${name ?? "(unnamed)"}`
-  const reader = sized(blob.size, (offset, length) =>
-    Effect.tryPromise({
-      try: () => blob.slice(offset, offset + length).arrayBuffer(),
-      catch: (cause) => new SourceError({ source: description, message: "cannot read the blob", cause })
-    }).pipe(Effect.map((buffer) => new Uint8Array(buffer))))
-  return {
+  const description = `blob ${options?.name ?? fileName ?? "(unnamed)"}`
+  return fromRanges({
     description,
-    size: Option.some(blob.size),
-    name: Option.fromNullable(name),
-    contentType: contentTypeOf(options, name, blob.type),
-    fingerprint: fileName !== undefined && lastModified !== undefined
-      ? Option.some(`blob|${fileName}|${blob.size}|${lastModified}`)
-      : Option.none(),
-    rereadable: true,
-    open: Effect.succeed(reader)
-  }
+    size: blob.size,
+    name: fileName,
+    contentType: blob.type,
+    fingerprint: fileName !== undefined && lastModified !== undefined ? `blob|${fileName}|${blob.size}|${lastModified}` : undefined,
+    read: (offset, length) =>
+      Effect.tryPromise({
+        try: () => blob.slice(offset, offset + length).arrayBuffer(),
+        catch: (cause) => new SourceError({ source: description, message: "cannot read the blob", cause })
+      }).pipe(Effect.map((buffer) => new Uint8Array(buffer)))
+  }, options)
 }
 
 /**
@@ -208,15 +199,13 @@ export const fromBlob = (blob: Blob, options?: SourceOptions): UploadSource => {
  *
  * @since 0.1.0
  */
-export const fromBytes = (bytes: Uint8Array, options?: SourceOptions & { readonly fingerprint?: string | undefined }): UploadSource => ({
-  description: "bytes",
-  size: Option.some(bytes.length),
-  name: Option.fromNullable(options?.name),
-  contentType: contentTypeOf(options, options?.name),
-  fingerprint: Option.fromNullable(options?.fingerprint),
-  rereadable: true,
-  open: Effect.succeed(sized(bytes.length, (offset, length) => Effect.succeed(bytes.subarray(offset, offset + length))))
-})
+export const fromBytes = (bytes: Uint8Array, options?: SourceOptions & { readonly fingerprint?: string | undefined }): UploadSource =>
+  fromRanges({
+    description: "bytes",
+    size: bytes.length,
+    fingerprint: options?.fingerprint,
+    read: (offset, length) => Effect.succeed(bytes.subarray(offset, offset + length))
+  }, options)
 
 /** Options of {@link fromStream}. @since 0.1.0 */
 export interface StreamSourceOptions extends SourceOptions {
@@ -317,9 +306,30 @@ export const fromStream = <E>(stream: Stream.Stream<Uint8Array, E>, options?: St
     description,
     size: Option.fromNullable(options?.size),
     name: Option.fromNullable(options?.name),
-    contentType: contentTypeOf(options, options?.name),
+    contentType: Internal.contentTypeOf(options, options?.name),
     fingerprint: Option.none(),
     rereadable: false,
     open
   }
 }
+
+/**
+ * @deprecated Internal plumbing; build a source with {@link fromRanges} instead. Will be removed in 0.2.
+ * @since 0.1.0
+ */
+export const contentTypeOf = (options: SourceOptions | undefined, name: string | undefined, given?: string): Option.Option<string> =>
+  Internal.contentTypeOf(options, name, given)
+
+/**
+ * @deprecated Internal plumbing; build a source with {@link fromRanges} instead. Will be removed in 0.2.
+ * @since 0.1.0
+ */
+export const sized = (size: number, read: (offset: number, length: number) => Effect.Effect<Piece["bytes"], SourceError>): Reader =>
+  Internal.sized(size, read)
+
+/**
+ * @deprecated Internal plumbing; {@link fromRanges} checks the length of every range. Will be removed in 0.2.
+ * @since 0.1.0
+ */
+export const exactly = (description: string, length: number, stream: Stream.Stream<Uint8Array, SourceError>): Stream.Stream<Uint8Array, SourceError> =>
+  Internal.exactly(description, length, stream)

@@ -10,6 +10,9 @@ export * as Artifact from "./Artifact.js"
 /** Aspects: bitemporal JSON metadata about entities. @since 0.1.0 */
 export * as Aspect from "./Aspect.js"
 
+/** Collections: named groups of URNs, kept on aspects. @since 0.1.0 */
+export * as Collection from "./Collection.js"
+
 /** Artifact content as resumable, verified Streams. @since 0.1.0 */
 export * as Download from "./Download.js"
 
@@ -27,6 +30,9 @@ export * as Paging from "./Paging.js"
 
 /** Datalog search. @since 0.1.0 */
 export * as Search from "./Search.js"
+
+/** The account's secrets, their values `Redacted`. @since 0.1.0 */
+export * as Secret from "./Secret.js"
 
 /** Services and their parameter definitions. @since 0.1.0 */
 export * as Service from "./Service.js"

@@ -160,6 +160,8 @@ layer(layerSuite())("Aspect", (it) => {
       const e = yield* expectFailure(Aspect.decodeContent(Wrong)(aspect), "DecodeError")
       expect(e.message).toContain("title")
       expect(e.message).toContain(SeedData.readmeAspect.id)
+      // Decoding a value at hand makes no request: no invented method or URL.
+      expect(e.url).toBeUndefined()
       const [bare] = yield* collect(Aspect.list({ entity: SeedData.readmeArtifact.id, includeContent: false }))
       const missing = yield* expectFailure(Aspect.decodeContent(Doc)(bare!), "DecodeError")
       expect(missing.message).toContain("includeContent")

@@ -269,6 +269,11 @@ layer(layerSuite())("Order", (it) => {
         `GET ${path}`,
         `GET ${path}/products?page=p2&limit=5`
       ])
+      // A cursor resumes at that page, without reading the order record.
+      yield* emulator.requests.reset
+      const resumed = yield* Order.productPages(order.id, { cursor: "p2" }).pipe(Stream.runHead)
+      expect(Option.isSome(resumed)).toBe(true)
+      expect((yield* emulator.requests.log).map((r) => `${r.method} ${shown(r.url)}`)).toEqual([`GET ${path}/products?page=p2&limit=50`])
       // Taking only the first product reads the order record only.
       yield* emulator.requests.reset
       yield* Stream.runDrain(Order.products(order.id).pipe(Stream.take(1)))

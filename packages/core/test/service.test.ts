@@ -1,5 +1,5 @@
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Paging, Service } from "@ivcap/core"
+import { Service } from "@ivcap/core"
 import { Emulator, Faults, SeedData } from "@ivcap/emulator"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -38,9 +38,18 @@ layer(layerSuite())("Service", (it) => {
       yield* fresh
       const fire = yield* Stream.runCollect(Service.list({ filter: "name ~= 'fire%'" }))
       expect(Chunk.toReadonlyArray(fire).map((s) => s.name)).toEqual([SeedData.richService.name])
-      const asc = yield* Service.page({ orderBy: "name", orderDesc: false, pageSize: 50 })
+      const asc = yield* Service.page({ orderBy: "name", orderDirection: "ASC", pageSize: 50 })
       const names = asc.items.map((s) => s.name ?? "")
       expect(names).toEqual([...names].sort())
+      const desc = yield* Service.page({ orderBy: "name", orderDirection: "DESC", pageSize: 50 })
+      const descNames = desc.items.map((s) => s.name ?? "")
+      expect(descNames).toEqual([...descNames].sort().reverse())
+      expect(descNames).not.toEqual(names)
+      // The deprecated option still works, and `orderDirection` wins over it.
+      const legacy = yield* Service.page({ orderBy: "name", orderDesc: false, pageSize: 50 })
+      expect(legacy.items.map((s) => s.name ?? "")).toEqual(names)
+      const both = yield* Service.page({ orderBy: "name", orderDesc: false, orderDirection: "DESC", pageSize: 50 })
+      expect(both.items.map((s) => s.name ?? "")).toEqual(descNames)
     }))
 
   it.effect("get decodes the service with all seven parameter types", () =>
@@ -115,7 +124,7 @@ layer(layerSuite())("Service", (it) => {
         const e = yield* expectFailure(Stream.runDrain(Service.list({ pageSize })), "InvalidArgument")
         expect(e.argument).toBe("pageSize")
       }
-      yield* expectFailure(Paging.validatePageSize(Number.NaN), "InvalidArgument")
+      yield* expectFailure(Service.list({ pageSize: Number.NaN }).pipe(Stream.runDrain), "InvalidArgument")
       expect(yield* requestCount()).toBe(0)
     }))
 })

@@ -59,6 +59,13 @@ export interface Options {
   readonly seed?: boolean
   /** Emulator time each order lifecycle step takes (default 1000 ms). */
   readonly orderStepMillis?: number
+  /**
+   * Which IVCAP API to speak (default `"0.48"`): `"0.41"` is a v0.41 deployment — `/1/services2` and the job routes
+   * answer 404 as for any unknown path; `"0.48"` serves them too (v0.44–v0.48 shapes).
+   */
+  readonly apiVersion?: "0.41" | "0.48"
+  /** Emulator time each job lifecycle step (pending → scheduled → executing) takes (default 100 ms). */
+  readonly jobStepMillis?: number
   /** Where artifact content goes (default: in memory). */
   readonly blobStore?: BlobStore.BlobStore
   /** Durable journal replayed at start (used by the Node server with a data directory). */
@@ -207,6 +214,8 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
     )
     const logLimit = Math.max(1, options.requestLogLimit ?? 100_000)
     const allowsOrigin = originPolicy(options.corsOrigins ?? [])
+    state.apiVersion = options.apiVersion ?? "0.48"
+    state.jobStepMillis = options.jobStepMillis ?? 100
     const doSeed = options.seed ?? true
     yield* state.seed(doSeed, false)
     yield* state.replay()

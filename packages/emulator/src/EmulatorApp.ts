@@ -1,6 +1,6 @@
 /**
  * The emulator as an `HttpApp`: an `HttpRouter` with every IVCAP v0.41 endpoint (the ones the emulator does not
- * implement answer 501), the tus/download endpoint behind `data-href`, the `/_emulator/*` admin routes, CORS, fault
+ * implement answer 501), the v0.44–v0.48 services2 and job endpoints (job events over SSE), the tus/download endpoint behind `data-href`, the `/_emulator/*` admin routes, CORS, fault
  * injection and request recording. It needs the `Emulator` service. Absolute links (`href`, `data-href`, `next`)
  * are built from the request's `Host` (and `X-Forwarded-Proto`).
  *
@@ -14,9 +14,13 @@ import * as Effect from "effect/Effect"
 import type * as Emulator from "./Emulator.js"
 import * as Admin from "./internal/admin.js"
 import * as Artifacts from "./internal/api/artifacts.js"
+import * as JobEvents from "./internal/api/jobEvents.js"
+import * as Jobs from "./internal/api/jobs.js"
 import * as Orders from "./internal/api/orders.js"
 import * as Search from "./internal/api/search.js"
+import * as Secrets from "./internal/api/secrets.js"
 import * as Services from "./internal/api/services.js"
+import * as Services2 from "./internal/api/services2.js"
 import * as Aspects from "./internal/aspects.js"
 import { baseUrlOf, json, notFoundResponse, splitUrl } from "./internal/http.js"
 import * as Middleware from "./internal/middleware.js"
@@ -61,6 +65,9 @@ const table: ReadonlyArray<readonly [Method, HttpRouter.PathInput, Handler, bool
   ["GET", "/1/aspects/:id", Aspects.readAspect],
   ["DELETE", "/1/aspects/:id", Aspects.retractAspect],
   ["POST", "/1/search", Search.search],
+  ["GET", "/1/secrets", Secrets.getSecret],
+  ["POST", "/1/secrets", Secrets.setSecret],
+  ["GET", "/1/secrets/list", Secrets.listSecrets],
   ["GET", "/1/metadata", ni("metadata#list")],
   ["POST", "/1/metadata", ni("metadata#add")],
   ["GET", "/1/metadata/:id", ni("metadata#read")],
@@ -78,6 +85,17 @@ const table: ReadonlyArray<readonly [Method, HttpRouter.PathInput, Handler, bool
   ["DELETE", "/1/queues/:id", ni("queue#delete")],
   ["GET", "/1/queues/:id/messages", ni("queue#dequeue")],
   ["POST", "/1/queues/:id/messages", ni("queue#enqueue")],
+  // API v0.44–v0.48 (404 when the emulator runs as a v0.41 deployment)
+  ["GET", "/1/services2", Services2.listServices2],
+  ["POST", "/1/services2", Services2.createService2],
+  ["GET", "/1/services2/:id", Services2.readService2],
+  ["PUT", "/1/services2/:id", Services2.updateService2],
+  ["DELETE", "/1/services2/:id", Services2.deleteService2],
+  ["GET", "/1/services2/:service_id/jobs", Jobs.listJobs],
+  ["POST", "/1/services2/:service_id/jobs", Jobs.createJob],
+  ["GET", "/1/services2/:service_id/jobs/:id", Jobs.readJob],
+  ["GET", "/1/services2/:service_id/jobs/:job_id/events", JobEvents.jobEventStream],
+  ["GET", "/1/services2/:service_id/jobs/:job_id/output", Jobs.jobOutput],
   ["GET", "/_emulator/health", Admin.health, false],
   ["POST", "/_emulator/faults", Admin.injectFault],
   ["DELETE", "/_emulator/faults", Admin.resetFaults],

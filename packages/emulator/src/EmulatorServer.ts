@@ -53,6 +53,10 @@ export interface Options {
   readonly corsOrigins?: ReadonlyArray<string>
   /** How many requests the log keeps (default 100 000). */
   readonly requestLogLimit?: number
+  /** `"0.41"`: a v0.41 deployment (no `/1/services2`, no jobs); default `"0.48"`. */
+  readonly apiVersion?: "0.41" | "0.48"
+  /** Emulator time per job lifecycle step (default 100 ms). */
+  readonly jobStepMillis?: number
 }
 
 /**
@@ -108,7 +112,9 @@ const emulatorLayer = (options: Options): Layer.Layer<Emulator.Emulator> =>
         ...(options.seed !== undefined ? { seed: options.seed } : {}),
         ...(options.maxUploadBytes !== undefined ? { maxUploadBytes: options.maxUploadBytes } : {}),
         ...(options.corsOrigins !== undefined ? { corsOrigins: options.corsOrigins } : {}),
-        ...(options.requestLogLimit !== undefined ? { requestLogLimit: options.requestLogLimit } : {})
+        ...(options.requestLogLimit !== undefined ? { requestLogLimit: options.requestLogLimit } : {}),
+        ...(options.apiVersion !== undefined ? { apiVersion: options.apiVersion } : {}),
+        ...(options.jobStepMillis !== undefined ? { jobStepMillis: options.jobStepMillis } : {})
       }
       if (options.dataDir === undefined) return yield* Emulator.make(base)
       const dir = options.dataDir

@@ -93,6 +93,17 @@ export interface MalformedAction {
 }
 
 /**
+ * Handle the request; if its response is a stream (e.g. job events over SSE), pass it on until `afterEvents` SSE
+ * events carrying `data` have been sent (the cut happens at the end of the body chunk holding the last of them),
+ * then drop the connection. A stream that ends before that ends normally.
+ * @since 0.2.0
+ */
+export interface CutEventsAction {
+  readonly _tag: "CutEvents"
+  readonly afterEvents: number
+}
+
+/**
  * What a fault does.
  * @since 0.1.0
  */
@@ -104,6 +115,7 @@ export type FaultAction =
   | CutResponseAction
   | MapBodyAction
   | MalformedAction
+  | CutEventsAction
 
 /**
  * A fault rule: `times` (default 1) matching requests get `action`, after `skip` (default 0) matching requests were
@@ -164,6 +176,13 @@ export const cutRequestBody = (afterBytes: number, options?: RuleOptions): Fault
  */
 export const cutResponse = (afterBytes: number, options?: RuleOptions): FaultRule =>
   rule({ _tag: "CutResponse", afterBytes }, options)
+
+/**
+ * A rule dropping the connection of an event stream after `afterEvents` events (e.g. job events over SSE).
+ * @since 0.2.0
+ */
+export const cutEvents = (afterEvents: number, options?: RuleOptions): FaultRule =>
+  rule({ _tag: "CutEvents", afterEvents }, options)
 
 /**
  * A rule rewriting the JSON body of successful responses (in-process only).

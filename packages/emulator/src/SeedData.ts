@@ -3,9 +3,13 @@
  * parameters cover all seven types, a service whose orders fail, 60 generated services (so listing spans pages),
  * two ready artifacts and two aspects. Ids are fixed, so tests and the demo can refer to them.
  *
+ * API v0.44+ (`/1/services2`) also serves five tool services that run as jobs and really compute — {@link echo},
+ * {@link slow}, {@link failingJob}, {@link report} and {@link echoMoved} — each with a tool request schema aspect
+ * (`urn:sd-core:schema.ai-tool.1`, `content.fn_schema`). They are not in the v0.41 `/1/services` catalogue.
+ *
  * @since 0.1.0
  */
-import type { ParameterDef, ServiceBehaviour, ServiceRec } from "./internal/model.js"
+import type { JobBehaviour, ParameterDef, ServiceBehaviour, ServiceRec, ToolSpec } from "./internal/model.js"
 import { uuidFrom } from "./internal/util.js"
 
 /**
@@ -327,3 +331,220 @@ export const services = (): ReadonlyArray<Omit<ServiceRec, "seq">> => [
   },
   ...generated()
 ]
+
+/**
+ * The schema of tool request aspects (the newest Python client reads `content.fn_schema` of the one aspect with this
+ * schema on a service as the service's request model).
+ * @since 0.2.0
+ */
+export const toolSchema = "urn:sd-core:schema.ai-tool.1"
+
+const tool = (name: string, description: string, fnSchema: Record<string, unknown>): ToolSpec => ({
+  name,
+  description,
+  fnSchema: { $schema: "http://json-schema.org/draft-07/schema#", title: name, ...fnSchema }
+})
+
+/**
+ * Echo: the job's result is its input, unchanged. Input: an object with a string `message` (required) and any
+ * other keys. Finishes right after it starts.
+ * @since 0.2.0
+ */
+export const echo = {
+  id: serviceId("echo"),
+  name: "echo",
+  toolAspectId: `urn:ivcap:aspect:${uuidFrom("aspect:tool:echo")}`
+} as const
+
+/**
+ * Slow: sleeps `seconds` (0..3600, on the emulator clock, so tests advance the clock instead of waiting), emitting one
+ * progress event per second, then returns `{ message, slept }`.
+ * @since 0.2.0
+ */
+export const slow = {
+  id: serviceId("slow"),
+  name: "slow",
+  toolAspectId: `urn:ivcap:aspect:${uuidFrom("aspect:tool:slow")}`
+} as const
+
+/**
+ * Failing: every job fails (status `failed`) with `error-message` = the input's `reason` (default
+ * "simulated failure"), after `seconds` (default 0) of execution.
+ * @since 0.2.0
+ */
+export const failingJob = {
+  id: serviceId("failing-job"),
+  name: "failing-job",
+  toolAspectId: `urn:ivcap:aspect:${uuidFrom("aspect:tool:failing-job")}`,
+  defaultReason: "simulated failure"
+} as const
+
+/**
+ * Report: writes a Markdown artifact `report.md` from `title` and `lines` (a product of the job) and returns
+ * `{ artifact, name, mime-type, size }` with the artifact's URN.
+ * @since 0.2.0
+ */
+export const report = {
+  id: serviceId("report"),
+  name: "report",
+  toolAspectId: `urn:ivcap:aspect:${uuidFrom("aspect:tool:report")}`
+} as const
+
+/**
+ * A service that moved: a job request to it is answered 307 with `Location` = the job endpoint of {@link echo}
+ * (re-send the same POST there). Reading it, listing its jobs and its tool aspect work as for any service.
+ * @since 0.2.0
+ */
+export const echoMoved = {
+  id: serviceId("echo-moved"),
+  name: "echo-moved",
+  toolAspectId: `urn:ivcap:aspect:${uuidFrom("aspect:tool:echo-moved")}`
+} as const
+
+/**
+ * How many services `/1/services2` lists: the {@link serviceCount} v0.41 services plus the five tool services.
+ * @since 0.2.0
+ */
+export const services2Count = serviceCount + 5
+
+const echoTool = tool("echo", "Returns its input unchanged.", {
+  type: "object",
+  properties: { message: { type: "string", description: "Anything to echo back" } },
+  required: ["message"]
+})
+
+const runEcho: JobBehaviour = (input) => ({ runMillis: 0, outcome: "succeeded", result: input })
+
+const numberOr = (input: unknown, key: string, fallback: number): number => {
+  const v = typeof input === "object" && input !== null ? (input as Record<string, unknown>)[key] : undefined
+  return typeof v === "number" ? v : fallback
+}
+const stringOr = (input: unknown, key: string, fallback: string): string => {
+  const v = typeof input === "object" && input !== null ? (input as Record<string, unknown>)[key] : undefined
+  return typeof v === "string" ? v : fallback
+}
+
+const restController = (image: string) => ({
+  $schema: "urn:ivcap:schema.service.rest.1",
+  image: `ghcr.io/ivcap-works/emulator-${image}:latest`,
+  command: ["python", "/app/tool-service.py"],
+  port: 8090,
+  "ready-url": "/_healtz"
+})
+
+const toolService = (
+  ids: { readonly id: string; readonly name: string },
+  description: string,
+  spec: ToolSpec,
+  job: JobBehaviour,
+  extra: Partial<Omit<ServiceRec, "seq">> = {}
+): Omit<ServiceRec, "seq"> => ({
+  id: ids.id,
+  name: ids.name,
+  description,
+  account,
+  policy: defaultPolicy,
+  status: "active",
+  publishedAt: Date.UTC(2025, 6, 1),
+  tags: ["tool", "emulator"],
+  parameters: [],
+  behaviour: { outcome: "succeeded" },
+  v2Only: true,
+  controllerSchema: "urn:ivcap:schema.service.rest.1",
+  controller: restController(ids.name),
+  tool: spec,
+  job,
+  ...extra
+})
+
+/** @internal the seeded v0.44+ tool services, in seeding order. */
+export const toolServices = (): ReadonlyArray<Omit<ServiceRec, "seq">> => [
+  toolService(echo, "Returns its input unchanged (result = request).", echoTool, runEcho),
+  toolService(
+    slow,
+    "Sleeps for the requested number of seconds, reporting progress every second.",
+    tool("slow", "Sleeps `seconds`, then returns.", {
+      type: "object",
+      properties: {
+        seconds: { type: "number", minimum: 0, maximum: 3600, description: "How long to run" },
+        message: { type: "string", description: "Returned when done" }
+      },
+      required: ["seconds"]
+    }),
+    (input) => {
+      const seconds = numberOr(input, "seconds", 0)
+      return {
+        runMillis: Math.round(seconds * 1000),
+        outcome: "succeeded",
+        progressSteps: Math.max(0, Math.ceil(seconds) - 1),
+        result: { message: stringOr(input, "message", "done"), slept: seconds }
+      }
+    }
+  ),
+  toolService(
+    failingJob,
+    "Always fails, with the reason you give it (for testing error paths).",
+    tool("failing-job", "Fails with `reason` after `seconds`.", {
+      type: "object",
+      properties: {
+        reason: { type: "string", description: "The error message the job fails with" },
+        seconds: { type: "number", minimum: 0, maximum: 3600, description: "How long to run before failing" }
+      }
+    }),
+    (input) => ({
+      runMillis: Math.round(numberOr(input, "seconds", 0) * 1000),
+      outcome: "failed",
+      errorMessage: stringOr(input, "reason", failingJob.defaultReason)
+    })
+  ),
+  toolService(
+    report,
+    "Writes a Markdown report artifact from a title and lines of text.",
+    tool("report", "Creates the artifact `report.md`.", {
+      type: "object",
+      properties: {
+        title: { type: "string", minLength: 1, description: "Report title" },
+        lines: { type: "array", items: { type: "string" }, description: "Lines of the report body" }
+      },
+      required: ["title"]
+    }),
+    (input, ids) => {
+      const lines = typeof input === "object" && input !== null && Array.isArray((input as { lines?: unknown }).lines)
+        ? ((input as { lines: Array<unknown> }).lines.filter((l) => typeof l === "string") as Array<string>)
+        : []
+      const content = `# ${stringOr(input, "title", "Report")}\n\n${lines.map((l) => `${l}\n`).join("")}`
+      return {
+        runMillis: 500,
+        outcome: "succeeded",
+        product: { name: "report.md", mimeType: "text/markdown", content },
+        result: {
+          artifact: ids.productId,
+          name: "report.md",
+          "mime-type": "text/markdown",
+          size: new TextEncoder().encode(content).length
+        }
+      }
+    }
+  ),
+  toolService(echoMoved, "Moved: job requests are redirected (307) to the echo service.", echoTool, runEcho, {
+    redirectTo: echo.id
+  })
+]
+
+/** @internal the tool request schema aspects of the tool services. */
+export const toolAspects = (): ReadonlyArray<{
+  readonly id: string
+  readonly entity: string
+  readonly schema: string
+  readonly content: Record<string, unknown>
+}> =>
+  [echo, slow, failingJob, report, echoMoved].map((s) => {
+    const spec = toolServices().find((t) => t.id === s.id)!.tool!
+    return {
+      id: s.toolAspectId,
+      entity: s.id,
+      schema: toolSchema,
+      // shape as written by IVCAP tool services (inferred): `$schema`, `name`, `description`, `fn_schema`
+      content: { $schema: toolSchema, $entity: s.id, name: spec.name, description: spec.description, fn_schema: spec.fnSchema }
+    }
+  })

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `ivcap-emulator --host 127.0.0.1 --port N [--data-dir D] [--token T] [--order-step-ms N] [--no-seed]
- * [--max-upload-bytes N] [--cors-origin ORIGIN]…`
+ * `ivcap-emulator --host 127.0.0.1 --port N [--data-dir D] [--token T] [--order-step-ms N] [--job-step-ms N]
+ * [--api-version 0.41|0.48] [--no-seed] [--max-upload-bytes N] [--cors-origin ORIGIN]…`
  *
  * Starts the emulator and prints one line with its URL and token, then the admin URL. The default token is the
  * documented dev token `ivcap-emulator-dev-token` (`SeedData.defaultToken`).
@@ -15,7 +15,8 @@ import * as Emulator from "./Emulator.js"
 import * as EmulatorServer from "./EmulatorServer.js"
 
 const usage = `usage: ivcap-emulator [--host 127.0.0.1] [--port 8080] [--data-dir DIR] [--token TOKEN] \
-[--order-step-ms 1000] [--no-seed] [--max-upload-bytes N] [--cors-origin ORIGIN|*]...`
+[--order-step-ms 1000] [--job-step-ms 100] [--api-version 0.41|0.48] [--no-seed] \
+[--max-upload-bytes N] [--cors-origin ORIGIN|*]...`
 
 const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
   const opts: { -readonly [K in keyof EmulatorServer.Options]: EmulatorServer.Options[K] } = {}
@@ -49,6 +50,15 @@ const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
       case "--order-step-ms":
         opts.orderStepMillis = int(value())
         break
+      case "--job-step-ms":
+        opts.jobStepMillis = int(value())
+        break
+      case "--api-version": {
+        const v = value()
+        if (v !== "0.41" && v !== "0.48") throw new Error(`--api-version is 0.41 or 0.48, got '${v}'`)
+        opts.apiVersion = v
+        break
+      }
       case "--no-seed":
         opts.seed = false
         break

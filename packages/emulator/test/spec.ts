@@ -1,5 +1,6 @@
 /**
- * Validation of responses against the v0.41 OpenAPI spec (a byte-identical copy in `fixtures/`), with ajv.
+ * Validation of responses against the OpenAPI specs (byte-identical copies in `fixtures/`: v0.41, the seed's, and
+ * v0.48, the newest), with ajv.
  *
  * Two deliberate adjustments, both because the spec contradicts its own examples and the wire facts (wire doc §1):
  *   - `format: uuid` on ids: IVCAP ids are URNs (`urn:ivcap:service:<uuid>`, spec examples), so the format is
@@ -15,9 +16,8 @@ import { fileURLToPath } from "node:url"
 import { expect } from "vitest"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const spec = JSON.parse(
-  fs.readFileSync(path.join(here, "fixtures", "ivcap-openapi-v0.41.0-seed.json"), "utf8")
-) as {
+
+interface Spec {
   paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>>
   components: { schemas: Record<string, object> }
 }
@@ -27,49 +27,71 @@ const addFormats = (
   typeof moduleValue.default === "function" ? moduleValue.default : (moduleValue.default as { default: unknown }).default
 ) as FormatsPlugin
 
-const ajv = new Ajv({ strict: false, allErrors: true })
-addFormats(ajv)
-ajv.addFormat("uuid", /^urn:ivcap:[a-z]+:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
-ajv.addFormat("binary", true)
-ajv.addSchema(spec as object, "ivcap")
+/** The checks of one spec file (a byte-identical copy in `fixtures/`). */
+export interface SpecChecks {
+  /** The validator of a component schema (`ServiceListRT`, …). */
+  readonly schemaValidator: (name: string) => ValidateFunction
+  /** Asserts `body` is valid against component schema `name`. */
+  readonly expectSchema: (name: string, body: unknown) => void
+  /**
+   * Asserts that `status`/`body` is a response the spec declares for `method path` (a spec path template), and that
+   * the body is valid against the declared schema (or absent when the spec declares no content).
+   */
+  readonly expectDeclared: (method: string, template: string, status: number, body: unknown, text: string) => void
+}
 
-const validators = new Map<string, ValidateFunction>()
-
-/** The validator of a component schema (`ServiceListRT`, …). */
-export const schemaValidator = (name: string): ValidateFunction => {
-  let v = validators.get(name)
-  if (v === undefined) {
-    v = ajv.getSchema(`ivcap#/components/schemas/${name}`)
-    if (v === undefined) throw new Error(`no schema ${name}`)
-    validators.set(name, v)
+/** Loads `fixtures/<file>` and builds its ajv checks (with the two adjustments above). */
+export const specChecks = (file: string): SpecChecks => {
+  const spec = JSON.parse(fs.readFileSync(path.join(here, "fixtures", file), "utf8")) as Spec
+  const ajv = new Ajv({ strict: false, allErrors: true })
+  addFormats(ajv)
+  ajv.addFormat("uuid", /^urn:ivcap:[a-z]+:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+  ajv.addFormat("binary", true)
+  ajv.addSchema(spec as object, "ivcap")
+  const validators = new Map<string, ValidateFunction>()
+  const schemaValidator = (name: string): ValidateFunction => {
+    let v = validators.get(name)
+    if (v === undefined) {
+      v = ajv.getSchema(`ivcap#/components/schemas/${name}`)
+      if (v === undefined) throw new Error(`no schema ${name}`)
+      validators.set(name, v)
+    }
+    return v
   }
-  return v
-}
-
-/** Asserts `body` is valid against component schema `name`. */
-export const expectSchema = (name: string, body: unknown): void => {
-  const v = schemaValidator(name)
-  const ok = v(body)
-  expect(ok ? [] : v.errors?.map((e) => `${e.instancePath} ${e.message}`), `valid ${name}`).toEqual([])
-}
-
-/**
- * Asserts that `status`/`body` is a response the spec declares for `method path` (a spec path template), and that
- * the body is valid against the declared schema (or absent when the spec declares no content).
- */
-export const expectDeclared = (method: string, template: string, status: number, body: unknown, text: string) => {
-  const op = spec.paths[template]?.[method.toLowerCase()]
-  expect(op, `${method} ${template} is in the spec`).toBeDefined()
-  const declared = op!.responses[String(status)]
-  expect(declared, `${method} ${template} declares ${status}`).toBeDefined()
-  const schema = declared!.content?.["application/json"]?.schema as { $ref?: string } | undefined
-  if (schema === undefined) {
-    expect(text, `${method} ${template} ${status} has no body`).toBe("")
-    return
+  const expectSchema = (name: string, body: unknown): void => {
+    const v = schemaValidator(name)
+    const ok = v(body)
+    expect(ok ? [] : v.errors?.map((e) => `${e.instancePath} ${e.message}`), `valid ${name}`).toEqual([])
   }
-  const name = schema.$ref?.replace("#/components/schemas/", "")
-  if (name !== undefined) expectSchema(name, body)
+  const expectDeclared = (method: string, template: string, status: number, body: unknown, text: string) => {
+    const op = spec.paths[template]?.[method.toLowerCase()]
+    expect(op, `${method} ${template} is in the spec`).toBeDefined()
+    const declared = op!.responses[String(status)]
+    expect(declared, `${method} ${template} declares ${status}`).toBeDefined()
+    const schema = declared!.content?.["application/json"]?.schema as { $ref?: string } | undefined
+    if (schema === undefined) {
+      expect(text, `${method} ${template} ${status} has no body`).toBe("")
+      return
+    }
+    const name = schema.$ref?.replace("#/components/schemas/", "")
+    if (name !== undefined) expectSchema(name, body)
+  }
+  return { schemaValidator, expectSchema, expectDeclared }
 }
+
+const v041 = specChecks("ivcap-openapi-v0.41.0-seed.json")
+
+/** The validator of a v0.41 component schema (`ServiceListRT`, …). */
+export const schemaValidator = v041.schemaValidator
+
+/** Asserts `body` is valid against v0.41 component schema `name`. */
+export const expectSchema = v041.expectSchema
+
+/** {@link SpecChecks.expectDeclared} for the v0.41 spec. */
+export const expectDeclared = v041.expectDeclared
+
+/** The checks of the v0.48 spec (`/1/secrets`, `/1/services2`, jobs). */
+export const v048 = specChecks("ivcap-openapi-v0.48-ivcap-docs-2026-05.json")
 
 /** The §1.1 keys the official client requires (stricter than the spec in places). */
 export const requiredKeys: Record<string, ReadonlyArray<string>> = {

@@ -12,7 +12,6 @@
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as UploadSource from "@ivcap/core/UploadSource"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
@@ -45,7 +44,6 @@ export const fromFile = (path: string, options?: FileSourceOptions): Effect.Effe
     const info = yield* Effect.tryPromise({ try: () => fs.promises.stat(absolute), catch: fail("cannot read the file") })
     if (!info.isFile()) return yield* new UploadSource.SourceError({ source: description, message: "not a regular file" })
     const size = info.size
-    const name = options?.name ?? nodePath.basename(absolute)
     const onRead = options?.onRead
     const range = (offset: number, length: number): Stream.Stream<Uint8Array, UploadSource.SourceError> => {
       const bytes = NodeStream.fromReadable<UploadSource.SourceError, Uint8Array>(
@@ -64,15 +62,11 @@ export const fromFile = (path: string, options?: FileSourceOptions): Effect.Effe
         })
       })
     }
-    const reader = UploadSource.sized(size, (offset, length) =>
-      Effect.succeed(UploadSource.exactly(description, length, length === 0 ? Stream.empty : range(offset, length))))
-    return {
+    return UploadSource.fromRanges({
       description,
-      size: Option.some(size),
-      name: Option.some(name),
-      contentType: UploadSource.contentTypeOf(options, name),
-      fingerprint: Option.some(UploadSource.fileFingerprint(absolute, size, info.mtime.getTime())),
-      rereadable: true,
-      open: Effect.succeed(reader)
-    }
+      size,
+      name: nodePath.basename(absolute),
+      fingerprint: UploadSource.fileFingerprint(absolute, size, info.mtime.getTime()),
+      read: (offset, length) => Effect.succeed(range(offset, length))
+    }, options)
   })

@@ -26,6 +26,8 @@ export * as Marker from "./Marker.js"
 export * as Artifact from "@ivcap/core/Artifact"
 /** Aspects: bitemporal metadata. @since 0.1.0 */
 export * as Aspect from "@ivcap/core/Aspect"
+/** Collections: named groups of URNs, kept on aspects. @since 0.1.0 */
+export * as Collection from "@ivcap/core/Collection"
 /** Verified, resuming downloads. @since 0.1.0 */
 export * as Download from "@ivcap/core/Download"
 /** The client service and its options. @since 0.1.0 */
@@ -38,6 +40,8 @@ export * as Order from "@ivcap/core/Order"
 export * as Paging from "@ivcap/core/Paging"
 /** Datalog search. @since 0.1.0 */
 export * as Search from "@ivcap/core/Search"
+/** The account's secrets, values `Redacted`. @since 0.1.0 */
+export * as Secret from "@ivcap/core/Secret"
 /** Services and their parameters. @since 0.1.0 */
 export * as Service from "@ivcap/core/Service"
 /** Resumable tus uploads. @since 0.1.0 */

@@ -6,7 +6,7 @@
  * origin anyway; this keeps the request working as well as safe.)
  */
 import * as Effect from "effect/Effect"
-import type { IvcapClientService } from "../IvcapClient.js"
+import { IvcapClient, type IvcapClientService } from "../IvcapClient.js"
 import { InvalidArgument } from "../IvcapError.js"
 
 /** The URL to use for a `data-href` (or any content URL), on the configured origin. */
@@ -23,3 +23,15 @@ export const contentUrl = (client: IvcapClientService, href: string): Effect.Eff
     client.resolve(`${url.pathname}${url.search}`)
   )
 }
+
+/**
+ * The content URL of an artifact record, on the configured origin — the one place downloads and uploads get it.
+ * A record without `data-href` has no content to read or receive: `InvalidArgument` naming the artifact.
+ */
+export const contentUrlOf = (
+  artifact: { readonly id: string; readonly dataHref?: string | undefined }
+): Effect.Effect<string, InvalidArgument, IvcapClient> =>
+  Effect.flatMap(IvcapClient, (client) =>
+    artifact.dataHref === undefined
+      ? Effect.fail(new InvalidArgument({ argument: "artifact", message: `artifact ${artifact.id} has no data-href: it has no content to read or receive` }))
+      : contentUrl(client, artifact.dataHref))

@@ -2,6 +2,7 @@
  * Response handling shared by every operation: status → typed error (decoding the API's error bodies, wire doc
  * §2.1), and JSON bodies → domain values with decode errors that name the field.
  */
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
@@ -10,8 +11,8 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { describe, IvcapClient, transportError } from "../IvcapClient.js"
-import type { InvalidArgument, RequestTimeout, TransportError } from "../IvcapError.js"
+import { IvcapClient } from "../IvcapClient.js"
+import type { InvalidArgument, RequestTimeout } from "../IvcapError.js"
 import { ResponseTooLarge } from "../IvcapError.js"
 import { errorBodyBytes, MaxResponseBytes } from "./body.js"
 import { pathSegment, validate } from "../Urn.js"
@@ -25,10 +26,43 @@ import {
   RateLimited,
   ResourceNotFound,
   ServiceUnavailable,
+  TransportError,
   Unauthorized,
   UnexpectedStatus,
   UnsupportedContentType
 } from "../IvcapError.js"
+
+/** Describes a request for errors and spans: method and URL, nothing else (never the headers). */
+export const describe = (request: HttpClientRequest.HttpClientRequest): { readonly method: string; readonly url: string } => ({
+  method: request.method,
+  url: Option.match(HttpClientRequest.toUrl(request), { onNone: () => request.url, onSome: (u) => u.toString() })
+})
+
+/**
+ * A platform transport failure as the SDK's `TransportError`: method and URL of the request as sent, and the
+ * underlying cause — never the platform error itself, whose request (and response) carry the headers, token
+ * included. A body that fails while being read (a connection cut mid-response) is a transport failure too.
+ */
+export const transportError = (error: HttpClientError.HttpClientError): TransportError => {
+  const underlying: unknown = error.cause
+  const detail = error.description ?? (underlying instanceof Error ? underlying.message : undefined)
+  const what = error._tag === "RequestError"
+    ? error.reason === "Transport" ? "connection failed" : error.reason
+    : `response body could not be read (${error.reason})`
+  return new TransportError({
+    ...describe(error.request),
+    reason: detail ? `${what}: ${detail}` : what,
+    ...(underlying === undefined ? {} : { cause: underlying })
+  })
+}
+
+/** A header holding a non-negative integer (`Content-Length`, `Upload-Offset`, …); `None` when absent or malformed. */
+export const intHeader = (value: string | undefined): Option.Option<number> => {
+  const trimmed = value?.trim()
+  if (trimmed === undefined || !/^\d+$/.test(trimmed)) return Option.none()
+  const n = Number(trimmed)
+  return Number.isSafeInteger(n) ? Option.some(n) : Option.none()
+}
 
 /** The typed error for each status the API declares. */
 export interface ErrorByStatus {
@@ -186,7 +220,7 @@ export const formatParseError = (error: ParseResult.ParseError): string =>
  */
 export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) => {
   // Built once per schema, not per response.
-  const decode = decodeValue(schema, { method: "", url: "", what: "unexpected response" })
+  const decode = decodeValue(schema, { what: "unexpected response" })
   return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, DecodeError | TransportError | ResponseTooLarge, R> =>
     Effect.flatMap(boundedText(response), (text) => {
       let json: unknown
@@ -200,20 +234,15 @@ export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) => {
 }
 
 /**
- * Decodes a value that came with a response (a body, an aspect's content, a search item) with a schema; a
- * mismatch is a `DecodeError` whose message starts with `what` and names the field. The decoder is built once;
- * `request`, when given, names the method and URL instead of `context`'s.
+ * Decodes a value (a body, an aspect's content, a search item) with a schema; a mismatch is a `DecodeError`
+ * whose message starts with `what` and names the field. The decoder is built once; `request`, when given, names
+ * the method and URL (none are invented when the value is decoded without a request).
  */
-export const decodeValue = <A, I, R>(
-  schema: Schema.Schema<A, I, R>,
-  context: { readonly method: string; readonly url: string; readonly what: string }
-) => {
+export const decodeValue = <A, I, R>(schema: Schema.Schema<A, I, R>, context: { readonly what: string }) => {
   const decode = Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })
   return (value: unknown, request?: HttpClientRequest.HttpClientRequest): Effect.Effect<A, DecodeError, R> =>
-    Effect.mapError(decode(value), (cause) => {
-      const where = request === undefined ? context : describe(request)
-      return new DecodeError({ method: where.method, url: where.url, message: `${context.what}: ${formatParseError(cause)}`, cause })
-    })
+    Effect.mapError(decode(value), (cause) =>
+      new DecodeError({ ...(request === undefined ? {} : describe(request)), message: `${context.what}: ${formatParseError(cause)}`, cause }))
 }
 
 /** A query without its `undefined` entries. */

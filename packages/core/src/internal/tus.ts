@@ -13,15 +13,14 @@ import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Chunk from "effect/Chunk"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { describe, IvcapClient } from "../IvcapClient.js"
+import { IvcapClient } from "../IvcapClient.js"
 import type { RequestTimeout, TransportError } from "../IvcapError.js"
 import { DecodeError, isTransient, ResourceNotFound, UnexpectedStatus } from "../IvcapError.js"
+import { Progress, UploadOffsetMismatch } from "../Upload.js"
 import type { Piece, Reader, SourceError } from "../UploadSource.js"
 import * as Http from "./http.js"
 import { makeWaiter } from "./retry.js"
@@ -30,35 +29,6 @@ import { makeWaiter } from "./retry.js"
 export const tusVersion = "1.0.0"
 
 const offsetContentType = "application/offset+octet-stream"
-
-/**
- * The server's offset is not one the upload can continue from: behind what it confirmed before (bytes lost), beyond
- * the upload's length, or outside the bytes just sent.
- *
- * @since 0.1.0
- */
-export class UploadOffsetMismatch extends /*#__PURE__*/ Schema.TaggedError<UploadOffsetMismatch>()("UploadOffsetMismatch", {
-  url: Schema.String,
-  /** The offset the server confirmed before. */
-  confirmed: Schema.Number,
-  /** The offset the server reports now. */
-  server: Schema.Number,
-  /** The upload's length, when known. */
-  length: Schema.optional(Schema.Number),
-  message: Schema.String
-}) {}
-
-/**
- * How far an upload is: `sent` bytes handed to the connection, `confirmed` bytes the server said it stored (only
- * ever from a server's `Upload-Offset`), out of `total` (`None` until a stream of unknown size ends).
- *
- * @since 0.1.0
- */
-export class Progress extends /*#__PURE__*/ Data.TaggedClass("Progress")<{
-  readonly sent: number
-  readonly confirmed: number
-  readonly total: Option.Option<number>
-}> {}
 
 /** The errors of one tus request. */
 export type RequestError =
@@ -78,13 +48,10 @@ export type SendError = RequestError | UploadOffsetMismatch | SourceError
 export const isRetryable = (e: unknown): boolean =>
   isTransient(e) || (e instanceof UnexpectedStatus && [409, 423, 460].includes(e.status))
 
-const parseOffset = (value: string | undefined): Option.Option<number> =>
-  value !== undefined && /^\d+$/.test(value.trim()) ? Option.filter(Option.some(Number(value.trim())), Number.isSafeInteger) : Option.none()
-
 const offsetHeader = (response: HttpClientResponse.HttpClientResponse) =>
-  Option.match(parseOffset(response.headers["upload-offset"]), {
+  Option.match(Http.intHeader(response.headers["upload-offset"]), {
     onNone: () =>
-      Effect.fail(new DecodeError({ ...describe(response.request), message: `Upload-Offset header: expected a non-negative integer, got ${JSON.stringify(response.headers["upload-offset"] ?? null)}` })),
+      Effect.fail(new DecodeError({ ...Http.describe(response.request), message: `Upload-Offset header: expected a non-negative integer, got ${JSON.stringify(response.headers["upload-offset"] ?? null)}` })),
     onSome: Effect.succeed
   })
 
@@ -108,7 +75,7 @@ export const head = (url: string): Effect.Effect<ServerState, RequestError, Ivca
       (response): Effect.Effect<ServerState, RequestError> => {
         if (response.status === 404 || response.status === 410) return Effect.fail(gone(response))
         if (response.status < 200 || response.status >= 300) return Http.failStatus(patchStatuses)(response)
-        return Effect.map(offsetHeader(response), (offset) => ({ offset, length: parseOffset(response.headers["upload-length"]) }))
+        return Effect.map(offsetHeader(response), (offset) => ({ offset, length: Http.intHeader(response.headers["upload-length"]) }))
       },
       { idempotent: false }
     ))

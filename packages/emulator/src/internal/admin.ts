@@ -82,6 +82,10 @@ const decodeRule = (body: unknown) =>
           ...(typeof action["status"] === "number" ? { status: action["status"] } : {})
         }
         break
+      case "CutEvents":
+        if (!nonNegative(action["afterEvents"])) return yield* badRequest("CutEvents needs 'afterEvents' >= 0")
+        act = { _tag: "CutEvents", afterEvents: action["afterEvents"] as number }
+        break
       case "MapBody":
         return yield* badRequest("MapBody is available in-process only (a function cannot be sent over HTTP)")
       default:

@@ -159,6 +159,8 @@ export interface SimpleListSpec<R> {
   readonly fields: (t: number) => Fields<R>
   readonly defaultOrder: string
   readonly render: (r: R, t: number) => unknown
+  /** Further first-page query parameters the page token carries (e.g. `search` of `/1/services2`). */
+  readonly keep?: ReadonlyArray<string>
 }
 
 /**
@@ -184,6 +186,7 @@ export const simpleList = <R>(
       if (q.get("filter")) norm["filter"] = q.get("filter")!
       if (orderBy) norm["order-by"] = orderBy
       norm["order-desc"] = String(desc ?? true)
+      for (const name of spec.keep ?? []) if (q.get(name)) norm[name] = q.get(name)!
       token = { k: spec.kind, q: norm, t: atTime, n: req.limit, s: currentSeq, o: 0 }
     } else {
       token = req.token

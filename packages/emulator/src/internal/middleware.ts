@@ -243,6 +243,32 @@ const applyFault = <E, R>(
           HttpBody.stream(cut, body._tag === "Empty" ? undefined : body.contentType, length)
         )
       }
+      case "CutEvents": {
+        const destroy = yield* connectionDestroyer
+        const response = yield* app
+        if (response.body._tag !== "Stream") return response
+        const body = response.body
+        let seen = 0
+        let carry = ""
+        const decoder = new TextDecoder()
+        const counted = body.stream.pipe(
+          Stream.takeUntil((chunk) => {
+            const blocks = (carry + decoder.decode(chunk, { stream: true })).replace(/\r\n?/g, "\n").split("\n\n")
+            carry = blocks.pop() ?? ""
+            seen += blocks.filter((b) => /^data:/m.test(b)).length
+            return seen >= action.afterEvents
+          })
+        )
+        const cut = Stream.concat(
+          action.afterEvents === 0 ? Stream.empty : counted,
+          Stream.suspend(() =>
+            seen >= action.afterEvents
+              ? Stream.fromEffect(destroy).pipe(Stream.drain, Stream.concat(Stream.never))
+              : Stream.empty
+          )
+        )
+        return HttpServerResponse.setBody(response, HttpBody.stream(cut, body.contentType, body.contentLength))
+      }
       case "MapBody": {
         const response = yield* app
         const bytes = bodyBytes(response)

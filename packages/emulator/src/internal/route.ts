@@ -5,6 +5,7 @@ import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import { Emulator, type EmulatorService } from "../Emulator.js"
 import { baseUrlOf, type HttpFail, queryOf, unauthorizedResponse } from "./http.js"
+import { materialiseJobs } from "./jobs.js"
 import type { EmulatorState } from "./state.js"
 
 /** What a handler gets: the emulator, the request, its base URL, query and path parameters. */
@@ -35,6 +36,8 @@ export const handle = (f: Handler, options?: { readonly auth?: boolean }) =>
     const request = yield* HttpServerRequest.HttpServerRequest
     const params = yield* HttpRouter.params
     if ((options?.auth ?? true) && !isAuthorized(request, emu.token)) return unauthorizedResponse()
+    // records that follow jobs (job.2 aspects, products) are current for whatever this request reads
+    yield* Effect.orDie(materialiseJobs(emu.internal.state))
     return yield* f({
       emu,
       state: emu.internal.state,

@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type * as BlobStore from "../BlobStore.js"
 import * as SeedData from "../SeedData.js"
-import type { ArtifactRec, AspectRec, OrderRec, ServiceRec } from "./model.js"
+import type { ArtifactRec, AspectRec, JobRec, OrderRec, SecretRec, ServiceRec } from "./model.js"
 import { orderFinishedAt } from "./model.js"
 import { randomUuid, utf8 } from "./util.js"
 
@@ -26,6 +26,9 @@ export type JournalEvent =
   | { readonly e: "aspect"; readonly r: AspectRec }
   | { readonly e: "retract"; readonly id: string; readonly validTo: number; readonly retracter: string }
   | { readonly e: "clock"; readonly offset: number }
+  | { readonly e: "job"; readonly r: Omit<JobRec, "observed"> }
+  | { readonly e: "jobObserved"; readonly id: string; readonly observed: NonNullable<JobRec["observed"]> }
+  | { readonly e: "secret"; readonly r: SecretRec }
 
 /**
  * Durable storage of journal events (synchronous: small appends). `append` gets complete JSONL lines (each ends with
@@ -62,6 +65,19 @@ export class EmulatorState {
   aspects: Array<AspectRec> = []
   aspectsById = new Map<string, AspectRec>()
   aspectsByEntity = new Map<string, Array<AspectRec>>()
+  /** Jobs (v0.44+), in creation order; status and times follow from the record and the clock (`jobStatusAt`). */
+  jobs: Array<JobRec> = []
+  jobsById = new Map<string, JobRec>()
+  /** Jobs whose `job.2` aspect or product may still change (see `jobs.ts` `materialiseJobs`). */
+  readonly liveJobs = new Set<JobRec>()
+  /** Which API the emulator speaks: "0.41" hides `/1/services2` and jobs (404, as a v0.41 server). */
+  apiVersion: "0.41" | "0.48" = "0.48"
+  /** Emulator time each job lifecycle step (pending → scheduled → executing) takes. */
+  jobStepMillis = 100
+  /** Called after every clock advance (held job requests and event streams re-check their deadlines). */
+  readonly clockWaiters = new Set<() => void>()
+  /** Secrets by name (one account). */
+  secrets = new Map<string, SecretRec>()
   /** Per-artifact upload locks (one PATCH at a time). */
   readonly uploading = new Set<string>()
   private replaying = false
@@ -146,6 +162,10 @@ export class EmulatorState {
       this.aspects = []
       this.aspectsById.clear()
       this.aspectsByEntity.clear()
+      this.jobs = []
+      this.jobsById.clear()
+      this.liveJobs.clear()
+      this.secrets.clear()
       if (clearBlobs) yield* this.blobs.clear
       if (!withData) return
       const replaying = this.replaying
@@ -159,7 +179,7 @@ export class EmulatorState {
 
   private loadSeed(): Effect.Effect<void, BlobStore.BlobStoreError> {
     return Effect.gen(this, function*() {
-      for (const s of SeedData.services()) {
+      for (const s of [...SeedData.services(), ...SeedData.toolServices()]) {
         const rec: ServiceRec = { ...s, seq: this.nextSeq() }
         this.services.push(rec)
         this.servicesById.set(rec.id, rec)
@@ -181,7 +201,7 @@ export class EmulatorState {
         this.addArtifact(rec)
         yield* this.blobs.write(rec.id, 0, Stream.succeed(bytes), () => {})
       }
-      for (const a of [SeedData.readmeAspect, SeedData.boundaryAspect]) {
+      for (const a of [SeedData.readmeAspect, SeedData.boundaryAspect, ...SeedData.toolAspects()]) {
         this.addAspect({
           seq: this.nextSeq(),
           id: a.id,
@@ -252,6 +272,17 @@ export class EmulatorState {
       }
       case "clock":
         this.clockOffset = ev.offset
+        break
+      case "job":
+        this.addJob({ ...ev.r })
+        break
+      case "jobObserved": {
+        const j = this.jobsById.get(ev.id)
+        if (j !== undefined) this.observeJob(j, { ...ev.observed })
+        break
+      }
+      case "secret":
+        this.secrets.set(ev.r.name, { ...ev.r })
         break
     }
   }
@@ -329,6 +360,17 @@ export class EmulatorState {
     })
   }
 
+  /** Sets (or overwrites) a secret. */
+  setSecret(rec: SecretRec): void {
+    const before = this.secrets.get(rec.name)
+    this.commit([{ e: "secret", r: rec }], () => {
+      this.secrets.set(rec.name, rec)
+    }, () => {
+      if (before === undefined) this.secrets.delete(rec.name)
+      else this.secrets.set(rec.name, before)
+    })
+  }
+
   advanceClock(millis: number): void {
     const offset = this.clockOffset + millis
     const before = this.clockOffset
@@ -336,6 +378,34 @@ export class EmulatorState {
       this.clockOffset = offset
     }, () => {
       this.clockOffset = before
+    })
+    for (const wake of [...this.clockWaiters]) wake()
+  }
+
+  addJob(rec: JobRec): void {
+    const seq = this.seq
+    const { observed: _o, ...r } = rec
+    this.commit([{ e: "job", r }], () => {
+      this.bumpSeq(rec.seq)
+      this.jobs.push(rec)
+      this.jobsById.set(rec.id, rec)
+      this.liveJobs.add(rec)
+    }, () => {
+      this.seq = seq
+      this.jobs.pop()
+      this.jobsById.delete(rec.id)
+      this.liveJobs.delete(rec)
+    })
+  }
+
+  /** Records what `materialiseJobs` has written for a job (its `job.2` aspect, product, result aspect). */
+  observeJob(j: JobRec, observed: NonNullable<JobRec["observed"]>): void {
+    const before = j.observed
+    this.commit([{ e: "jobObserved", id: j.id, observed: { ...observed } }], () => {
+      j.observed = observed
+    }, () => {
+      if (before === undefined) delete j.observed
+      else j.observed = before
     })
   }
 

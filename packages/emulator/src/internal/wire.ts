@@ -2,8 +2,8 @@
  * Rendering records to the v0.41 wire shapes: kebab-case keys, required keys always present, optional keys omitted
  * (never `null`), times RFC 3339 with milliseconds and `Z`, every link with `rel`, `type` and `href`.
  */
-import type { ArtifactRec, AspectRec, OrderRec, ParameterDef, ServiceRec } from "./model.js"
-import { artifactStatus, orderFinishedAt, orderStartedAt, orderStatusAt } from "./model.js"
+import type { ArtifactRec, AspectRec, JobRec, OrderRec, ParameterDef, ServiceRec } from "./model.js"
+import { artifactStatus, isFinal, jobStatusAt, jobTimes, orderFinishedAt, orderStartedAt, orderStatusAt } from "./model.js"
 import { formatTime } from "./util.js"
 
 /** A wire object (kebab-case keys). */
@@ -199,3 +199,126 @@ export const aspectWire = (a: AspectRec, base: string): Wire =>
     retracter: a.retracter,
     links: [link("self", aspectHref(base, a.id)), describedBy(base, "AspectRT")]
   })
+
+/** Absolute URL of a service record of API v0.44+. */
+export const service2Href = (base: string, id: string) => `${base}/1/services2/${id}`
+/** Absolute URL of a job's list (`/1/services2/{service_id}/jobs`): where jobs are requested and listed. */
+export const jobsHref = (base: string, service: string) => `${service2Href(base, service)}/jobs`
+/** Absolute URL of a job record (`IVCAP-Job-URL`, `location` of a 202). */
+export const jobHref = (base: string, service: string, id: string) => `${jobsHref(base, service)}/${id}`
+
+/**
+ * `controller-schema` and `controller` of a service. v0.41 services (which have none) get a batch controller
+ * **(inferred:** the spec's only example names `urn:ivcap:schema.service.argo.1` and `…service.rest.1`**)**.
+ */
+const controllerOf = (s: ServiceRec) => {
+  const schema = s.controllerSchema ?? "urn:ivcap:schema.service.argo.1"
+  return {
+    schema,
+    controller: s.controller ?? {
+      $schema: schema,
+      image: `ghcr.io/ivcap-works/emulator-${s.name}:latest`,
+      command: ["python", "/app/main.py"]
+    }
+  }
+}
+
+/** `ServiceListItemT` (v0.44+; `score` only for a `search`). */
+export const service2ListItem = (s: ServiceRec, base: string, score?: number): Wire =>
+  compact({
+    id: s.id,
+    name: s.name,
+    description: s.description,
+    tags: s.tags !== undefined ? [...s.tags] : undefined,
+    "controller-schema": controllerOf(s).schema,
+    "valid-from": formatTime(s.publishedAt),
+    "valid-to": s.validTo !== undefined ? formatTime(s.validTo) : undefined,
+    score,
+    href: service2Href(base, s.id)
+  })
+
+/** `ServiceStatusRT` (v0.44+). */
+export const service2Status = (s: ServiceRec, base: string): Wire => {
+  const c = controllerOf(s)
+  return compact({
+    id: s.id,
+    name: s.name,
+    description: s.description,
+    tags: s.tags !== undefined ? [...s.tags] : undefined,
+    parameters: s.parameters.map(parameterDef),
+    "controller-schema": c.schema,
+    controller: c.controller,
+    account: s.account,
+    policy: s.policy,
+    status: s.status,
+    "valid-from": formatTime(s.publishedAt),
+    "valid-to": s.validTo !== undefined ? formatTime(s.validTo) : undefined,
+    links: [
+      link("self", service2Href(base, s.id)),
+      describedBy(base, "ServiceStatusRT"),
+      link("jobs", jobsHref(base, s.id))
+    ]
+  })
+}
+
+const jobTimesAt = (j: JobRec, t: number) => {
+  const status = jobStatusAt(j, t)
+  const times = jobTimes(j)
+  return {
+    status,
+    "started-at": status === "executing" || isFinal(status) ? formatTime(times.startedAt) : undefined,
+    "finished-at": isFinal(status) ? formatTime(times.finishedAt) : undefined
+  }
+}
+
+/** `JobListItem` as of time `t`. */
+export const jobListItem = (j: JobRec, base: string, t: number): Wire =>
+  compact({
+    id: j.id,
+    ...jobTimesAt(j, t),
+    service: j.service,
+    order: j.order,
+    href: jobHref(base, j.service, j.id)
+  })
+
+/** `JobStatusRT` as of time `t`; request/result content only when asked for. */
+export const jobStatusWire = (
+  j: JobRec,
+  base: string,
+  t: number,
+  options: {
+    readonly withRequest: boolean
+    readonly withResult: boolean
+    readonly product: ArtifactRec | undefined
+    readonly resultAspectId: string | undefined
+  }
+): Wire => {
+  const at = jobTimesAt(j, t)
+  const succeeded = at.status === "succeeded"
+  const self = jobHref(base, j.service, j.id)
+  return compact({
+    id: j.id,
+    ...at,
+    "requested-at": formatTime(j.requestedAt),
+    service: j.service,
+    order: j.order,
+    account: j.account,
+    policy: j.policy,
+    "request-content-type": j.requestContentType,
+    "request-content": options.withRequest ? j.requestContent : undefined,
+    "result-content-type": succeeded && j.plan.result !== undefined ? "application/json" : undefined,
+    "result-content": succeeded && options.withResult ? j.plan.result : undefined,
+    "result-content-urn": succeeded ? options.resultAspectId : undefined,
+    "error-message": at.status === "failed" ? j.plan.errorMessage : undefined,
+    products: {
+      items: options.product !== undefined && succeeded ? [productItem(options.product, base)] : [],
+      links: [link("self", self)]
+    },
+    links: [
+      link("self", self),
+      describedBy(base, "JobStatusRT"),
+      link("events", `${self}/events`, "text/event-stream"),
+      link("output", `${self}/output`, succeeded ? "application/json" : "application/octet-stream")
+    ]
+  })
+}

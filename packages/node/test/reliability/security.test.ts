@@ -3,12 +3,13 @@
  * (a second local server that records everything it receives) is followed on the configured deployment instead, and
  * an explicit URL on another host gets the request without the token; ids are path-escaped (an id cannot reach
  * another route: it is rejected before any request or sent as one percent-encoded segment, as the emulator's request
- * log shows); query and header values cannot inject parameters or headers; and the token appears in no error, log
- * line or span of the whole file. Figures go to `build/reliability/security.json`.
+ * log shows); query and header values cannot inject parameters or headers; and the token — like a secret value, set,
+ * read and listed also against a server echoing it in errors — appears in no error, log line or span of the whole
+ * file. Figures go to `build/reliability/security.json`.
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { expect, layer } from "@effect/vitest"
-import { Artifact, Aspect, Download, IvcapClient, Order, Service, Upload, UploadSource } from "@ivcap/core"
+import { Artifact, Aspect, Download, IvcapClient, Order, Secret, Service, Upload, UploadSource } from "@ivcap/core"
 import { Emulator, Faults, SeedData } from "@ivcap/emulator"
 import * as NodeUpload from "@ivcap/node/NodeUpload"
 import * as Chunk from "effect/Chunk"
@@ -17,6 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Encoding from "effect/Encoding"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as http from "node:http"
@@ -59,6 +61,9 @@ const foreignLayer = Layer.scoped(
 )
 
 const figures: Record<string, unknown> = {}
+
+/** A secret value as distinctive as the token: any leak of it is found by a plain substring search. */
+const secretValue = "rel-SECRET-VALUE-41a7c0e2-do-not-leak"
 
 const KiB = 1024
 const uploadOptions = { chunkSize: 256 * KiB, retry: H.quickResume }
@@ -310,6 +315,43 @@ layer(Layer.merge(H.layer(), foreignLayer))("security", (it) => {
       figures["errors after exhausted retries"] = outcomes
     })))
 
+  it.effect("secret values: set, read and listed — also against a server echoing them in errors and odd answers — show in no error", () =>
+    H.observed(Effect.gen(function*() {
+      yield* H.fresh
+      yield* Secret.set("rel-db", Redacted.make(secretValue), { expiresIn: "1 hour", type: "raw" })
+      expect(Redacted.value(yield* Secret.value("rel-db"))).toBe(secretValue)
+      expect(Chunk.toReadonlyArray(yield* Stream.runCollect(Secret.list())).map((s) => s.name)).toEqual(["rel-db"])
+      const write = { method: "POST", path: "/1/secrets" }
+      const read = { method: "GET", path: /^\/1\/secrets$/ }
+      const echoed = JSON.stringify({ name: "secret-value", message: `rejected ${secretValue}`, value: secretValue })
+      const cases: ReadonlyArray<readonly [string, Faults.FaultRule, Effect.Effect<unknown, unknown, IvcapClient.IvcapClient>]> = [
+        ["set, 400 echoing the value", Faults.status(400, { match: write, body: echoed }), Secret.set("rel-db", secretValue)],
+        ["set, 422 echoing the value", Faults.status(422, { match: write, body: echoed }), Secret.set("rel-db", Redacted.make(secretValue))],
+        ["set, 500 echoing the value (retried)", Faults.status(500, { match: write, body: echoed, times: 100 }), Secret.set("rel-db", secretValue)],
+        ["set, 418 echoing the value", Faults.status(418, { match: write, body: echoed }), Secret.set("rel-db", secretValue)],
+        ["set, stalled", Faults.stall({ match: write }), IvcapClient.withRequestOptions(Secret.set("rel-db", secretValue), { timeout: "300 millis", retry: false })],
+        ["get, 200 without expiry-time", Faults.malformed(JSON.stringify({ "secret-name": "rel-db", "secret-value": secretValue }), { match: read }), Secret.get("rel-db")],
+        ["get, 200 with a mistyped value", Faults.malformed(JSON.stringify({ "secret-name": "rel-db", "secret-value": [secretValue], "expiry-time": "x" }), { match: read }), Secret.get("rel-db")],
+        ["get, 200 not JSON", Faults.malformed(`{"secret-value": "${secretValue}"`, { match: read }), Secret.get("rel-db")],
+        ["get, 203 with the value", Faults.malformed(JSON.stringify({ "secret-value": secretValue }), { match: read, status: 203 }), Secret.get("rel-db")],
+        ["get, cut mid-answer", Faults.cutResponse(30, { match: read, times: 100 }), Secret.get("rel-db")]
+      ]
+      const outcomes: Record<string, string> = {}
+      for (const [name, rule, run] of cases) {
+        yield* Effect.zipRight(H.forget, inject(rule))
+        const exit = yield* H.exitOf(run)
+        outcomes[name] = H.outcomeOf(exit)
+        expect(Exit.isFailure(exit), name).toBe(true)
+      }
+      yield* Effect.flatMap(Emulator.Emulator, (e) => e.faults.reset)
+      figures["secret values in hostile answers: outcomes"] = outcomes
+      // Control: the value is really in the answers the faults sent (so the search below can find it).
+      expect(Redacted.value((yield* Secret.get("rel-db")).value)).toBe(secretValue)
+      const found = H.leaks(secretValue)
+      figures["secret value occurrences in errors, logs and spans"] = found.length
+      expect(found).toEqual([])
+    })))
+
   it.effect("the token is in no error, log line or span of this file (and the search does find it where it belongs)", () =>
     H.observed(Effect.gen(function*() {
       // Control: the request did carry the token (the emulator accepted it) — and the emulator's request log keeps
@@ -330,6 +372,7 @@ layer(Layer.merge(H.layer(), foreignLayer))("security", (it) => {
         capture: H.captureCounts()
       })
       expect(leaks).toEqual([])
+      expect(H.leaks(secretValue)).toEqual([])
       expect(H.captureCounts().spans).toBeGreaterThan(50)
     })))
 })

@@ -36,8 +36,8 @@ const checkValue = (def: ParameterDef, value: string): string | undefined => {
   }
 }
 
-/** Validates order parameters against the service's definitions (422 `InvalidParameterT` on the first problem). */
-const validateParameters = (
+/** Validates order (or v0.41-service job) parameters against the service's definitions (422 `InvalidParameterT` on the first problem). */
+export const validateParameters = (
   defs: ReadonlyArray<ParameterDef>,
   given: ReadonlyArray<{ name: string; value: string }>
 ): Effect.Effect<Array<{ name: string; value: string }>, HttpFail> =>
@@ -107,7 +107,8 @@ export const createOrder: Handler = (ctx) =>
     }
     const svc = ctx.state.servicesById.get(service)
     // an unknown service is a 404 (inferred: declared by the spec for order#create)
-    if (svc === undefined) return yield* notFound(service, `service '${service}' not found`)
+    // tool services (v0.44+ only) run as jobs, not orders
+    if (svc === undefined || svc.v2Only === true) return yield* notFound(service, `service '${service}' not found`)
     if (svc.status !== "active") {
       return yield* invalidParameter("service", `service '${svc.name}' is ${svc.status}`, service)
     }

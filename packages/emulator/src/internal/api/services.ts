@@ -17,7 +17,8 @@ export const listServices: Handler = (ctx) =>
       schema: "ServiceListRT",
       records: ctx.state.services,
       seq: (s) => s.seq,
-      visibleAt: (s, t) => s.publishedAt <= t,
+      // tool services (v0.44+) are not in the v0.41 catalogue
+      visibleAt: (s, t) => s.publishedAt <= t && s.v2Only !== true,
       fields: () => ({
         id: (s) => s.id,
         name: (s) => s.name,
@@ -39,6 +40,6 @@ export const readService: Handler = (ctx) =>
   Effect.gen(function*() {
     const id = param(ctx, "id")
     const s = ctx.state.servicesById.get(id)
-    if (s === undefined) return yield* notFound(id, `service '${id}' not found`)
+    if (s === undefined || s.v2Only === true) return yield* notFound(id, `service '${id}' not found`)
     return json(Wire.serviceStatus(s, ctx.base))
   })
