@@ -106,6 +106,35 @@ describe("examples against the emulator", () => {
     expect(all).toContain("datalog search: not available here")
   })
 
+  it("manage-collection creates a collection, uploads into it, removes a member, looks back and retracts it", async () => {
+    const out = await example("manage-collection", "Examples survey")
+    const id = /created (urn:ivcap:collection:\S+) "Examples survey"/.exec(out)?.[1]
+    expect(id).toBeDefined()
+    const uploaded = [...out.matchAll(/uploaded cast-00\d\.csv as (urn:ivcap:artifact:\S+) into the collection/g)].map((m) => m[1]!)
+    expect(uploaded).toHaveLength(2)
+    expect(out).toContain(`members: ${uploaded.join(", ")}`)
+    expect(out).toContain("found by name: true")
+    expect(out).toContain(`removed ${uploaded[0]}: true`)
+    expect(out).toContain(`members now: ${uploaded[1]}\n`)
+    expect(out).toMatch(new RegExp(`members at [^:]+:\\d\\d:[^ ]+: ${uploaded.join(", ")}`))
+    expect(out).toContain("retracted the collection: 2 aspects")
+    expect(out).toContain(`gone: collection '${id}' not found`)
+  })
+
+  it("use-secret sets, lists and reads a secret without ever printing its value", async () => {
+    const value = "examples-secret-value-5e1d"
+    const { stdout } = await run(process.execPath, [join(dist, "use-secret.js"), "examples-db"], {
+      cwd: work,
+      timeout: 60_000,
+      env: { PATH: process.env.PATH ?? "", IVCAP_URL: server.url, IVCAP_JWT: server.token, SECRET_VALUE: value, XDG_CONFIG_HOME: join(work, "config"), HOME: work }
+    })
+    expect(stdout).toContain("set examples-db: <redacted>")
+    expect(stdout).toMatch(/ {2}examples-db {2}expires \d{4}-\d\d-\d\dT/)
+    const hash = createHash("sha256").update(value).digest("hex").slice(0, 10)
+    expect(stdout).toContain(`read examples-db: sha256 ${hash}…, ${value.length} characters`)
+    expect(stdout).not.toContain(value)
+  })
+
   it("the demo tour completes (small sizes)", async () => {
     const { stdout } = await run(process.execPath, [join(dist, "demo.js")], {
       cwd: work,

@@ -7,13 +7,19 @@
  * chunk as a plain body, because browsers allow streaming request bodies only over HTTP/2. Progress is reported
  * from the offsets the server confirmed.
  *
+ * The token: a fixed `token`, or — when the application owns its login and tokens expire — a `tokenProvider`
+ * function, asked at first use, shortly before the token it gave expires, and after a `401`; one call at a time,
+ * shared by every request in flight (core `Credentials.fromProvider`).
+ *
  * @example
  * import { IvcapBrowser } from "@ivcap/browser"
  * Effect.runPromise(program.pipe(Effect.provide(IvcapBrowser.layer({ url: "https://develop.ivcap.net", token }))))
+ * IvcapBrowser.layer({ url, tokenProvider: async (reason) => ({ token: await auth.getAccessToken({ force: reason !== "initial" }), expiresAt: auth.expiresAt }) })
  * @since 0.1.0
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Credentials from "@ivcap/core/Credentials"
 import * as IvcapClient from "@ivcap/core/IvcapClient"
 import * as UploadStore from "@ivcap/core/UploadStore"
 import type * as Config from "effect/Config"
@@ -35,6 +41,14 @@ export interface Options extends IvcapClient.Options {
   readonly uploadState?: UploadStateStorage | undefined
   /** The `fetch` to use instead of `globalThis.fetch` (a wrapper that logs, for instance). */
   readonly fetch?: typeof globalThis.fetch | undefined
+  /**
+   * Where tokens come from when they expire (instead of `token`): called with why (`"initial"`, `"expiring"`,
+   * `"rejected"` after a `401`); returns the token, or `{ token, expiresAt }`. A provider that throws ends in
+   * `LoginRequired`, and nothing more is sent with the old token.
+   */
+  readonly tokenProvider?: ((reason: Credentials.RefreshReason) => Credentials.ProvidedToken | PromiseLike<Credentials.ProvidedToken>) | undefined
+  /** The advice in `LoginRequired` when the provider fails; default "sign in to the application again". */
+  readonly loginAdvice?: string | undefined
 }
 
 /** Everything {@link layer} provides. @since 0.1.0 */
@@ -83,8 +97,12 @@ export const layerFetch = (fetch?: typeof globalThis.fetch): Layer.Layer<HttpCli
  * @since 0.1.0
  */
 export const layer = (options: Options): Layer.Layer<Services, ConfigError.ConfigError> => {
-  const { fetch, uploadState, ...client } = options
-  return IvcapClient.layer({ ...client, tracerPropagation: client.tracerPropagation ?? false }).pipe(
+  const { fetch, loginAdvice, tokenProvider, uploadState, ...client } = options
+  const clientLayer = IvcapClient.layer({ ...client, tracerPropagation: client.tracerPropagation ?? false })
+  const withCredentials = tokenProvider === undefined
+    ? clientLayer
+    : clientLayer.pipe(Layer.provide(Credentials.layerProvider(tokenProvider, loginAdvice !== undefined ? { login: loginAdvice } : {})))
+  return withCredentials.pipe(
     Layer.provideMerge(Layer.merge(layerFetch(fetch), layerUploadStore(uploadState)))
   )
 }

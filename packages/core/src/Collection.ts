@@ -279,8 +279,8 @@ const legacyItems = (id: string, options: ItemsOptions | undefined) =>
   }))
 
 /**
- * The members of a collection (the Python `Collection.items`), as they were at `atTime` (default now): one
- * {@link CollectionItem} per membership aspect, then — unless `includeLegacy: false` — the members of a CLI
+ * The members of a collection (the Python `Collection.items`), as they were at `atTime` (default now), in the order
+ * they were added: one {@link CollectionItem} per membership aspect, then — unless `includeLegacy: false` — the members of a CLI
  * `artifact-collection.1` aspect on the same URN.
  *
  * @example
@@ -289,7 +289,9 @@ const legacyItems = (id: string, options: ItemsOptions | undefined) =>
  */
 export const items = (collection: Urn.Urn | string, options?: ItemsOptions): Stream.Stream<CollectionItem, ReadError, IvcapClient> =>
   Stream.unwrap(Effect.map(validateUrn("collection")(collection), (id) => {
-    const current = Aspect.list({ entity: id, schema: itemSchema, atTime: options?.atTime, pageSize: options?.pageSize }).pipe(Stream.mapEffect(toItem))
+    const current = Aspect.list({ entity: id, schema: itemSchema, atTime: options?.atTime, pageSize: options?.pageSize, orderDirection: "ASC" }).pipe(
+      Stream.mapEffect(toItem)
+    )
     return options?.includeLegacy === false ? current : Stream.concat(current, legacyItems(id, options))
   })).pipe(Stream.withSpan("ivcap.Collection.items", { attributes: { "ivcap.id": String(collection) } }))
 

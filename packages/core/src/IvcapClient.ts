@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Config from "effect/Config"
@@ -19,12 +20,14 @@ import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { defaultMaxResponseBytes, MaxResponseBytes } from "./internal/body.js"
+import * as Credentials from "./Credentials.js"
+import { authorize } from "./internal/authorize.js"
 import { describe, transportError } from "./internal/http.js"
-import type { TransportError } from "./IvcapError.js"
+import type { LoginRequired, TransportError } from "./IvcapError.js"
 import { isTransient, RequestTimeout, retryAfter } from "./IvcapError.js"
 
 /** A retry schedule; its input is the error of the failed attempt. @since 0.1.0 */
@@ -55,7 +58,11 @@ export const defaultMaxRetryAfter: Duration.Duration = Duration.seconds(60)
 export interface Options {
   /** Deployment root, e.g. `https://develop.ivcap.net` (a path prefix is kept). */
   readonly url: string | URL
-  /** The bearer token (`IVCAP_JWT`); sent only to `url`'s origin. */
+  /**
+   * The bearer token (`IVCAP_JWT`); sent only to `url`'s origin. Without it, the token comes from a
+   * `Credentials` service in context (a refreshing login, a token provider), and without that no
+   * `Authorization` header is sent (in-platform mode).
+   */
   readonly token?: Redacted.Redacted<string> | string | undefined
   /** The account URN (`IVCAP_ACCOUNT_ID`), informational: the API takes the account from the token. */
   readonly accountId?: string | undefined
@@ -124,9 +131,10 @@ export interface IvcapClientService {
   readonly accountId: Option.Option<string>
   /**
    * The underlying client: relative URLs are resolved against `baseUrl`, the token is added for `baseUrl`'s
-   * origin only, no retries, no timeout. For streaming work (uploads, downloads) that manages both itself.
+   * origin only (and renewed after a `401`, see `Credentials`), no retries, no timeout. For streaming work
+   * (uploads, downloads) that manages both itself.
    */
-  readonly httpClient: HttpClient.HttpClient
+  readonly httpClient: HttpClient.HttpClient.With<HttpClientError.HttpClientError | Credentials.RefreshError>
   /** Resolves a path (or an absolute URL of this deployment) to an absolute URL on `baseUrl`. */
   readonly resolve: (pathOrUrl: string) => string
   /** Whether a URL is on the configured origin (the only one that ever receives the token). */
@@ -139,7 +147,7 @@ export interface IvcapClientService {
     request: HttpClientRequest.HttpClientRequest,
     handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, E, R>,
     options?: CallOptions
-  ) => Effect.Effect<A, E | TransportError | RequestTimeout, R>
+  ) => Effect.Effect<A, E | TransportError | RequestTimeout | LoginRequired, R>
   /** The timeout and retry policy in force for the current fiber. */
   readonly requestOptions: Effect.Effect<{ readonly timeout: Duration.Duration; readonly retry: RetryPolicy | false; readonly maxRetryAfter: Duration.Duration }>
 }
@@ -173,9 +181,9 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
     })
     const baseUrl = base.toString().replace(/\/+$/, "")
     const origin = base.origin
-    const token = options.token === undefined
-      ? Option.none<Redacted.Redacted<string>>()
-      : Option.some(Redacted.isRedacted(options.token) ? options.token : Redacted.make(options.token))
+    const credentials = options.token === undefined
+      ? yield* Option.match(yield* Effect.serviceOption(Credentials.Credentials), { onNone: () => Credentials.none, onSome: Effect.succeed })
+      : yield* Credentials.fixed(options.token)
     const isOwnOrigin = (url: string) => {
       try {
         return new URL(url, baseUrl).origin === origin
@@ -188,14 +196,13 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
     const underlying = yield* HttpClient.HttpClient
     const configured = underlying.pipe(
       HttpClient.mapRequest((request) => {
-        let req = HttpClientRequest.setUrl(request, resolve(request.url))
-        if (options.headers) req = HttpClientRequest.setHeaders(req, options.headers)
-        // The token goes to the configured origin only (wire doc §12: data-href may name another host).
-        return Option.isSome(token) && isOwnOrigin(req.url) ? HttpClientRequest.bearerToken(req, token.value) : req
+        const req = HttpClientRequest.setUrl(request, resolve(request.url))
+        return options.headers ? HttpClientRequest.setHeaders(req, options.headers) : req
       }),
       HttpClient.withTracerPropagation(options.tracerPropagation ?? false)
     )
-    const httpClient = options.transformClient ? options.transformClient(configured) : configured
+    // The token goes to the configured origin only (wire doc §12: data-href may name another host).
+    const httpClient = authorize(credentials, options.transformClient ? options.transformClient(configured) : configured, isOwnOrigin)
 
     const maxResponseBytes = options.maxResponseBytes ?? defaultMaxResponseBytes
     if (!(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
@@ -216,10 +223,10 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
       request: HttpClientRequest.HttpClientRequest,
       handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, E, R>,
       callOptions?: CallOptions
-    ): Effect.Effect<A, E | TransportError | RequestTimeout, R> =>
+    ): Effect.Effect<A, E | TransportError | RequestTimeout | LoginRequired, R> =>
       Effect.flatMap(requestOptions, ({ maxRetryAfter, retry, timeout }) => {
         const attempt = httpClient.execute(request).pipe(
-          Effect.mapError(transportError),
+          Effect.mapError((e) => (HttpClientError.isHttpClientError(e) ? transportError(e) : e)),
           Effect.flatMap((response) => Effect.provideService(handle(response), MaxResponseBytes, maxResponseBytes)),
           Effect.timeoutFail({ duration: timeout, onTimeout: () => new RequestTimeout({ method: request.method, url: describe(HttpClientRequest.setUrl(request, resolve(request.url))).url, timeout }) })
         )
@@ -251,20 +258,31 @@ export const layer = (options: Options): Layer.Layer<IvcapClient, ConfigError.Co
   Layer.effect(IvcapClient, make(options))
 
 /**
- * Options read from configuration: `IVCAP_URL` (required), `IVCAP_JWT` (required, redacted) and
- * `IVCAP_ACCOUNT_ID` (optional).
+ * Options read from configuration: `IVCAP_URL` with `IVCAP_JWT` (redacted), or — inside the platform —
+ * `IVCAP_BASE_URL` alone (no `Authorization` header; `IVCAP_JWT` is then ignored, as the Python client does);
+ * `IVCAP_URL` wins when both are set. `IVCAP_ACCOUNT_ID` is optional.
  *
  * @since 0.1.0
  */
 export const defaultConfig: Config.Config<Options> = Config.all({
-  url: Config.string("IVCAP_URL"),
-  token: Config.redacted("IVCAP_JWT"),
+  url: Config.option(Config.string("IVCAP_URL")),
+  baseUrl: Config.option(Config.string("IVCAP_BASE_URL")),
+  token: Config.option(Config.redacted("IVCAP_JWT")),
   accountId: Config.option(Config.string("IVCAP_ACCOUNT_ID"))
-}).pipe(Config.map(({ accountId, token, url }) => ({ url, token, accountId: Option.getOrUndefined(accountId) })))
+}).pipe(Config.mapOrFail(({ accountId, baseUrl, token, url }): Either.Either<Options, ConfigError.ConfigError> => {
+  const account = { accountId: Option.getOrUndefined(accountId) }
+  if (Option.isSome(url)) {
+    return Option.isSome(token)
+      ? Either.right({ url: url.value, token: token.value, ...account })
+      : Either.left(ConfigError.MissingData(["IVCAP_JWT"], "Expected IVCAP_JWT to be set (IVCAP_URL is set)"))
+  }
+  if (Option.isSome(baseUrl)) return Either.right({ url: baseUrl.value, ...account })
+  return Either.left(ConfigError.MissingData(["IVCAP_URL"], "Expected IVCAP_URL (with IVCAP_JWT), or IVCAP_BASE_URL inside the platform, to be set"))
+}))
 
 /**
- * A layer whose options come from `Config` — by default {@link defaultConfig}; a missing `IVCAP_URL` or
- * `IVCAP_JWT` is a `ConfigError` naming it.
+ * A layer whose options come from `Config` — by default {@link defaultConfig}; a missing `IVCAP_URL` (and no
+ * `IVCAP_BASE_URL`) or a missing `IVCAP_JWT` is a `ConfigError` naming it.
  *
  * @since 0.1.0
  */

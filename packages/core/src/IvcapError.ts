@@ -160,6 +160,23 @@ export class PagingError extends Schema.TaggedError<PagingError>()("PagingError"
 }) {}
 
 /**
+ * The token could not be renewed (the refresh token was revoked or has expired, the login was withdrawn, the
+ * application's token provider failed): `login` says how to log in again. Once this happened, nothing more is
+ * sent with the old token. Never carries a token.
+ * @since 0.1.0
+ */
+export class LoginRequired extends Schema.TaggedError<LoginRequired>()("LoginRequired", {
+  /** Why the token could not be renewed (the identity provider's error code and description, if any). */
+  reason: Schema.String,
+  /** How to log in again, e.g. "run `ivcap context login`". */
+  login: Schema.String
+}) {
+  override get message() {
+    return `IVCAP login required: ${this.reason}. Log in again: ${this.login}`
+  }
+}
+
+/**
  * A JSON response body larger than the client's `maxResponseBytes` (default 64 MiB): reading stopped there (a
  * declared `Content-Length` above it is refused before reading). Not retried: the same request would get the same
  * body. @since 0.1.0
@@ -201,6 +218,7 @@ export const IvcapError = /*#__PURE__*/ Schema.Union(
   DecodeError,
   InvalidArgument,
   PagingError,
+  LoginRequired,
   ResponseTooLarge
 )
 

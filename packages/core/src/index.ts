@@ -13,6 +13,9 @@ export * as Aspect from "./Aspect.js"
 /** Collections: named groups of URNs, kept on aspects. @since 0.1.0 */
 export * as Collection from "./Collection.js"
 
+/** Where the bearer token comes from: fixed, refreshing (single-flight), a token provider, or none. @since 0.1.0 */
+export * as Credentials from "./Credentials.js"
+
 /** Artifact content as resumable, verified Streams. @since 0.1.0 */
 export * as Download from "./Download.js"
 

@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as BlobStore from "./BlobStore.js"
 import * as Faults from "./Faults.js"
+import { type OAuthOptions, OAuthState, type OAuthStats } from "./internal/oauth.js"
 import { defaultMaxUploadBytes, EmulatorState, type Journal } from "./internal/state.js"
 import { randomUuid } from "./internal/util.js"
 import * as SeedData from "./SeedData.js"
@@ -34,6 +35,11 @@ export interface RequestRecord {
    * 401 before it is recorded).
    */
   readonly auth: "token" | "none" | "other"
+  /**
+   * A short fingerprint of the bearer token (see {@link tokenTag}) — not the token — so tests can tell which of
+   * several tokens a request carried; absent without a bearer token.
+   */
+  readonly tokenTag?: string
   /** Emulator time (epoch millis) of arrival. */
   readonly at: number
 }
@@ -83,6 +89,15 @@ export interface Options {
   readonly corsOrigins?: ReadonlyArray<string>
   /** How many requests the log keeps, oldest dropped first (default 100 000). */
   readonly requestLogLimit?: number
+  /** The identity provider's settings (token lifetime, device polling interval, mid-upload rejection). */
+  readonly oauth?: OAuthOptions
+}
+
+export type {
+  /** @since 0.1.0 */
+  OAuthOptions,
+  /** @since 0.1.0 */
+  OAuthStats
 }
 
 /**
@@ -103,8 +118,8 @@ export interface EmulatorService {
     readonly count: (filter?: RequestFilter) => Effect.Effect<number>
     /** The recorded requests (the newest `requestLogLimit`), oldest first. */
     readonly log: Effect.Effect<ReadonlyArray<RequestRecord>>
-    /** How many requests were refused with 401 (wrong or missing token) since the last reset; they are not logged. */
-    readonly rejected: Effect.Effect<number>
+    /** How many requests were refused (401 for the token, 403 for the origin) since the last reset; they are not logged. */
+    readonly rejected: Effect.Effect<RejectedCounts>
     /** Forgets the recorded requests. */
     readonly reset: Effect.Effect<void>
     /**
@@ -130,6 +145,24 @@ export interface EmulatorService {
       }
     ) => Effect.Effect<ReadonlyArray<string>>
   }
+  /**
+   * The identity provider (`/1/authinfo.yaml`, device code, token, JWKS): the API accepts the tokens it issues
+   * while they are valid in emulator time, besides the fixed `token`.
+   */
+  readonly oauth: {
+    /** Approves the pending device authorization with this user code (as the user would on the login page). */
+    readonly approve: (userCode: string) => Effect.Effect<boolean>
+    /** Denies it. */
+    readonly deny: (userCode: string) => Effect.Effect<boolean>
+    /** The user codes waiting for a decision. */
+    readonly pending: Effect.Effect<ReadonlyArray<string>>
+    /** Every access token issued so far expires now. */
+    readonly expireAccessTokens: Effect.Effect<void>
+    /** Every refresh token is revoked (and access tokens expire): the user must log in again. */
+    readonly revokeAll: Effect.Effect<void>
+    /** Counters: device authorizations, device and refresh grants, refused grants, live access tokens. */
+    readonly stats: Effect.Effect<OAuthStats>
+  }
   /** Back to the seeded state: no orders/uploads/aspects of yours, no faults, counters zero, clock offset zero. */
   readonly reset: Effect.Effect<void>
   /** Internals used by `EmulatorApp` (not a stable API). */
@@ -143,13 +176,16 @@ export interface EmulatorService {
 export interface Internals {
   readonly state: EmulatorState
   readonly record: (r: RequestRecord) => void
-  /** Counts a request refused for its token. */
-  readonly rejected: () => void
+  /** Counts a refused request. */
+  readonly rejected: (why: "withoutToken" | "withOtherToken" | "badOrigin") => void
   /** Whether CORS allows this `Origin`. */
   readonly allowsOrigin: (origin: string) => boolean
   /** Adds `delta` to the number of requests in flight. */
   readonly inFlight: (delta: number) => void
   readonly takeFault: (method: string, pathname: string) => Faults.FaultAction | undefined
+  readonly oauth: OAuthState
+  /** Whether a request's bearer token is accepted now: the fixed token, or a live one the provider issued. */
+  readonly authorized: (authorization: string | undefined) => boolean
 }
 
 /**
@@ -180,6 +216,36 @@ const pathnameOf = (url: string): string => {
   } catch {
     return p
   }
+}
+
+/**
+ * Requests refused before they were recorded.
+ * @since 0.1.0
+ */
+export interface RejectedCounts {
+  readonly total: number
+  /** 401: no `Authorization` header. */
+  readonly withoutToken: number
+  /** 401: a token that is not accepted. */
+  readonly withOtherToken: number
+  /** 403: an `Origin` CORS does not allow. */
+  readonly badOrigin: number
+}
+
+const noRejections: RejectedCounts = { total: 0, withoutToken: 0, withOtherToken: 0, badOrigin: 0 }
+
+/**
+ * The fingerprint the request log keeps of a bearer token ({@link RequestRecord.tokenTag}): 8 hex digits of a
+ * 32-bit FNV-1a hash, enough to tell tokens apart and far too little to recover one.
+ * @since 0.1.0
+ */
+export const tokenTag = (token: string): string => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < token.length; i++) {
+    h ^= token.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0).toString(16).padStart(8, "0")
 }
 
 /** Loopback origins: `localhost` (and `*.localhost`), `127.0.0.0/8`, `[::1]`, any scheme and port. */
@@ -214,6 +280,12 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
     )
     const logLimit = Math.max(1, options.requestLogLimit ?? 100_000)
     const allowsOrigin = originPolicy(options.corsOrigins ?? [])
+    const oauth = new OAuthState(options.oauth ?? {}, () => state.now())
+    const bearer = /^\s*bearer\s+(\S+)\s*$/i
+    const authorized = (header: string | undefined) => {
+      const m = header === undefined ? null : bearer.exec(header)
+      return m !== null && (m[1] === token || oauth.accepts(m[1]!))
+    }
     state.apiVersion = options.apiVersion ?? "0.48"
     state.jobStepMillis = options.jobStepMillis ?? 100
     const doSeed = options.seed ?? true
@@ -225,7 +297,7 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
     // the log is `log.slice(head)`: dropping the oldest is O(1), compacted now and then
     let log: Array<RequestRecord & { pathname: string }> = []
     let head = 0
-    let rejected = 0
+    let rejected = noRejections
     let active = 0
     const retained = () => (head === 0 ? log : log.slice(head))
 
@@ -261,11 +333,11 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
             filter === undefined ? log.length - head : retained().filter((r) => matchesRequest(filter, r, r.pathname)).length
           ),
         log: Effect.sync(() => retained().map(({ pathname: _p, ...r }) => r)),
-        rejected: Effect.sync(() => rejected),
+        rejected: Effect.sync(() => ({ ...rejected })),
         reset: Effect.sync(() => {
           log = []
           head = 0
-          rejected = 0
+          rejected = noRejections
         }),
         active: Effect.sync(() => active)
       },
@@ -301,11 +373,20 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
             return ids
           }))
       },
+      oauth: {
+        approve: (userCode) => Effect.sync(() => oauth.decide(userCode, true)),
+        deny: (userCode) => Effect.sync(() => oauth.decide(userCode, false)),
+        pending: Effect.sync(() => oauth.pendingUserCodes()),
+        expireAccessTokens: Effect.sync(() => oauth.expireAccessTokens()),
+        revokeAll: Effect.sync(() => oauth.revokeAll()),
+        stats: Effect.sync(() => oauth.currentStats())
+      },
       reset: Effect.gen(function*() {
         rules = []
+        oauth.reset()
         log = []
         head = 0
-        rejected = 0
+        rejected = noRejections
         state.journal?.clear()
         yield* state.seed(doSeed, true)
       }).pipe(Effect.orDie),
@@ -319,14 +400,16 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
             head = 0
           }
         },
-        rejected: () => {
-          rejected++
+        rejected: (why) => {
+          rejected = { ...rejected, total: rejected.total + 1, [why]: rejected[why] + 1 }
         },
         allowsOrigin,
         inFlight: (delta) => {
           active += delta
         },
-        takeFault
+        takeFault,
+        oauth,
+        authorized
       }
     }
     return service

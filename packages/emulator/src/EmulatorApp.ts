@@ -24,6 +24,7 @@ import * as Services2 from "./internal/api/services2.js"
 import * as Aspects from "./internal/aspects.js"
 import { baseUrlOf, json, notFoundResponse, splitUrl } from "./internal/http.js"
 import * as Middleware from "./internal/middleware.js"
+import * as OAuth from "./internal/oauth.js"
 import { type Handler, handle } from "./internal/route.js"
 import * as Tus from "./internal/tus.js"
 
@@ -104,7 +105,18 @@ const table: ReadonlyArray<readonly [Method, HttpRouter.PathInput, Handler, bool
   ["POST", "/_emulator/clock/advance", Admin.advanceClock],
   ["POST", "/_emulator/seed/aspects", Admin.seedAspects],
   ["GET", "/_emulator/requests", Admin.countRequests],
-  ["DELETE", "/_emulator/requests", Admin.resetRequests]
+  ["DELETE", "/_emulator/requests", Admin.resetRequests],
+  ["GET", "/1/authinfo.yaml", OAuth.authInfo, false],
+  ["POST", "/oauth/device/code", OAuth.deviceCode, false],
+  ["POST", "/oauth/token", OAuth.token, false],
+  ["POST", "/oauth/revoke", OAuth.revoke, false],
+  ["GET", "/.well-known/jwks.json", OAuth.jwks, false],
+  ["GET", "/activate", OAuth.activatePage, false],
+  ["POST", "/activate", OAuth.activate, false],
+  ["GET", "/_emulator/oauth", OAuth.adminStats],
+  ["POST", "/_emulator/oauth/approve", OAuth.adminDecide],
+  ["POST", "/_emulator/oauth/expire", OAuth.adminExpire],
+  ["POST", "/_emulator/oauth/revoke", OAuth.adminRevoke]
 ]
 
 /**

@@ -53,6 +53,8 @@ export interface Options {
   readonly corsOrigins?: ReadonlyArray<string>
   /** How many requests the log keeps (default 100 000). */
   readonly requestLogLimit?: number
+  /** The identity provider's settings (token lifetime, device polling interval, mid-upload rejection). */
+  readonly oauth?: Emulator.OAuthOptions
   /** `"0.41"`: a v0.41 deployment (no `/1/services2`, no jobs); default `"0.48"`. */
   readonly apiVersion?: "0.41" | "0.48"
   /** Emulator time per job lifecycle step (default 100 ms). */
@@ -113,6 +115,7 @@ const emulatorLayer = (options: Options): Layer.Layer<Emulator.Emulator> =>
         ...(options.maxUploadBytes !== undefined ? { maxUploadBytes: options.maxUploadBytes } : {}),
         ...(options.corsOrigins !== undefined ? { corsOrigins: options.corsOrigins } : {}),
         ...(options.requestLogLimit !== undefined ? { requestLogLimit: options.requestLogLimit } : {}),
+        ...(options.oauth !== undefined ? { oauth: options.oauth } : {}),
         ...(options.apiVersion !== undefined ? { apiVersion: options.apiVersion } : {}),
         ...(options.jobStepMillis !== undefined ? { jobStepMillis: options.jobStepMillis } : {})
       }

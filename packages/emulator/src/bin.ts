@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 /**
  * `ivcap-emulator --host 127.0.0.1 --port N [--data-dir D] [--token T] [--order-step-ms N] [--job-step-ms N]
- * [--api-version 0.41|0.48] [--no-seed] [--max-upload-bytes N] [--cors-origin ORIGIN]…`
+ * [--api-version 0.41|0.48] [--no-seed] [--token-lifetime S] [--device-interval S] [--reject-expired-mid-upload]
+ * [--max-upload-bytes N] [--cors-origin ORIGIN]…`
  *
  * Starts the emulator and prints one line with its URL and token, then the admin URL. The default token is the
- * documented dev token `ivcap-emulator-dev-token` (`SeedData.defaultToken`).
+ * documented dev token `ivcap-emulator-dev-token` (`SeedData.defaultToken`). The identity provider
+ * (`/1/authinfo.yaml`, device login, refresh) issues access tokens valid `--token-lifetime` seconds (default 3600),
+ * announces `--device-interval` seconds between device-login polls (default 5), and with
+ * `--reject-expired-mid-upload` cuts a tus PATCH whose token expires while its body arrives (401).
  *
  * @since 0.1.0
  */
@@ -16,10 +20,12 @@ import * as EmulatorServer from "./EmulatorServer.js"
 
 const usage = `usage: ivcap-emulator [--host 127.0.0.1] [--port 8080] [--data-dir DIR] [--token TOKEN] \
 [--order-step-ms 1000] [--job-step-ms 100] [--api-version 0.41|0.48] [--no-seed] \
-[--max-upload-bytes N] [--cors-origin ORIGIN|*]...`
+[--token-lifetime 3600] [--device-interval 5] [--reject-expired-mid-upload] [--max-upload-bytes N] \
+[--cors-origin ORIGIN|*]...`
 
 const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
   const opts: { -readonly [K in keyof EmulatorServer.Options]: EmulatorServer.Options[K] } = {}
+  const oauth: { -readonly [K in keyof Emulator.OAuthOptions]: Emulator.OAuthOptions[K] } = {}
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined]
@@ -31,6 +37,10 @@ const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
     const int = (v: string) => {
       if (!/^\d+$/.test(v)) throw new Error(`${flag} needs a non-negative integer, got '${v}'`)
       return Number(v)
+    }
+    const positive = (n: number) => {
+      if (n < 1) throw new Error(`${flag} needs a positive integer`)
+      return n
     }
     switch (flag) {
       case "--":
@@ -62,6 +72,15 @@ const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
       case "--no-seed":
         opts.seed = false
         break
+      case "--token-lifetime":
+        oauth.accessTokenSeconds = positive(int(value()))
+        break
+      case "--device-interval":
+        oauth.deviceIntervalSeconds = int(value())
+        break
+      case "--reject-expired-mid-upload":
+        oauth.rejectExpiredMidUpload = true
+        break
       case "--max-upload-bytes":
         opts.maxUploadBytes = int(value())
         break
@@ -77,7 +96,7 @@ const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
         throw new Error(`unknown argument '${arg}'\n${usage}`)
     }
   }
-  return opts
+  return Object.keys(oauth).length > 0 ? { ...opts, oauth } : opts
 }
 
 let options: EmulatorServer.Options

@@ -4,7 +4,7 @@
  * loopback-only CORS, the token checked before recording or faults, and a bounded log without tokens.
  */
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
-import { Faults } from "@ivcap/emulator"
+import { Emulator, Faults } from "@ivcap/emulator"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -216,7 +216,7 @@ describe("privacy", () => {
         expect(r.status).toBe(401)
       }
       expect(await Effect.runPromise(emulator.requests.count())).toBe(0)
-      expect(await Effect.runPromise(emulator.requests.rejected)).toBe(5)
+      expect(await Effect.runPromise(emulator.requests.rejected)).toEqual({ total: 5, withoutToken: 3, withOtherToken: 2, badOrigin: 0 })
       // the fault is still there for the authenticated caller
       expect((await fetch(`${url}/1/services`, { headers: auth })).status).toBe(503)
       expect((await fetch(`${url}/1/services`, { headers: auth })).status).toBe(200)
@@ -235,7 +235,8 @@ describe("privacy", () => {
       const log = await Effect.runPromise(emulator.requests.log)
       expect(log).toHaveLength(100)
       expect(log[0]!.url).toMatch(/i=151$/)
-      expect(log.slice(0, -1).every((r) => r.auth === "token")).toBe(true)
+      expect(log.slice(0, -1).every((r) => r.auth === "token" && r.tokenTag === Emulator.tokenTag(token))).toBe(true)
+      expect(log[log.length - 1]!.tokenTag).toBe(Emulator.tokenTag("someone-else"))
       expect(log[log.length - 1]!.auth).toBe("other")
       const text = JSON.stringify(log)
       expect(text).not.toContain(token)

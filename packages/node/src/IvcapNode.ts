@@ -16,6 +16,7 @@ import * as Path from "@effect/platform/Path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodePath from "@effect/platform-node/NodePath"
+import * as Credentials from "@ivcap/core/Credentials"
 import * as IvcapClient from "@ivcap/core/IvcapClient"
 import * as UploadStore from "@ivcap/core/UploadStore"
 import type * as Config from "effect/Config"
@@ -25,6 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as NodeConfig from "./NodeConfig.js"
+import * as NodeLogin from "./NodeLogin.js"
 
 /**
  * Options of {@link layer}: the settings of {@link NodeConfig.Options} (each optional, filled from the
@@ -43,7 +45,10 @@ export interface Options extends NodeConfig.Options, Omit<IvcapClient.Options, "
 /** Everything {@link layer} provides. @since 0.1.0 */
 export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | FileSystem.FileSystem | Path.Path | UploadStore.UploadStore
 
-/** Why {@link layer} can fail to build: missing or invalid configuration, or an expired CLI login. @since 0.1.0 */
+/**
+ * Why {@link layer} can fail to build: missing or invalid configuration, or an expired CLI login that cannot be
+ * renewed (no refresh token). @since 0.1.0
+ */
 export type LayerError = ConfigError.ConfigError | NodeConfig.TokenExpired
 
 /** Undici HTTP, the Node file system and `Path`. @since 0.1.0 */
@@ -118,8 +123,25 @@ export const layerUploadStore = (directory: string): Layer.Layer<UploadStore.Upl
   UploadStore.layer.pipe(Layer.provide(layerFileStore(directory)))
 
 /**
+ * The credentials of a resolution: none in in-platform mode, the CLI's login (renewed with its refresh token,
+ * written back to its `config.yaml`) when the token is the CLI's, else the fixed token.
+ *
+ * @since 0.1.0
+ */
+export const layerCredentials = (
+  resolved: NodeConfig.Resolved
+): Layer.Layer<Credentials.Credentials, ConfigError.ConfigError, HttpClient.HttpClient | FileSystem.FileSystem | Path.Path> => {
+  if (resolved.sources.token === "cli" && resolved.cliLogin !== undefined) {
+    const { context, file } = resolved.cliLogin
+    return Layer.scoped(Credentials.Credentials, NodeLogin.cliCredentials({ file, context, url: resolved.url }))
+  }
+  return resolved.token === undefined ? Credentials.layerNone : Credentials.layerFixed(resolved.token)
+}
+
+/**
  * The client and everything it needs on Node, configured by precedence (explicit options > `IVCAP_URL` /
- * `IVCAP_JWT` / `IVCAP_ACCESS_TOKEN` / `IVCAP_ACCOUNT_ID` > the IVCAP CLI's active context).
+ * `IVCAP_JWT` / `IVCAP_ACCESS_TOKEN` / `IVCAP_ACCOUNT_ID` > `IVCAP_BASE_URL` (in-platform, no token) > the IVCAP
+ * CLI's active context, whose login is renewed with its refresh token when it expires).
  *
  * @example
  * Effect.provide(program, IvcapNode.layer())                                      // environment or CLI login
@@ -130,7 +152,9 @@ export const layer = (options: Options = {}): Layer.Layer<Services, LayerError> 
   const { accountId: _a, cliConfigDir: _c, context: _x, platform: _p, token: _t, uploadStateDir: _u, url: _url, ...client } = options
   const clientLayer = Layer.unwrapEffect(
     Effect.map(NodeConfig.resolve(options), (resolved) =>
-      IvcapClient.layer({ ...client, url: resolved.url, token: resolved.token, accountId: resolved.accountId }))
+      IvcapClient.layer({ ...client, url: resolved.url, accountId: resolved.accountId }).pipe(
+        Layer.provide(layerCredentials(resolved))
+      ))
   )
   return clientLayer.pipe(Layer.provideMerge(layerPlatform(options)))
 }

@@ -3,12 +3,15 @@
  *
  * 1. explicit options (`IvcapNode.layer({ url, token })`);
  * 2. the environment: `IVCAP_URL`, `IVCAP_JWT` (or `IVCAP_ACCESS_TOKEN`, the CLI's name), `IVCAP_ACCOUNT_ID`;
- * 3. the active context of the official IVCAP CLI's `config.yaml` (wire doc §8.3), in
+ * 3. in-platform mode: `IVCAP_BASE_URL` (set by the platform inside a service container) when there is no URL
+ *    from 1 or 2 — then no token is sent at all (`IVCAP_JWT` and the CLI are ignored, as by the Python client);
+ * 4. the active context of the official IVCAP CLI's `config.yaml` (wire doc §8.3), in
  *    `<user config dir>/ivcap-cli/` — or in `cliConfigDir` / `IVCAP_CLI_CONFIG_DIR` when set.
  *
  * The environment is read through Effect `Config`, so `ConfigProvider.fromMap` works in tests. A token taken
- * from the CLI's file is used only for that context's own origin, and only while `access-token-expiry` lies in
- * the future; otherwise resolution fails with {@link TokenExpired}, which says how to renew it.
+ * from the CLI's file is used only for that context's own origin. Once its `access-token-expiry` has passed it is
+ * renewed with the context's `refresh-token` (see `NodeLogin.cliCredentials`); without a refresh token,
+ * resolution fails with {@link TokenExpired}, which says how to log in again.
  *
  * @since 0.1.0
  */
@@ -47,15 +50,28 @@ export type Source = "option" | "env" | "cli"
 /** The outcome of resolution: what to build the client with, and where each value came from. @since 0.1.0 */
 export interface Resolved {
   readonly url: string
-  readonly token: Redacted.Redacted<string>
+  /** The bearer token; `undefined` in in-platform mode (no `Authorization` header). */
+  readonly token: Redacted.Redacted<string> | undefined
   readonly accountId: string | undefined
   readonly sources: {
     readonly url: Source
-    readonly token: Source
+    readonly token: Source | undefined
     readonly accountId: Source | undefined
   }
   /** The CLI context used for any value with source `cli`. */
   readonly cliContext: string | undefined
+  /** `IVCAP_BASE_URL` without a token: inside the platform, whose sidecar authenticates. */
+  readonly inPlatform: boolean
+  /**
+   * When the token is the CLI's: its file and context, its expiry, and whether it can be renewed (the context has
+   * a refresh token). An expired token that can be renewed is returned as it is; the client renews it first.
+   */
+  readonly cliLogin: {
+    readonly file: string
+    readonly context: string
+    readonly expiresAt: Date | undefined
+    readonly renewable: boolean
+  } | undefined
 }
 
 /**
@@ -85,7 +101,8 @@ export class CliContext extends Schema.Class<CliContext>("CliContext")({
   url: Schema.String,
   accountId: Schema.optional(Schema.String).pipe(Schema.fromKey("account-id")),
   accessToken: Schema.optional(Schema.Redacted(Schema.String)).pipe(Schema.fromKey("access-token")),
-  accessTokenExpiry: Schema.optional(Expiry).pipe(Schema.fromKey("access-token-expiry"))
+  accessTokenExpiry: Schema.optional(Expiry).pipe(Schema.fromKey("access-token-expiry")),
+  refreshToken: Schema.optional(Schema.Redacted(Schema.String)).pipe(Schema.fromKey("refresh-token"))
 }) {}
 
 /** The CLI's `config.yaml` (wire doc §8.3). @since 0.1.0 */
@@ -102,13 +119,14 @@ const optionalRedactedEnv = (name: string) =>
   Config.option(Config.redacted(name)).pipe(Config.map(Option.filter((s) => Redacted.value(s).trim() !== "")))
 
 /**
- * The environment's part: `IVCAP_URL`, `IVCAP_JWT` else `IVCAP_ACCESS_TOKEN`, `IVCAP_ACCOUNT_ID`,
- * `IVCAP_CLI_CONFIG_DIR`. Empty values count as unset.
+ * The environment's part: `IVCAP_URL`, `IVCAP_BASE_URL`, `IVCAP_JWT` else `IVCAP_ACCESS_TOKEN`,
+ * `IVCAP_ACCOUNT_ID`, `IVCAP_CLI_CONFIG_DIR`. Empty values count as unset.
  *
  * @since 0.1.0
  */
 export const env = Config.all({
   url: optionalEnv("IVCAP_URL"),
+  baseUrl: optionalEnv("IVCAP_BASE_URL"),
   token: Config.all([optionalRedactedEnv("IVCAP_JWT"), optionalRedactedEnv("IVCAP_ACCESS_TOKEN")]).pipe(
     Config.map(([jwt, access]) => Option.orElse(jwt, () => access))
   ),
@@ -154,7 +172,8 @@ export const cliConfigDir = (options: Options = {}): Effect.Effect<string, Confi
     return (yield* Path.Path).join(yield* userConfigDir(options.platform), "ivcap-cli")
   })
 
-const invalidFile = (file: string, message: string) => ConfigError.InvalidData(["ivcap-cli", "config.yaml"], `${file}: ${message}`)
+/** A `ConfigError` about the CLI's config file. @since 0.1.0 */
+export const invalidFile = (file: string, message: string): ConfigError.ConfigError => ConfigError.InvalidData(["ivcap-cli", "config.yaml"], `${file}: ${message}`)
 
 /**
  * Reads and decodes the CLI's config file; `None` when there is none. Malformed YAML or content is a
@@ -215,7 +234,8 @@ const first = <A>(...candidates: ReadonlyArray<readonly [Option.Option<A>, Sourc
 
 /**
  * Resolves URL, token and account by the precedence above. Fails with a `ConfigError` naming what is missing
- * (and where it looked), or with {@link TokenExpired} when the only token is the CLI's and it has expired.
+ * (and where it looked), or with {@link TokenExpired} when the only token is the CLI's, it has expired and the
+ * context has no refresh token to renew it with.
  *
  * @since 0.1.0
  */
@@ -229,12 +249,29 @@ export const resolve = (
       token: Option.fromNullable(options.token).pipe(Option.map((t) => (Redacted.isRedacted(t) ? t : Redacted.make(t)))),
       accountId: Option.fromNullable(options.accountId)
     }
-    const haveUrl = Option.isSome(explicit.url) || Option.isSome(fromEnv.url)
+    const explicitOrEnvUrl = Option.isSome(explicit.url) || Option.isSome(fromEnv.url)
+    // In-platform mode (wire doc §12): IVCAP_BASE_URL and no URL of ours; only an explicit token is sent then.
+    const inPlatform = !explicitOrEnvUrl && Option.isSome(fromEnv.baseUrl)
+    if (inPlatform) {
+      return {
+        url: Option.getOrThrow(fromEnv.baseUrl),
+        token: Option.getOrUndefined(explicit.token),
+        accountId: Option.getOrUndefined(Option.orElse(explicit.accountId, () => fromEnv.accountId)),
+        sources: {
+          url: "env" as const,
+          token: Option.isSome(explicit.token) ? "option" as const : undefined,
+          accountId: Option.isSome(explicit.accountId) ? "option" as const : Option.isSome(fromEnv.accountId) ? "env" as const : undefined
+        },
+        cliContext: undefined,
+        inPlatform: Option.isNone(explicit.token),
+        cliLogin: undefined
+      }
+    }
     const haveToken = Option.isSome(explicit.token) || Option.isSome(fromEnv.token)
     const file = (yield* Path.Path).join(yield* cliConfigDir(options), "config.yaml")
     // The CLI's file is read only when something is still missing, so a broken file never gets in the way of
     // a complete explicit/env configuration.
-    const context = haveUrl && haveToken && options.context === undefined
+    const context = explicitOrEnvUrl && haveToken && options.context === undefined
       ? Option.none<CliContext>()
       : yield* readCliConfig(file).pipe(
         Effect.flatMap(Option.match({ onNone: () => Effect.succeed(Option.none<CliContext>()), onSome: (c) => pickContext(c, file, options.context) }))
@@ -247,13 +284,18 @@ export const resolve = (
     ).pipe(Option.match({ onNone: () => Effect.fail(missing("IVCAP_URL", "URL", file)), onSome: Effect.succeed }))
     // The CLI's token and account belong to its context's deployment: never hand them to another origin.
     const usable = Option.filter(context, (c) => sameOrigin(c.url, url[0]))
+    const renewable = Option.exists(usable, (c) => c.refreshToken !== undefined && Redacted.value(c.refreshToken) !== "")
 
     const token = yield* first(
       [explicit.token, "option"],
       [fromEnv.token, "env"],
       [Option.flatMap(usable, (c) => Option.fromNullable(c.accessToken)).pipe(Option.filter((t) => Redacted.value(t) !== "")), "cli"]
-    ).pipe(Option.match({ onNone: () => Effect.fail(missing("IVCAP_JWT", "token", file)), onSome: Effect.succeed }))
-    if (token[1] === "cli" && Option.isSome(usable)) yield* checkExpiry(usable.value, file)
+    ).pipe(
+      // A context with a refresh token but no access token (yet) is usable: the first request renews it.
+      Option.orElse(() => (renewable ? Option.some([undefined, "cli"] as const) : Option.none())),
+      Option.match({ onNone: () => Effect.fail(missing("IVCAP_JWT", "token", file)), onSome: Effect.succeed })
+    )
+    if (token[1] === "cli" && Option.isSome(usable) && !renewable) yield* checkExpiry(usable.value, file)
 
     const accountId = first(
       [explicit.accountId, "option"],
@@ -266,7 +308,11 @@ export const resolve = (
       token: token[0],
       accountId: Option.getOrUndefined(Option.map(accountId, ([a]) => a)),
       sources: { url: url[1], token: token[1], accountId: Option.getOrUndefined(Option.map(accountId, ([, s]) => s)) },
-      cliContext: usedCli ? Option.getOrUndefined(Option.map(context, (c) => c.name)) : undefined
+      cliContext: usedCli ? Option.getOrUndefined(Option.map(context, (c) => c.name)) : undefined,
+      inPlatform: false,
+      cliLogin: token[1] === "cli" && Option.isSome(usable)
+        ? { file, context: usable.value.name, expiresAt: usable.value.accessTokenExpiry, renewable }
+        : undefined
     }
   })
 

@@ -11,6 +11,9 @@ export * as IvcapNode from "./IvcapNode.js"
 /** Where the URL, token and account come from: options > environment > the IVCAP CLI's config. @since 0.1.0 */
 export * as NodeConfig from "./NodeConfig.js"
 
+/** The IVCAP login: discovery, device-code flow, refresh, the CLI's config.yaml written back. @since 0.1.0 */
+export * as NodeLogin from "./NodeLogin.js"
+
 /** Files: upload a path (with the official clients' marker), find a file's artifact, download to a path. @since 0.1.0 */
 export * as NodeUpload from "./NodeUpload.js"
 
@@ -28,6 +31,8 @@ export * as Artifact from "@ivcap/core/Artifact"
 export * as Aspect from "@ivcap/core/Aspect"
 /** Collections: named groups of URNs, kept on aspects. @since 0.1.0 */
 export * as Collection from "@ivcap/core/Collection"
+/** Where the bearer token comes from (fixed, refreshing, a provider, none). @since 0.1.0 */
+export * as Credentials from "@ivcap/core/Credentials"
 /** Verified, resuming downloads. @since 0.1.0 */
 export * as Download from "@ivcap/core/Download"
 /** The client service and its options. @since 0.1.0 */

@@ -19,7 +19,7 @@ const Platform = Layer.merge(NodeFileSystem.layer, NodePath.layer)
 /** "Now" for expiry checks, on the TestClock. */
 const NOW = Date.parse("2026-06-01T00:00:00Z")
 
-const cliYaml = (opts: { expiry?: string; active?: string } = {}) => `version: v1
+const cliYaml = (opts: { expiry?: string; active?: string; refresh?: boolean } = {}) => `version: v1
 active-context: ${opts.active ?? "dev"}
 contexts:
 - api-version: 1
@@ -31,8 +31,7 @@ contexts:
   email: someone@example.org
   access-token: dev-token
   access-token-expiry: ${opts.expiry ?? "2026-06-01T10:00:00.123456789+10:00"}
-  refresh-token: dev-refresh
-- api-version: 1
+${opts.refresh === false ? "" : "  refresh-token: dev-refresh\n"}- api-version: 1
   name: prod
   url: https://prod.ivcap.example
   account-id: urn:ivcap:account:22222222-2222-2222-2222-222222222222
@@ -64,7 +63,7 @@ describe("NodeConfig.resolve", () => {
       const { folder } = yield* withCliConfig(cliYaml())
       const r = yield* resolve({}, { IVCAP_CLI_CONFIG_DIR: folder })
       expect(r.url).toBe("https://develop.ivcap.example")
-      expect(Redacted.value(r.token)).toBe("dev-token")
+      expect(Redacted.value(r.token!)).toBe("dev-token")
       expect(r.accountId).toBe("urn:ivcap:account:11111111-1111-1111-1111-111111111111")
       expect(r.sources).toEqual({ url: "cli", token: "cli", accountId: "cli" })
       expect(r.cliContext).toBe("dev")
@@ -76,7 +75,7 @@ describe("NodeConfig.resolve", () => {
       const { folder } = yield* withCliConfig(cliYaml({ active: "prod" }))
       const active = yield* resolve({}, { IVCAP_CLI_CONFIG_DIR: folder })
       expect(active.url).toBe("https://prod.ivcap.example")
-      expect(Redacted.value(active.token)).toBe("prod-token")
+      expect(Redacted.value(active.token!)).toBe("prod-token")
       const chosen = yield* resolve({ context: "dev" }, { IVCAP_CLI_CONFIG_DIR: folder })
       expect(chosen.url).toBe("https://develop.ivcap.example")
       const unknown = yield* Effect.flip(resolve({ context: "nope" }, { IVCAP_CLI_CONFIG_DIR: folder }))
@@ -95,28 +94,28 @@ describe("NodeConfig.resolve", () => {
         IVCAP_ACCOUNT_ID: "urn:ivcap:account:env"
       }
       const fromEnv = yield* resolve({}, env)
-      expect([fromEnv.url, Redacted.value(fromEnv.token), fromEnv.accountId]).toEqual(["https://develop.ivcap.example/", "env-token", "urn:ivcap:account:env"])
+      expect([fromEnv.url, Redacted.value(fromEnv.token!), fromEnv.accountId]).toEqual(["https://develop.ivcap.example/", "env-token", "urn:ivcap:account:env"])
       expect(fromEnv.sources).toEqual({ url: "env", token: "env", accountId: "env" })
 
       const explicit = yield* resolve({ url: "https://develop.ivcap.example", token: Redacted.make("opt-token"), accountId: "urn:ivcap:account:opt" }, env)
-      expect([Redacted.value(explicit.token), explicit.accountId]).toEqual(["opt-token", "urn:ivcap:account:opt"])
+      expect([Redacted.value(explicit.token!), explicit.accountId]).toEqual(["opt-token", "urn:ivcap:account:opt"])
       expect(explicit.sources).toEqual({ url: "option", token: "option", accountId: "option" })
 
       // Only the URL from the environment: token and account still come from the (same-origin) CLI context.
       const mixed = yield* resolve({}, { IVCAP_CLI_CONFIG_DIR: folder, IVCAP_URL: "https://develop.ivcap.example" })
       expect(mixed.sources).toEqual({ url: "env", token: "cli", accountId: "cli" })
-      expect(Redacted.value(mixed.token)).toBe("dev-token")
+      expect(Redacted.value(mixed.token!)).toBe("dev-token")
     }).pipe(Effect.provide(Platform)))
 
   it.effect("reads IVCAP_ACCESS_TOKEN (the CLI's name) when IVCAP_JWT is unset; IVCAP_JWT wins", () =>
     Effect.gen(function*() {
       const base = { IVCAP_URL: "http://127.0.0.1:1", IVCAP_CLI_CONFIG_DIR: "/nonexistent/ivcap-cli" }
       const access = yield* resolve({}, { ...base, IVCAP_ACCESS_TOKEN: "cli-env" })
-      expect(Redacted.value(access.token)).toBe("cli-env")
+      expect(Redacted.value(access.token!)).toBe("cli-env")
       const both = yield* resolve({}, { ...base, IVCAP_ACCESS_TOKEN: "cli-env", IVCAP_JWT: "jwt-env" })
-      expect(Redacted.value(both.token)).toBe("jwt-env")
+      expect(Redacted.value(both.token!)).toBe("jwt-env")
       const emptyJwt = yield* resolve({}, { ...base, IVCAP_ACCESS_TOKEN: "cli-env", IVCAP_JWT: "" })
-      expect(Redacted.value(emptyJwt.token)).toBe("cli-env")
+      expect(Redacted.value(emptyJwt.token!)).toBe("cli-env")
     }))
 
   it.scoped("never hands the CLI's token to another deployment", () =>
@@ -129,10 +128,10 @@ describe("NodeConfig.resolve", () => {
       expect(String(error)).not.toContain("dev-token")
     }).pipe(Effect.provide(Platform)))
 
-  it.scoped("an expired CLI token is a TokenExpired error that says how to renew it", () =>
+  it.scoped("an expired CLI token without a refresh token is a TokenExpired error that says how to renew it", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(NOW)
-      const { folder } = yield* withCliConfig(cliYaml({ expiry: "2026-05-31T23:59:59Z" }))
+      const { folder } = yield* withCliConfig(cliYaml({ expiry: "2026-05-31T23:59:59Z", refresh: false }))
       const error = yield* Effect.flip(resolve({}, { IVCAP_CLI_CONFIG_DIR: folder }))
       expect(error._tag).toBe("TokenExpired")
       if (error._tag !== "TokenExpired") return
@@ -144,15 +143,39 @@ describe("NodeConfig.resolve", () => {
       expect(error.message).not.toContain("dev-token")
       // The same file is fine one second earlier, and irrelevant once the environment has a token.
       yield* TestClock.setTime(Date.parse("2026-05-31T23:59:58Z"))
-      expect(Redacted.value((yield* resolve({}, { IVCAP_CLI_CONFIG_DIR: folder })).token)).toBe("dev-token")
+      expect(Redacted.value((yield* resolve({}, { IVCAP_CLI_CONFIG_DIR: folder })).token!)).toBe("dev-token")
       yield* TestClock.setTime(NOW)
-      expect(Redacted.value((yield* resolve({}, { IVCAP_CLI_CONFIG_DIR: folder, IVCAP_JWT: "fresh" })).token)).toBe("fresh")
+      expect(Redacted.value((yield* resolve({}, { IVCAP_CLI_CONFIG_DIR: folder, IVCAP_JWT: "fresh" })).token!)).toBe("fresh")
+    }).pipe(Effect.provide(Platform)))
+
+  it.scoped("an expired CLI token with a refresh token resolves as renewable (the client renews it before use)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(NOW)
+      const { folder } = yield* withCliConfig(cliYaml({ expiry: "2026-05-31T23:59:59Z" }))
+      const r = yield* resolve({}, { IVCAP_CLI_CONFIG_DIR: folder })
+      expect(r.sources.token).toBe("cli")
+      expect(r.cliLogin).toMatchObject({ context: "dev", renewable: true })
+      expect(r.cliLogin?.expiresAt?.toISOString()).toBe("2026-05-31T23:59:59.000Z")
+      expect(r.cliLogin?.file).toContain(folder)
+    }).pipe(Effect.provide(Platform)))
+
+  it.scoped("in-platform mode: IVCAP_BASE_URL without IVCAP_URL sends no token (IVCAP_JWT and the CLI ignored); IVCAP_URL wins", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(NOW)
+      const { folder } = yield* withCliConfig(cliYaml())
+      const inside = yield* resolve({}, { IVCAP_CLI_CONFIG_DIR: folder, IVCAP_BASE_URL: "http://ivcap.local", IVCAP_JWT: "ignored" })
+      expect(inside).toMatchObject({ url: "http://ivcap.local", token: undefined, inPlatform: true, cliContext: undefined })
+      const explicit = yield* resolve({ token: "mine" }, { IVCAP_BASE_URL: "http://ivcap.local" })
+      expect(explicit.inPlatform).toBe(false)
+      expect(Redacted.value(explicit.token!)).toBe("mine")
+      const outside = yield* resolve({}, { IVCAP_CLI_CONFIG_DIR: folder, IVCAP_BASE_URL: "http://ivcap.local", IVCAP_URL: "https://x.example", IVCAP_JWT: "t" })
+      expect(outside).toMatchObject({ url: "https://x.example", inPlatform: false })
     }).pipe(Effect.provide(Platform)))
 
   it.scoped("Go's zero time (no expiry recorded) counts as expired, as in the CLI", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(NOW)
-      const { folder } = yield* withCliConfig(cliYaml({ expiry: "0001-01-01T00:00:00Z" }))
+      const { folder } = yield* withCliConfig(cliYaml({ expiry: "0001-01-01T00:00:00Z", refresh: false }))
       const error = yield* Effect.flip(resolve({}, { IVCAP_CLI_CONFIG_DIR: folder }))
       expect(error._tag).toBe("TokenExpired")
     }).pipe(Effect.provide(Platform)))

@@ -12,7 +12,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { IvcapClient } from "../IvcapClient.js"
-import type { InvalidArgument, RequestTimeout } from "../IvcapError.js"
+import type { InvalidArgument, LoginRequired, RequestTimeout } from "../IvcapError.js"
 import { ResponseTooLarge } from "../IvcapError.js"
 import { errorBodyBytes, MaxResponseBytes } from "./body.js"
 import { pathSegment, validate } from "../Urn.js"
@@ -67,7 +67,8 @@ export const intHeader = (value: string | undefined): Option.Option<number> => {
 /** The typed error for each status the API declares. */
 export interface ErrorByStatus {
   400: BadRequest
-  401: Unauthorized
+  /** A `401` that renewing the login could not cure is `Unauthorized`; one whose renewal failed, `LoginRequired`. */
+  401: Unauthorized | LoginRequired
   403: Forbidden
   404: ResourceNotFound
   415: UnsupportedContentType

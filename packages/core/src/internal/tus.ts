@@ -19,7 +19,7 @@ import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { IvcapClient } from "../IvcapClient.js"
 import type { RequestTimeout, TransportError } from "../IvcapError.js"
-import { DecodeError, isTransient, ResourceNotFound, UnexpectedStatus } from "../IvcapError.js"
+import { DecodeError, isTransient, ResourceNotFound, Unauthorized, UnexpectedStatus } from "../IvcapError.js"
 import { Progress, UploadOffsetMismatch } from "../Upload.js"
 import type { Piece, Reader, SourceError } from "../UploadSource.js"
 import * as Http from "./http.js"
@@ -178,11 +178,18 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
       if (Option.isSome(total) && state.offset > total.value) {
         return yield* mismatch(state.offset, `the server is at byte ${state.offset}, beyond the length ${total.value}`)
       }
-      if (state.offset > confirmed) yield* waiter.reset
+      if (state.offset > confirmed) {
+        yield* waiter.reset
+        renewedSinceProgress = false
+      }
       confirmed = state.offset
       sent = confirmed
       yield* report
     })
+    // A 401 to a PATCH (its token expired or was withdrawn mid-body) has renewed the token already (see
+    // internal/authorize): ask the server for its offset with the new one and go on. Once per stretch of
+    // progress; a second 401 without progress in between waits like any other failure.
+    let renewedSinceProgress = false
     const onSent = (bytes: number) => Effect.suspend(() => {
       sent += bytes
       return report
@@ -208,7 +215,13 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
         onSent
       }))
       if (attempt._tag === "Left") {
-        if (!isRetryable(attempt.left)) return yield* attempt.left
+        if (attempt.left instanceof Unauthorized && !renewedSinceProgress) {
+          renewedSinceProgress = true
+          yield* Effect.logDebug("upload: the token was refused mid-upload; asking the server for its offset with the renewed one")
+          yield* sync
+          continue
+        }
+        if (!isRetryable(attempt.left) && !(attempt.left instanceof Unauthorized)) return yield* attempt.left
         yield* Effect.logDebug(`upload: ${attempt.left.message}; asking the server for its offset`)
         yield* pause(attempt.left)
         yield* sync
@@ -229,7 +242,10 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
         yield* sync
         continue
       }
-      if (server > confirmed) yield* waiter.reset
+      if (server > confirmed) {
+        yield* waiter.reset
+        renewedSinceProgress = false
+      }
       confirmed = server
       sent = Math.max(sent, confirmed)
       yield* report

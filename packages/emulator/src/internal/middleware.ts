@@ -7,10 +7,9 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { Emulator, type RequestRecord } from "../Emulator.js"
+import { Emulator, type RequestRecord, tokenTag } from "../Emulator.js"
 import type * as Faults from "../Faults.js"
 import { baseUrlOf, BodyCut, defaultErrorBody, json, splitUrl, takeBytes, unauthorizedResponse } from "./http.js"
-import { isAuthorized } from "./route.js"
 import { fromUtf8, realSleep, utf8 } from "./util.js"
 
 /**
@@ -33,7 +32,7 @@ const maxLoggedHeader = 1024
 /** A request as the log keeps it: no `Authorization` value, long header values cut. */
 const recordOf = (
   request: HttpServerRequest.HttpServerRequest,
-  token: string,
+  authorized: (authorization: string | undefined) => boolean,
   at: number
 ): RequestRecord => {
   const headers: Record<string, string> = {}
@@ -41,8 +40,17 @@ const recordOf = (
     if (k === "authorization" || k === "proxy-authorization") continue
     headers[k] = v.length > maxLoggedHeader ? `${v.slice(0, maxLoggedHeader)}…` : v
   }
-  const auth = request.headers["authorization"] === undefined ? "none" : isAuthorized(request, token) ? "token" : "other"
-  return { method: request.method, url: `${baseUrlOf(request)}${request.url}`, headers, auth, at }
+  const header = request.headers["authorization"]
+  const auth = header === undefined ? "none" : authorized(header) ? "token" : "other"
+  const bearer = header === undefined ? null : /^\s*bearer\s+(\S+)\s*$/i.exec(header)
+  return {
+    method: request.method,
+    url: `${baseUrlOf(request)}${request.url}`,
+    headers,
+    auth,
+    ...(bearer !== null ? { tokenTag: tokenTag(bearer[1]!) } : {}),
+    at
+  }
 }
 
 /** Records every request (except `/_emulator/*`) that got past the guard, and counts it in flight. */
@@ -52,7 +60,7 @@ export const recorder = <E, R>(app: HttpApp.Default<E, R>) =>
     const request = yield* HttpServerRequest.HttpServerRequest
     const { pathname } = splitUrl(request)
     if (isAdmin(pathname)) return yield* app
-    emu.internal.record(recordOf(request, emu.token, emu.internal.state.now()))
+    emu.internal.record(recordOf(request, emu.internal.authorized, emu.internal.state.now()))
     emu.internal.inFlight(1)
     return yield* Effect.ensuring(app, Effect.sync(() => emu.internal.inFlight(-1)))
   })
@@ -69,11 +77,13 @@ export const guard = (isPublic: (method: string, request: HttpServerRequest.Http
     const request = yield* HttpServerRequest.HttpServerRequest
     const origin = request.headers["origin"]
     if (origin !== undefined && !emu.internal.allowsOrigin(origin)) {
-      emu.internal.rejected()
+      emu.internal.rejected("badOrigin")
       return json({ message: `origin '${origin}' is not allowed (the emulator allows loopback origins; see its CORS option)` }, 403)
     }
-    if (isPreflight(request) || isPublic(request.method, request) || isAuthorized(request, emu.token)) return yield* app
-    emu.internal.rejected()
+    if (isPreflight(request) || isPublic(request.method, request) || emu.internal.authorized(request.headers["authorization"])) {
+      return yield* app
+    }
+    emu.internal.rejected(request.headers["authorization"] === undefined ? "withoutToken" : "withOtherToken")
     return HttpServerResponse.setHeaders(unauthorizedResponse(), corsHeaders(origin))
   })
 

@@ -21,21 +21,16 @@ export interface Ctx {
 /** A route handler; `HttpFail` carries an error response. */
 export type Handler = (ctx: Ctx) => Effect.Effect<HttpServerResponse.HttpServerResponse, HttpFail>
 
-/** Whether the request carries `Authorization: Bearer <token>`. */
-export const isAuthorized = (request: HttpServerRequest.HttpServerRequest, token: string): boolean => {
-  const h = request.headers["authorization"]
-  if (h === undefined) return false
-  const m = /^\s*bearer\s+(\S+)\s*$/i.exec(h)
-  return m !== null && m[1] === token
-}
-
-/** A route handler; `auth` (default true) answers 401 without a body unless the bearer token is accepted. */
+/**
+ * A route handler; `auth` (default true) answers 401 without a body unless the bearer token is accepted (the fixed
+ * token, or a live one of the identity provider).
+ */
 export const handle = (f: Handler, options?: { readonly auth?: boolean }) =>
   Effect.gen(function*() {
     const emu = yield* Emulator
     const request = yield* HttpServerRequest.HttpServerRequest
     const params = yield* HttpRouter.params
-    if ((options?.auth ?? true) && !isAuthorized(request, emu.token)) return unauthorizedResponse()
+    if ((options?.auth ?? true) && !emu.internal.authorized(request.headers["authorization"])) return unauthorizedResponse()
     // records that follow jobs (job.2 aspects, products) are current for whatever this request reads
     yield* Effect.orDie(materialiseJobs(emu.internal.state))
     return yield* f({

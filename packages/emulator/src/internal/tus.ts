@@ -18,6 +18,9 @@ const tusHeaders = { "tus-resumable": "1.0.0" }
 
 class TooLarge extends Data.TaggedError("TooLarge")<Record<never, never>> {}
 
+/** The request's token expired (or was revoked) while its body arrived (`rejectExpiredMidUpload`). */
+class TokenRefused extends Data.TaggedError("TokenRefused")<Record<never, never>> {}
+
 const findArtifact = (ctx: Ctx) => {
   const id = param(ctx, "id")
   const a = ctx.state.artifactsById.get(id)
@@ -55,9 +58,11 @@ export const startUpload = (
     let seen = 0
     let tooLarge = false
     let dropped = 0
+    const recheck = ctx.emu.internal.oauth.rejectMidUpload
+    const authorization = ctx.request.headers["authorization"]
     // checked per chunk of buffers (not per buffer): the per-element overhead matters for multi-GiB bodies. Once
     // over the limit, the rest of the body is read and dropped (up to maxDrainBytes), so the client reads the 413.
-    const limited = Stream.mapChunksEffect(body, (chunk) => {
+    const limited = Stream.mapChunksEffect(body, (chunk): Effect.Effect<Chunk.Chunk<Uint8Array>, TooLarge | TokenRefused> => {
       let bytes = 0
       for (const b of chunk) bytes += b.length
       if (tooLarge || seen + bytes > remaining) {
@@ -65,6 +70,7 @@ export const startUpload = (
         dropped += bytes
         return dropped > maxDrainBytes ? Effect.fail(new TooLarge()) : Effect.succeed(Chunk.empty<Uint8Array>())
       }
+      if (recheck && !ctx.emu.internal.authorized(authorization)) return Effect.fail(new TokenRefused())
       seen += bytes
       return Effect.succeed(chunk)
     })
@@ -86,6 +92,13 @@ export const startUpload = (
       Effect.flatMap(() => (tooLarge ? oversized() : Effect.succeed(undefined))),
       Effect.catchAll((e) => {
         if (e instanceof TooLarge) return oversized()
+        if (e instanceof TokenRefused) {
+          // what arrived while the token was valid is kept; the client resumes from the offset
+          return Effect.succeed(HttpServerResponse.empty({
+            status: 401,
+            headers: { ...tusHeaders, "upload-offset": String(a.offset), "www-authenticate": "Bearer error=\"invalid_token\", error_description=\"The access token expired\"" }
+          }))
+        }
         if (e instanceof BlobStoreError) {
           return Effect.succeed(json({ message: `storage failed: ${e.message}` }, 500))
         }

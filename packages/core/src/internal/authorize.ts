@@ -1,0 +1,49 @@
+/**
+ * The credentials' hook into the request path: the bearer token of the `Credentials` service on every request to
+ * the client's own origin (none elsewhere), and after a `401` one shared renewal and, where that is safe, the same
+ * request again with the new token.
+ *
+ * Re-sent after a `401`: requests whose body can be sent again (not a one-pass stream) and that did nothing on
+ * the server. GET/HEAD/PUT/DELETE/OPTIONS are safe to repeat anyway. A POST is re-sent because IVCAP checks the
+ * bearer token before it runs an operation, so its `401` proves nothing was created (wire doc §8.1: a missing or
+ * invalid token is answered `401` without a body — that the check precedes the operation is **inferred** from the
+ * goa security middleware). A PATCH (tus) is never re-sent here: a `401` may come after part of its body was
+ * stored, so the upload engine asks the server for its offset (with the new token) and goes on from there.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { CredentialsService, RefreshError } from "../Credentials.js"
+
+const repeatable: ReadonlySet<string> = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "POST"])
+
+/** Whether `request` may be sent again after the `401` it got. */
+const mayResend = (request: HttpClientRequest.HttpClientRequest, response: HttpClientResponse.HttpClientResponse): boolean =>
+  repeatable.has(request.method) && request.body._tag !== "Stream" && response.headers["upload-offset"] === undefined
+
+/** `client` with the credentials applied to requests for which `isOwnOrigin` holds. */
+export const authorize = (
+  credentials: CredentialsService,
+  client: HttpClient.HttpClient,
+  isOwnOrigin: (url: string) => boolean
+): HttpClient.HttpClient.With<HttpClientError.HttpClientError | RefreshError> => {
+  type Out = Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError | RefreshError>
+  const send = (request: HttpClientRequest.HttpClientRequest): Out =>
+    Effect.flatMap(credentials.current, (stamp) => {
+      if (Option.isNone(stamp)) return client.execute(request)
+      return Effect.flatMap(client.execute(HttpClientRequest.bearerToken(request, stamp.value.token)), (response) =>
+        response.status !== 401
+          ? Effect.succeed(response)
+          : Effect.flatMap(credentials.renew(stamp.value), (next) =>
+            Option.isSome(next) && mayResend(request, response)
+              ? client.execute(HttpClientRequest.bearerToken(request, next.value.token))
+              : Effect.succeed(response)))
+    })
+  return HttpClient.makeWith(
+    (request: Effect.Effect<HttpClientRequest.HttpClientRequest>): Out => Effect.flatMap(request, (r) => (isOwnOrigin(r.url) ? send(r) : client.execute(r))),
+    Effect.succeed
+  )
+}
