@@ -108,7 +108,10 @@ export interface CreateOptions {
   readonly contentType?: string | undefined
   /** The content size in bytes; absent = unknown (`X-Content-Length: -1`). */
   readonly size?: number | undefined
-  /** A collection URN to add the artifact to (`X-Collection`). */
+  /**
+   * A collection URN to add the artifact to, sent as `X-Collection` (as the Python client does). Whether a deployment
+   * records it as a membership is not documented (the emulator does not): `Collection.upload` also adds one.
+   */
   readonly collection?: Urn.Urn | string | undefined
   /** The access policy (`X-Policy`, `urn:ivcap:policy:…`). */
   readonly policy?: Urn.PolicyUrn | string | undefined

@@ -162,6 +162,11 @@ export interface EmulatorService {
     readonly revokeAll: Effect.Effect<void>
     /** Counters: device authorizations, device and refresh grants, refused grants, live access tokens. */
     readonly stats: Effect.Effect<OAuthStats>
+    /**
+     * Every access and refresh token the identity provider holds (the request log keeps no token values; a test searching its
+     * output for leaked tokens takes them from here).
+     */
+    readonly issued: Effect.Effect<ReadonlyArray<string>>
   }
   /** Back to the seeded state: no orders/uploads/aspects of yours, no faults, counters zero, clock offset zero. */
   readonly reset: Effect.Effect<void>
@@ -379,7 +384,8 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
         pending: Effect.sync(() => oauth.pendingUserCodes()),
         expireAccessTokens: Effect.sync(() => oauth.expireAccessTokens()),
         revokeAll: Effect.sync(() => oauth.revokeAll()),
-        stats: Effect.sync(() => oauth.currentStats())
+        stats: Effect.sync(() => oauth.currentStats()),
+        issued: Effect.sync(() => oauth.issuedTokens())
       },
       reset: Effect.gen(function*() {
         rules = []

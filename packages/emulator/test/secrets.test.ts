@@ -11,17 +11,11 @@ import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { call, nextLink, pathOf, reset } from "./helpers.js"
-import { expectWireConventions, v048 } from "./spec.js"
+import { nextLink, pathOf, reset } from "./helpers.js"
+import { hitV048 } from "./spec.js"
 
 /** Calls `path` and checks the answer is one the v0.48 spec declares for `method template`. */
-const hit = (method: string, template: string, path: string, init: RequestInit & { readonly auth?: boolean } = {}) =>
-  Effect.gen(function*() {
-    const r = yield* call(path, { ...init, method })
-    v048.expectDeclared(method, template, r.status, r.body, r.text)
-    if (r.body !== undefined) expectWireConventions(r.body)
-    return r
-  })
+const hit = hitV048
 
 const set = (body: unknown, auth = true) =>
   hit("POST", "/1/secrets", "/1/secrets", {

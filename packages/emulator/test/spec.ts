@@ -13,7 +13,9 @@ import type { FormatsPlugin } from "ajv-formats"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as Effect from "effect/Effect"
 import { expect } from "vitest"
+import { call } from "./helpers.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
@@ -92,6 +94,23 @@ export const expectDeclared = v041.expectDeclared
 
 /** The checks of the v0.48 spec (`/1/secrets`, `/1/services2`, jobs). */
 export const v048 = specChecks("ivcap-openapi-v0.48-ivcap-docs-2026-05.json")
+
+/**
+ * Calls `path` (with `method`) and checks the answer is one the v0.48 spec declares for `method template`, and that
+ * its body keeps the wire conventions.
+ */
+export const hitV048 = (
+  method: string,
+  template: string,
+  path: string,
+  init: RequestInit & { readonly auth?: boolean } = {}
+) =>
+  Effect.gen(function*() {
+    const r = yield* call(path, { ...init, method })
+    v048.expectDeclared(method, template, r.status, r.body, r.text)
+    if (r.body !== undefined) expectWireConventions(r.body)
+    return r
+  })
 
 /** The §1.1 keys the official client requires (stricter than the spec in places). */
 export const requiredKeys: Record<string, ReadonlyArray<string>> = {

@@ -418,8 +418,14 @@ const rfc3339 = (millis: number) => new Date(millis).toISOString()
 export const saveLogin = (
   location: CliLocation & { readonly url: string },
   tokens: Tokens
+): Effect.Effect<void, ConfigError.ConfigError, FileSystem.FileSystem | Path.Path> => withLock(location.file, writeLogin(location, tokens))
+
+/** {@link saveLogin} without taking the lock (the caller holds it). */
+const writeLogin = (
+  location: CliLocation & { readonly url: string },
+  tokens: Tokens
 ): Effect.Effect<void, ConfigError.ConfigError, FileSystem.FileSystem | Path.Path> =>
-  withLock(location.file, Effect.gen(function*() {
+  Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const text = yield* fs.readFileString(location.file).pipe(
@@ -458,7 +464,7 @@ export const saveLogin = (
       Effect.mapError((e) => NodeConfig.invalidFile(location.file, `cannot be written: ${e.message}`))
     )
     yield* write
-  }))
+  })
 
 /** Options of {@link login}. @since 0.1.0 */
 export interface LoginOptions extends DeviceLoginOptions {
@@ -548,7 +554,7 @@ export const cliCredentials = (
           )
         }
         const tokens = yield* refresh(provider, refreshToken, { context: options.context })
-        yield* saveLogin({ file: options.file, context: options.context, url: options.url }, tokens).pipe(
+        yield* writeLogin({ file: options.file, context: options.context, url: options.url }, tokens).pipe(
           Effect.catchAll((e) => Effect.logWarning(`login: the renewed token could not be saved to the CLI's config: ${e.message}`))
         )
         yield* Effect.logDebug(`login: renewed the access token of CLI context '${options.context}'`)

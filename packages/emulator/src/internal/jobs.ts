@@ -7,13 +7,12 @@
  * than an existing aspect: aspect `seq` order stays `valid-from` order).
  */
 import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
 import type * as BlobStore from "../BlobStore.js"
 import * as SeedData from "../SeedData.js"
-import type { ArtifactRec, JobRec, JobStatus } from "./model.js"
+import type { JobRec, JobStatus } from "./model.js"
 import { isFinal, jobStatusAt, jobTimes } from "./model.js"
 import type { EmulatorState } from "./state.js"
-import { formatTime, randomUuid, utf8, uuidFrom } from "./util.js"
+import { formatTime, randomUuid, uuidFrom } from "./util.js"
 
 /** The schema of the aspect recorded for every job (the Go CLI's `JOB_SCHEMA`). */
 export const jobAspectSchema = "urn:ivcap:schema:job.2"
@@ -148,29 +147,6 @@ const addAspect = (state: EmulatorState, entity: string, schema: string, content
   return id
 }
 
-const writeProduct = (state: EmulatorState, j: JobRec, at: number): Effect.Effect<void, BlobStore.BlobStoreError> =>
-  Effect.gen(function*() {
-    const product = j.plan.product
-    if (product === undefined || j.productId === undefined) return
-    const bytes = utf8(product.content)
-    const rec: ArtifactRec = {
-      seq: state.nextSeq(),
-      id: j.productId,
-      account: j.account,
-      name: product.name,
-      mimeType: product.mimeType,
-      policy: j.policy,
-      createdAt: at,
-      length: bytes.length,
-      offset: 0
-    }
-    state.addArtifact(rec)
-    yield* state.blobs.write(rec.id, 0, Stream.succeed(bytes), () => {})
-    rec.offset = bytes.length
-    rec.completedAt = at
-    state.uploadProgress(rec)
-  })
-
 /**
  * Brings the records that follow live jobs up to date with the emulator time: the `job.2` aspect (a new version when
  * the status changed; the old one gets `valid-to`), the product artifact and the result aspect of a finished job.
@@ -195,7 +171,9 @@ export const materialiseJobs = (state: EmulatorState): Effect.Effect<void, BlobS
       }
       if (status === "succeeded") {
         if (observed.productDone !== true) {
-          yield* writeProduct(state, j, jobTimes(j).finishedAt)
+          if (j.plan.product !== undefined && j.productId !== undefined) {
+            yield* state.writeProduct(j.productId, j.account, j.policy, j.plan.product, jobTimes(j).finishedAt)
+          }
           observed.productDone = true
         }
         if (observed.resultAspectId === undefined && j.plan.result !== undefined) {

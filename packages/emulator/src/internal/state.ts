@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type * as BlobStore from "../BlobStore.js"
 import * as SeedData from "../SeedData.js"
-import type { ArtifactRec, AspectRec, JobRec, OrderRec, SecretRec, ServiceRec } from "./model.js"
+import type { ArtifactRec, AspectRec, JobRec, OrderRec, ProductSpec, SecretRec, ServiceRec } from "./model.js"
 import { orderFinishedAt } from "./model.js"
 import { randomUuid, utf8 } from "./util.js"
 
@@ -429,33 +429,43 @@ export class EmulatorState {
         const service = this.servicesById.get(o.service)
         const product = service?.behaviour.product?.(o.parameters, o.id)
         if (product === undefined) continue
-        const bytes = utf8(product.content)
-        const finished = orderFinishedAt(o)
-        const rec: ArtifactRec = {
-          seq: this.nextSeq(),
-          id: `urn:ivcap:artifact:${randomUuid()}`,
-          account: o.account,
-          name: product.name,
-          mimeType: product.mimeType,
-          ...(o.policy !== undefined ? { policy: o.policy } : { policy: SeedData.defaultPolicy }),
-          createdAt: finished,
-          length: bytes.length,
-          offset: 0
-        }
+        const id = `urn:ivcap:artifact:${randomUuid()}`
         // claimed first: a concurrent request must not materialise the same product while the blob is written
-        o.productId = rec.id
-        try {
-          this.addArtifact(rec)
-        } catch (e) {
-          delete o.productId
-          throw e
-        }
-        yield* this.blobs.write(rec.id, 0, Stream.succeed(bytes), () => {})
-        rec.offset = bytes.length
-        rec.completedAt = finished
-        this.uploadProgress(rec)
-        this.commit([{ e: "product", order: o.id, artifact: rec.id }], () => {}, () => {})
+        o.productId = id
+        yield* this.writeProduct(id, o.account, o.policy ?? SeedData.defaultPolicy, product, orderFinishedAt(o)).pipe(
+          Effect.onError(() => Effect.sync(() => delete o.productId))
+        )
+        this.commit([{ e: "product", order: o.id, artifact: id }], () => {}, () => {})
       }
+    })
+  }
+
+  /** Creates a ready artifact `id` holding a product (of an order or a job) that was finished at `at`. */
+  writeProduct(
+    id: string,
+    account: string,
+    policy: string,
+    product: ProductSpec,
+    at: number
+  ): Effect.Effect<void, BlobStore.BlobStoreError> {
+    return Effect.gen(this, function*() {
+      const bytes = utf8(product.content)
+      const rec: ArtifactRec = {
+        seq: this.nextSeq(),
+        id,
+        account,
+        name: product.name,
+        mimeType: product.mimeType,
+        policy,
+        createdAt: at,
+        length: bytes.length,
+        offset: 0
+      }
+      this.addArtifact(rec)
+      yield* this.blobs.write(rec.id, 0, Stream.succeed(bytes), () => {})
+      rec.offset = bytes.length
+      rec.completedAt = at
+      this.uploadProgress(rec)
     })
   }
 }

@@ -6,8 +6,9 @@
  * Job request answers:
  * - **200** — the job finished (succeeded) within `Timeout` seconds: body = the result (JSON), headers
  *   `IVCAP-Job-Id`, `IVCAP-Job-URL`, `IVCAP-Order-Id`.
- * - **202** `JobRetryLaterT` `{job-id, location, retry-later}` (+ `service-id`) — not finished within `Timeout`
- *   (always for `Timeout: 0` or no `Timeout`, unless the job is already done).
+ * - **202** `JobRetryLaterT` `{job-id, location, retry-later}` (+ `service-id`) — not finished within `Timeout`;
+ *   always for `Timeout: 0` (or none), even for a job that is already done: "submit and return immediately with 202
+ *   Accepted" (Python client 0.47.19 docs), and the Go CLI (which sends `Timeout: 0`) reads `job-id` from the body.
  * - **400** `{message}` with the same `IVCAP-Job-*` headers — the job finished within `Timeout` but failed; the
  *   message is its `error-message`. **(inferred)** the platform's answer to a failed job under a held request is not
  *   documented; 400 is what the spec calls "job-request-error: Job failed …" for the output and events of a job.
@@ -171,7 +172,7 @@ export const createJob: Handler = v2((ctx) =>
     if (timeout > 0) yield* untilEmulatorTime(ctx.state, deadline)
     yield* Effect.orDie(materialiseJobs(ctx.state))
     const now = ctx.state.now()
-    if (isFinal(jobStatusAt(job, now))) return finishedAnswer(ctx, job)
+    if (timeout > 0 && isFinal(jobStatusAt(job, now))) return finishedAnswer(ctx, job)
     return json({
       "job-id": job.id,
       location: Wire.jobHref(ctx.base, job.service, job.id),
@@ -182,10 +183,15 @@ export const createJob: Handler = v2((ctx) =>
   })
 )
 
-/** `GET /1/services2/{service_id}/jobs` → `JobListRT` (status as of `at-time`; same paging as every list). */
+/**
+ * `GET /1/services2/{service_id}/jobs` → `JobListRT` (status as of `at-time`; same paging as every list). An unknown
+ * service is a 422 `service_id` (the spec declares no 404 for this operation).
+ */
 export const listJobs: Handler = v2((ctx) =>
   Effect.gen(function*() {
-    const s = yield* findService(ctx)
+    const sid = param(ctx, "service_id")
+    const s = service2(ctx.state, sid)
+    if (s === undefined) return yield* invalidParameter("service_id", `service '${sid}' not found`, sid)
     const req = yield* pageRequest(ctx.q, `jobs ${s.id}`)
     const { atTime, items, links } = yield* simpleList<JobRec>({
       kind: `jobs ${s.id}`,
