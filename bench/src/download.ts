@@ -1,7 +1,7 @@
 /**
  * Download: one artifact of `--download-size` (uploaded once by curl, outside any timing) fetched to a file by
  * ours (`Download.stream` into the FileSystem sink, `@ivcap/node` layer), by `curl -o`, and — as a reference —
- * by `NodeUpload.downloadToFile` (which also hashes and verifies), alternating, each a child process under GNU
+ * by `NodeTransfer.downloadToFile` (which also hashes and verifies), alternating, each a child process under GNU
  * time. MB/s (ours from its own clock, excluding Node's start-up; curl from spawn to
  * exit) and peak RSS. Each downloaded file is checked (size and sampled bytes) against the source, then deleted.
  */
@@ -78,7 +78,7 @@ export const download: Benchmark = ({ options, tmp }) =>
       rows: [
         ratioRow(`${label}: MB/s vs curl -o`, mbps("ours"), mbps("curl"), "MB/s", 0.9),
         limitRow(`${label}: peak RSS (baseline: curl)`, rss("ours"), rss("curl"), mib, 128 * 2 ** 20, "128 MiB"),
-        info(ratioRow(`${label}: NodeUpload.downloadToFile (sha-256, atomic) vs curl -o`, mbps("node"), mbps("curl"), "MB/s", 0.9))
+        info(ratioRow(`${label}: NodeTransfer.downloadToFile (sha-256, atomic) vs curl -o`, mbps("node"), mbps("curl"), "MB/s", 0.9))
       ],
       series: (["ours", "node", "curl"] as const).flatMap((c) => [
         series(`${label} ${c}`, "MB/s", samples[c].map((s) => s.mbps)),

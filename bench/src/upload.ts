@@ -1,7 +1,7 @@
 /**
  * Upload: the same generated file sent to the same emulator (a separate, disk-backed process) by three clients,
  * alternating, each a child process under GNU time:
- * - ours: `@ivcap/node`'s `NodeUpload.uploadFile` (with `force`, so the md5 marker never skips an upload),
+ * - ours: `@ivcap/node`'s `NodeTransfer.uploadFile` (with `force`, so the md5 marker never skips an upload),
  *   creating the record itself; and, as a reference, core `Upload.upload` of `UploadSource.fromFile` (no marker);
  * - curl: one process PATCHing pre-cut chunk files of the same size to a fresh `data-href` (connection reused);
  * - tus-js-client (npm) in Node, to a fresh `data-href`, same chunk size.

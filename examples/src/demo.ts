@@ -15,7 +15,7 @@ import { Aspect, Order, Service, Upload } from "@ivcap/core"
 import { Emulator, SeedData } from "@ivcap/emulator"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
 import { IvcapNode, NodeFileSource } from "@ivcap/node"
-import * as NodeUpload from "@ivcap/node/NodeUpload"
+import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Chunk from "effect/Chunk"
 import * as Console from "effect/Console"
 import * as DateTime from "effect/DateTime"
@@ -142,7 +142,7 @@ const tour = (workDir: string) =>
     if (count !== aspectCount) return yield* Effect.dieMessage(`expected ${aspectCount} aspects, listed ${count}`)
 
     yield* step("Download the artifact and verify it")
-    const downloaded = yield* NodeUpload.downloadToFile(artifact, `${workDir}/downloaded.bin`, { sha256 })
+    const downloaded = yield* NodeTransfer.downloadToFile(artifact, `${workDir}/downloaded.bin`, { sha256 })
     yield* info(`${Progress.mib(downloaded.size)} written, sha256 ${downloaded.sha256.slice(0, 16)}… matches`)
     yield* fs.remove(file)
     yield* Console.log("\nTour complete.")

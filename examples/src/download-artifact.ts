@@ -3,7 +3,7 @@
  * A dropped connection resumes with a Range request; the byte count (and an md5 ETag) is checked before the file
  * replaces OUT_FILE.
  */
-import * as NodeUpload from "@ivcap/node/NodeUpload"
+import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { args, required, run } from "./internal/run.js"
@@ -13,7 +13,7 @@ const id = required(0, "download-artifact ARTIFACT_URN [OUT_FILE]")
 run(
   Effect.gen(function*() {
     const out = args[1] ?? id.replace(/[^A-Za-z0-9.-]/g, "_")
-    const file = yield* NodeUpload.downloadToFile(id, out)
+    const file = yield* NodeTransfer.downloadToFile(id, out)
     yield* Console.log(`${file.path}: ${file.size} bytes, sha256 ${file.sha256}`)
   })
 )

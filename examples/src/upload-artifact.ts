@@ -3,7 +3,7 @@
  * Chunked tus upload with progress from confirmed offsets; an interrupted upload of the same file resumes on the
  * next run; a file whose `.ivcap-<name>.txt` marker matches is not uploaded again (as the Python client does).
  */
-import * as NodeUpload from "@ivcap/node/NodeUpload"
+import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -15,7 +15,7 @@ const file = required(0, "upload-artifact FILE [POLICY]")
 run(
   Effect.gen(function*() {
     let progress: ReturnType<typeof bar> | undefined
-    const artifact = yield* NodeUpload.uploadFile(file, {
+    const artifact = yield* NodeTransfer.uploadFile(file, {
       policy: args[1],
       onProgress: (p) => {
         progress ??= bar(Option.getOrElse(p.total, () => p.confirmed))

@@ -2,12 +2,12 @@
  * Ours: downloads an artifact's content to a file with the SDK on Node, timed from just before the record is read:
  * - `--api stream` (default): `Download.stream` run into the platform `FileSystem` sink — the same work as
  *   `curl -o`;
- * - `--api node`: `NodeUpload.downloadToFile`, which also computes sha-256 of the content (md5 only when one is to be checked), checks them
+ * - `--api node`: `NodeTransfer.downloadToFile`, which also computes sha-256 of the content (md5 only when one is to be checked), checks them
  *   and the size, and renames a temporary file into place.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Download } from "@ivcap/core"
-import { NodeUpload } from "@ivcap/node"
+import { NodeTransfer } from "@ivcap/node"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { flag, main, report, required, stopwatch } from "./common.js"
@@ -20,7 +20,7 @@ main(async () => {
   const program = Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const stop = stopwatch()
-    if (api === "node") yield* NodeUpload.downloadToFile(artifact, out)
+    if (api === "node") yield* NodeTransfer.downloadToFile(artifact, out)
     else yield* Download.stream(artifact).pipe(Stream.run(fs.sink(out)))
     const time = stop()
     const bytes = Number((yield* fs.stat(out)).size)

@@ -26,6 +26,7 @@ import * as Stream from "effect/Stream"
 import { defaultMaxResponseBytes, MaxResponseBytes } from "./internal/body.js"
 import * as Credentials from "./Credentials.js"
 import { authorize } from "./internal/authorize.js"
+import * as Gate from "./internal/gate.js"
 import { describe, transportError } from "./internal/http.js"
 import type { LoginRequired, TransportError } from "./IvcapError.js"
 import { isTransient, RequestTimeout, retryAfter } from "./IvcapError.js"
@@ -81,9 +82,19 @@ export interface Options {
    * endless one — fails with `ResponseTooLarge` once the count passes it, so it never costs more memory than this.
    */
   readonly maxResponseBytes?: number | undefined
+  /**
+   * Pause every new request of this client while a server's `Retry-After` (on a 429 or 503, up to
+   * `maxRetryAfter`) runs, instead of letting each fiber find out by itself; default `true`. See docs/bulk.md.
+   */
+  readonly sharedBackoff?: boolean | undefined
+  /** A client-wide request rate limit, e.g. `{ requests: 50, per: "1 second" }`; default none. */
+  readonly rateLimit?: Gate.RateLimit | undefined
   /** A last word on the underlying client (logging, a proxy, …). */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
 }
+
+/** A client-wide request rate limit (see {@link Options.rateLimit}). @since 0.1.0 */
+export type RateLimit = Gate.RateLimit
 
 /** Per-call overrides of the client's timeout and retry policy, see {@link withRequestOptions}. @since 0.1.0 */
 export interface RequestOptions {
@@ -201,8 +212,11 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
       }),
       HttpClient.withTracerPropagation(options.tracerPropagation ?? false)
     )
+    // Every request on the wire passes the client's gate (shared back-off, rate limit; internal/gate).
+    const gate = Gate.make({ sharedBackoff: options.sharedBackoff ?? true, rateLimit: options.rateLimit, maxPause: Duration.decode(options.maxRetryAfter ?? defaultMaxRetryAfter) })
+    const gated = Gate.client(gate, options.transformClient ? options.transformClient(configured) : configured)
     // The token goes to the configured origin only (wire doc §12: data-href may name another host).
-    const httpClient = authorize(credentials, options.transformClient ? options.transformClient(configured) : configured, isOwnOrigin)
+    const httpClient = authorize(credentials, gated, isOwnOrigin)
 
     const maxResponseBytes = options.maxResponseBytes ?? defaultMaxResponseBytes
     if (!(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
@@ -225,11 +239,12 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
       callOptions?: CallOptions
     ): Effect.Effect<A, E | TransportError | RequestTimeout | LoginRequired, R> =>
       Effect.flatMap(requestOptions, ({ maxRetryAfter, retry, timeout }) => {
-        const attempt = httpClient.execute(request).pipe(
+        // The wait at the gate is not part of the attempt's timeout.
+        const attempt = Gate.admitted(gate, httpClient.execute(request).pipe(
           Effect.mapError((e) => (HttpClientError.isHttpClientError(e) ? transportError(e) : e)),
           Effect.flatMap((response) => Effect.provideService(handle(response), MaxResponseBytes, maxResponseBytes)),
           Effect.timeoutFail({ duration: timeout, onTimeout: () => new RequestTimeout({ method: request.method, url: describe(HttpClientRequest.setUrl(request, resolve(request.url))).url, timeout }) })
-        )
+        ))
         const idempotent = callOptions?.idempotent ?? idempotentMethods.has(request.method)
         if (!idempotent || retry === false) return attempt
         return Effect.retry(attempt, {

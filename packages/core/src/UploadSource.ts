@@ -121,7 +121,7 @@ export const fromRanges = (ranges: Ranges, options?: SourceOptions): UploadSourc
 
 /**
  * How many bytes a file stream reads at a time: 1 MiB, so that a GiB is 1,024 stream elements rather than 16,384
- * (each costs a few Effect steps). Measured: 64 KiB reads cost 5.2 client CPU s/GiB, 1 MiB reads 4.1.
+ * (each costs a few Effect steps; BENCHMARKS.md has the measurement).
  */
 const fileReadSize = /*#__PURE__*/ FileSystem.MiB(1)
 

@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { digestKey } from "./internal/digest.js"
 import * as Urn from "./Urn.js"
 
 /** An unfinished upload. @since 0.1.0 */
@@ -50,18 +51,7 @@ export class UploadStore extends Context.Tag("@ivcap/core/UploadStore")<UploadSt
  *
  * @since 0.1.0
  */
-export const keyOf = (baseUrl: string, fingerprint: string): string => {
-  const text = `${baseUrl}\n${fingerprint}`
-  const hex = (n: number) => (n >>> 0).toString(16).padStart(8, "0")
-  return `upload-${hex(fnv1a(text, 0x811c9dc5))}${hex(fnv1a(text, 0x01000193))}${hex(text.length)}`
-}
-
-/** 32-bit FNV-1a of the UTF-16 code units, from `basis`: stable across versions (unlike a runtime's hash). */
-const fnv1a = (text: string, basis: number): number => {
-  let h = basis
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
-  return h
-}
+export const keyOf = (baseUrl: string, fingerprint: string): string => digestKey("upload-", `${baseUrl}\n${fingerprint}`)
 
 /**
  * What a store needs of its backend: strings by key (a `KeyValueStore`, Web Storage, a `Map`). Failures of any

@@ -19,6 +19,9 @@ export * as Credentials from "./Credentials.js"
 /** Artifact content as resumable, verified Streams. @since 0.1.0 */
 export * as Download from "./Download.js"
 
+/** Resumable bulk pipelines: bounded concurrency, checkpoints, failure reports, progress. @since 0.1.0 */
+export * as Bulk from "./Bulk.js"
+
 /** The connection to a deployment: base URL, token, timeouts, retries. @since 0.1.0 */
 export * as IvcapClient from "./IvcapClient.js"
 

@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as BlobStore from "./BlobStore.js"
 import * as Faults from "./Faults.js"
+import type * as InternalService from "./internal/internals.js"
 import { type OAuthOptions, OAuthState, type OAuthStats } from "./internal/oauth.js"
 import { defaultMaxUploadBytes, EmulatorState, type Journal } from "./internal/state.js"
 import { randomUuid } from "./internal/util.js"
@@ -170,28 +171,16 @@ export interface EmulatorService {
   }
   /** Back to the seeded state: no orders/uploads/aspects of yours, no faults, counters zero, clock offset zero. */
   readonly reset: Effect.Effect<void>
-  /** Internals used by `EmulatorApp` (not a stable API). */
-  readonly internal: Internals
+  /** Internals used by `EmulatorApp` (not a stable API). @internal */
+  readonly internal: InternalService.Internals
 }
 
 /**
- * Internals shared with the HTTP app (not a stable API).
+ * @deprecated Not API: the emulator's internals, shared with its HTTP app. Will be removed from the public
+ * surface in 0.2.
  * @since 0.1.0
  */
-export interface Internals {
-  readonly state: EmulatorState
-  readonly record: (r: RequestRecord) => void
-  /** Counts a refused request. */
-  readonly rejected: (why: "withoutToken" | "withOtherToken" | "badOrigin") => void
-  /** Whether CORS allows this `Origin`. */
-  readonly allowsOrigin: (origin: string) => boolean
-  /** Adds `delta` to the number of requests in flight. */
-  readonly inFlight: (delta: number) => void
-  readonly takeFault: (method: string, pathname: string) => Faults.FaultAction | undefined
-  readonly oauth: OAuthState
-  /** Whether a request's bearer token is accepted now: the fixed token, or a live one the provider issued. */
-  readonly authorized: (authorization: string | undefined) => boolean
-}
+export type Internals = InternalService.Internals
 
 /**
  * The emulator service tag.

@@ -40,8 +40,19 @@ layer(EmulatorServer.layer())("admin routes", (it) => {
         const bad = yield* rule({ action: { _tag: "MapBody" } })
         expect(bad.status).toBe(400)
         expect(bad.body.message).toMatch(/in-process/)
-        expect((yield* rule({ action: { _tag: "Explode" } })).status).toBe(400)
+        const explode = yield* rule({ action: { _tag: "Explode" } })
+        expect(explode.status).toBe(400)
+        expect(explode.body.message).toMatch(/^action\._tag: .*"Explode"/)
         expect((yield* rule({ match: { path: { regex: "(" } }, action: { _tag: "Stall" } })).status).toBe(400)
+        // Decoded by Schema: out-of-range values and misspelt keys are refused, each named.
+        const low = yield* rule({ action: { _tag: "Status", status: 99 } })
+        expect([low.status, low.body.message]).toEqual([400, expect.stringMatching(/^action\.status: /)])
+        const typo = yield* rule({ tims: 2, action: { _tag: "Stall" } })
+        expect([typo.status, typo.body.message]).toEqual([400, expect.stringMatching(/^tims: is unexpected/)])
+        // A regex with flags.
+        yield* rule({ match: { method: "get", path: { regex: "^/1/ORDERS$", flags: "i" } }, action: { _tag: "Status", status: 418 } })
+        expect((yield* call("/1/orders")).status).toBe(418)
+        expect((yield* call("/1/orders")).status).toBe(200)
       }))
 
     it.effect("malformed bodies and delays", () =>

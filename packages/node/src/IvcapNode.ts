@@ -1,7 +1,8 @@
 /**
  * One Layer for Node.js programs: the IVCAP client configured by {@link NodeConfig} (options > environment >
  * the IVCAP CLI's login), HTTP over undici (which keeps `content-length` on streamed upload bodies), the Node
- * file system and path services, and the file-backed store that lets interrupted uploads resume across runs.
+ * file system and path services, and the file-backed stores that let interrupted uploads and `Bulk` pipelines
+ * resume across runs.
  *
  * @example
  * import { IvcapNode } from "@ivcap/node"
@@ -16,6 +17,7 @@ import * as Path from "@effect/platform/Path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodePath from "@effect/platform-node/NodePath"
+import * as Bulk from "@ivcap/core/Bulk"
 import * as Credentials from "@ivcap/core/Credentials"
 import * as IvcapClient from "@ivcap/core/IvcapClient"
 import * as UploadStore from "@ivcap/core/UploadStore"
@@ -40,10 +42,15 @@ export interface Options extends NodeConfig.Options, Omit<IvcapClient.Options, "
    * `<user config dir>/ivcap-sdk/uploads`. Created on first use.
    */
   readonly uploadStateDir?: string | undefined
+  /**
+   * The folder for the checkpoints of `Bulk` pipelines; beats `IVCAP_BULK_STATE_DIR`; default
+   * `<user config dir>/ivcap-sdk/bulk`. Created on first use.
+   */
+  readonly bulkStateDir?: string | undefined
 }
 
 /** Everything {@link layer} provides. @since 0.1.0 */
-export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | FileSystem.FileSystem | Path.Path | UploadStore.UploadStore
+export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | FileSystem.FileSystem | Path.Path | UploadStore.UploadStore | Bulk.ProgressStore
 
 /**
  * Why {@link layer} can fail to build: missing or invalid configuration, or an expired CLI login that cannot be
@@ -73,6 +80,30 @@ export const uploadStateDir = (
     if (Option.isSome(fromEnv)) return fromEnv.value
     return (yield* Path.Path).join(yield* NodeConfig.userConfigDir(options.platform), "ivcap-sdk", "uploads")
   })
+
+/**
+ * The folder for `Bulk` pipeline checkpoints: `bulkStateDir`, else `IVCAP_BULK_STATE_DIR`, else
+ * `<user config dir>/ivcap-sdk/bulk`.
+ *
+ * @since 0.1.0
+ */
+export const bulkStateDir = (
+  options: Pick<Options, "bulkStateDir" | "platform"> = {}
+): Effect.Effect<string, ConfigError.ConfigError, Path.Path> =>
+  Effect.gen(function*() {
+    if (options.bulkStateDir !== undefined) return options.bulkStateDir
+    const fromEnv = yield* NodeConfig.optionalEnv("IVCAP_BULK_STATE_DIR")
+    if (Option.isSome(fromEnv)) return fromEnv.value
+    return (yield* Path.Path).join(yield* NodeConfig.userConfigDir(options.platform), "ivcap-sdk", "bulk")
+  })
+
+/**
+ * The `Bulk.ProgressStore` (pipeline checkpoints, for resuming across runs) on files in `directory`.
+ *
+ * @since 0.1.0
+ */
+export const layerProgressStore = (directory: string): Layer.Layer<Bulk.ProgressStore, never, FileSystem.FileSystem | Path.Path> =>
+  Bulk.layerKeyValueStore.pipe(Layer.provide(layerFileStore(directory)))
 
 /**
  * A `KeyValueStore` on files in `directory`, which is created when the first value is written (so a read-only
@@ -110,9 +141,12 @@ export const layerFileStore = (directory: string): Layer.Layer<KeyValueStore.Key
  * @since 0.1.0
  */
 export const layerPlatform = (
-  options: Pick<Options, "uploadStateDir" | "platform"> = {}
+  options: Pick<Options, "uploadStateDir" | "bulkStateDir" | "platform"> = {}
 ): Layer.Layer<Exclude<Services, IvcapClient.IvcapClient>, ConfigError.ConfigError> =>
-  Layer.unwrapEffect(Effect.map(uploadStateDir(options), layerUploadStore)).pipe(Layer.provideMerge(layerRuntime))
+  Layer.merge(
+    Layer.unwrapEffect(Effect.map(uploadStateDir(options), layerUploadStore)),
+    Layer.unwrapEffect(Effect.map(bulkStateDir(options), layerProgressStore))
+  ).pipe(Layer.provideMerge(layerRuntime))
 
 /**
  * The `UploadStore` (unfinished uploads, for resuming across runs) on files in `directory`.
@@ -149,7 +183,7 @@ export const layerCredentials = (
  * @since 0.1.0
  */
 export const layer = (options: Options = {}): Layer.Layer<Services, LayerError> => {
-  const { accountId: _a, cliConfigDir: _c, context: _x, platform: _p, token: _t, uploadStateDir: _u, url: _url, ...client } = options
+  const { accountId: _a, bulkStateDir: _b, cliConfigDir: _c, context: _x, platform: _p, token: _t, uploadStateDir: _u, url: _url, ...client } = options
   const clientLayer = Layer.unwrapEffect(
     Effect.map(NodeConfig.resolve(options), (resolved) =>
       IvcapClient.layer({ ...client, url: resolved.url, accountId: resolved.accountId }).pipe(

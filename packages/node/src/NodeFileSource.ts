@@ -4,7 +4,7 @@
  * `FileSystem` service's read-ahead queue. Same fingerprint as `UploadSource.fromFile` (absolute path + size +
  * modification time), so an unfinished upload started with either resumes with the other.
  *
- * `onRead` sees every buffer as it is read, with its position in the file: `NodeUpload.uploadFile` hashes the
+ * `onRead` sees every buffer as it is read, with its position in the file: `NodeTransfer.uploadFile` hashes the
  * bytes for the marker while they are sent instead of reading the file a second time.
  *
  * @since 0.1.0

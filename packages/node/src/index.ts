@@ -14,7 +14,10 @@ export * as NodeConfig from "./NodeConfig.js"
 /** The IVCAP login: discovery, device-code flow, refresh, the CLI's config.yaml written back. @since 0.1.0 */
 export * as NodeLogin from "./NodeLogin.js"
 
-/** Files: upload a path (with the official clients' marker), find a file's artifact, download to a path. @since 0.1.0 */
+/** Files: upload a path (with the official clients' marker), find a file's artifact, download to a path. @since 0.2.0 */
+export * as NodeTransfer from "./NodeTransfer.js"
+
+/** @deprecated The former name of `NodeTransfer` (same exports). Will be removed in 0.2. @since 0.1.0 */
 export * as NodeUpload from "./NodeUpload.js"
 
 /** A file as an upload source read with Node streams (less CPU per byte than `UploadSource.fromFile`). @since 0.1.0 */
@@ -29,6 +32,8 @@ export * as Marker from "./Marker.js"
 export * as Artifact from "@ivcap/core/Artifact"
 /** Aspects: bitemporal metadata. @since 0.1.0 */
 export * as Aspect from "@ivcap/core/Aspect"
+/** Resumable bulk pipelines. @since 0.1.0 */
+export * as Bulk from "@ivcap/core/Bulk"
 /** Collections: named groups of URNs, kept on aspects. @since 0.1.0 */
 export * as Collection from "@ivcap/core/Collection"
 /** Where the bearer token comes from (fixed, refreshing, a provider, none). @since 0.1.0 */

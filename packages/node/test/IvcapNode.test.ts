@@ -11,7 +11,7 @@ import { expect, layer } from "@effect/vitest"
 import { Service } from "@ivcap/core"
 import { Emulator } from "@ivcap/emulator"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
-import { IvcapNode, NodeUpload } from "@ivcap/node"
+import { IvcapNode, NodeTransfer } from "@ivcap/node"
 import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -114,12 +114,12 @@ layer(EmulatorServer.layer().pipe(Layer.provideMerge(NodeFileSystem.layer), Laye
 
       yield* emulator.requests.reset
       yield* emulator.faults.inject({ match: { method: "PATCH" }, skip: 1, action: { _tag: "Status", status: 403 } })
-      const failed = yield* Effect.flip(NodeUpload.uploadFile(file, options).pipe(Effect.provide(IvcapNode.layer()), env))
+      const failed = yield* Effect.flip(NodeTransfer.uploadFile(file, options).pipe(Effect.provide(IvcapNode.layer()), env))
       expect(failed._tag).toBe("Forbidden")
       expect((yield* fs.readDirectory(stateDir)).length).toBe(1)
 
       // A fresh layer, as a new process would build it: the record on disk leads it to the same artifact.
-      const artifact = yield* NodeUpload.uploadFile(file, options).pipe(Effect.provide(IvcapNode.layer()), env)
+      const artifact = yield* NodeTransfer.uploadFile(file, options).pipe(Effect.provide(IvcapNode.layer()), env)
       expect(artifact.size).toBe(3 * MiB)
       expect(yield* emulator.requests.count({ method: "POST", path: "/1/artifacts" })).toBe(1)
       const patches = (yield* emulator.requests.log).filter((r) => r.method === "PATCH")

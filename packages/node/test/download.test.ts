@@ -5,7 +5,7 @@
 import { expect, layer } from "@effect/vitest"
 import { Upload, UploadSource } from "@ivcap/core"
 import { Emulator, Faults } from "@ivcap/emulator"
-import * as NodeUpload from "@ivcap/node/NodeUpload"
+import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
@@ -14,7 +14,7 @@ import { digest, fresh, KiB, layerNode, live, quickRetry, randomBytes, tempDir }
 
 const uploaded = (bytes: Uint8Array) => Upload.upload(UploadSource.fromBytes(bytes), { chunkSize: 256 * KiB, retry: quickRetry })
 
-layer(layerNode)("NodeUpload.downloadToFile", (it) => {
+layer(layerNode)("NodeTransfer.downloadToFile", (it) => {
   it.effect("writes the content byte-exact through a dropped connection, reports its digests, leaves no temp file", () =>
     live(Effect.gen(function*() {
       const bytes = randomBytes(900 * KiB + 1, 21)
@@ -24,7 +24,7 @@ layer(layerNode)("NodeUpload.downloadToFile", (it) => {
       yield* emulator.faults.inject(Faults.cutResponse(250 * KiB, { match: { method: "GET", path: /\/blob$/ } }))
       const dir = yield* tempDir
       const target = path.join(dir, "out.bin")
-      const result = yield* NodeUpload.downloadToFile(artifact.id, target, { retry: quickRetry, sha256: digest("sha256", bytes) })
+      const result = yield* NodeTransfer.downloadToFile(artifact.id, target, { retry: quickRetry, sha256: digest("sha256", bytes) })
       expect(digest("sha256", new Uint8Array(fs.readFileSync(target)))).toBe(digest("sha256", bytes))
       // No md5 to check (the emulator's ETags are not md5s), so none is computed.
       expect(result).toMatchObject({ path: target, size: bytes.length, md5: Option.none(), sha256: digest("sha256", bytes) })
@@ -37,7 +37,7 @@ layer(layerNode)("NodeUpload.downloadToFile", (it) => {
       const bytes = randomBytes(300 * KiB + 7, 23)
       const artifact = yield* uploaded(bytes)
       const target = path.join(yield* tempDir, "out.bin")
-      const result = yield* NodeUpload.downloadToFile(artifact, target, { md5: digest("md5", bytes).toUpperCase() })
+      const result = yield* NodeTransfer.downloadToFile(artifact, target, { md5: digest("md5", bytes).toUpperCase() })
       expect(result.md5).toEqual(Option.some(digest("md5", bytes)))
       expect(result.sha256).toBe(digest("sha256", bytes))
     })))
@@ -49,7 +49,7 @@ layer(layerNode)("NodeUpload.downloadToFile", (it) => {
       const dir = yield* tempDir
       const target = path.join(dir, "out.bin")
       fs.writeFileSync(target, "previous content")
-      const error = yield* Effect.flip(NodeUpload.downloadToFile(artifact, target, { md5: "0".repeat(32) }))
+      const error = yield* Effect.flip(NodeTransfer.downloadToFile(artifact, target, { md5: "0".repeat(32) }))
       expect(error._tag === "DownloadMismatch" && error.reason).toBe("checksum")
       expect(fs.readFileSync(target, "utf8")).toBe("previous content")
       expect(fs.readdirSync(dir)).toEqual(["out.bin"])
@@ -59,7 +59,7 @@ layer(layerNode)("NodeUpload.downloadToFile", (it) => {
     live(Effect.gen(function*() {
       const artifact = yield* uploaded(randomBytes(1000, 23))
       const dir = yield* tempDir
-      const error = yield* Effect.flip(NodeUpload.downloadToFile(artifact, path.join(dir, "missing", "out.bin")))
+      const error = yield* Effect.flip(NodeTransfer.downloadToFile(artifact, path.join(dir, "missing", "out.bin")))
       expect(error._tag).toBe("FileError")
     })))
 })

@@ -70,6 +70,8 @@ console.log(JSON.stringify({ ...result, viaFetch, internal, sameModule: ServiceM
 /** Type-checked in the installed project: wrong or missing declarations fail the compile. */
 const typesCheck = `
 import { IvcapNode, NodeConfig } from "@ivcap/node"
+import * as NodeTransfer from "@ivcap/node/NodeTransfer"
+// The deprecated former name keeps working.
 import * as NodeUpload from "@ivcap/node/NodeUpload"
 import { IvcapBrowser } from "@ivcap/browser"
 import type { ServiceSummary } from "@ivcap/core/Service"
@@ -81,10 +83,11 @@ import type * as Stream from "effect/Stream"
 const nodeLayer: Layer.Layer<IvcapNode.Services, IvcapNode.LayerError> = IvcapNode.layer({ timeout: "5 seconds" })
 const browserLayer: Layer.Layer<IvcapBrowser.Services, unknown> = IvcapBrowser.layer({ url: "https://example.org", token: "t" })
 const list: Stream.Stream<ServiceSummary, unknown, unknown> = Service.list()
-const upload = NodeUpload.uploadFile("x.bin").pipe(Effect.map((a) => a.id))
+const upload = NodeTransfer.uploadFile("x.bin").pipe(Effect.map((a) => a.id))
+const legacy: typeof NodeTransfer.downloadToFile = NodeUpload.downloadToFile
 const chunk: number = Upload.defaultChunkSize
 const expired = (e: NodeConfig.TokenExpired): string => e.message
-export { browserLayer, chunk, expired, list, nodeLayer, upload }
+export { browserLayer, chunk, expired, legacy, list, nodeLayer, upload }
 `
 
 layer(NodeContext.layer, { timeout: 240_000 })("packed packages", (it) => {

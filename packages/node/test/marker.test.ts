@@ -6,7 +6,7 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Upload, UploadSource } from "@ivcap/core"
 import * as Marker from "@ivcap/node/Marker"
-import * as NodeUpload from "@ivcap/node/NodeUpload"
+import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
@@ -32,11 +32,11 @@ layer(layerNode)("Marker files with uploads over HTTP", (it) => {
     live(Effect.gen(function*() {
       yield* fresh
       const { bytes, file, markerFile } = yield* tempFile(300 * KiB)
-      const artifact = yield* NodeUpload.uploadFile(file, options)
+      const artifact = yield* NodeTransfer.uploadFile(file, options)
       const text = fs.readFileSync(markerFile, "utf8")
       expect(text).toBe(`${digest("md5", bytes)}|${artifact.id}\n`)
       expect(text).toMatch(/^[0-9a-f]{32}\|urn:ivcap:artifact:[^|\s]+\n$/)
-      expect(Option.map(yield* NodeUpload.artifactForFile(file), (a) => a.id)).toEqual(Option.some(artifact.id))
+      expect(Option.map(yield* NodeTransfer.artifactForFile(file), (a) => a.id)).toEqual(Option.some(artifact.id))
     })))
 
   it.effect("a hand-written marker in the official format makes uploadFile skip the upload: no request but the record read", () =>
@@ -46,13 +46,13 @@ layer(layerNode)("Marker files with uploads over HTTP", (it) => {
       const existing = yield* Upload.upload(UploadSource.fromBytes(bytes), options)
       fs.writeFileSync(markerFile, `${digest("md5", bytes)}|${existing.id}`)
       yield* fresh
-      const artifact = yield* NodeUpload.uploadFile(file, options)
+      const artifact = yield* NodeTransfer.uploadFile(file, options)
       expect(artifact.id).toBe(existing.id)
       expect(yield* count("POST")).toBe(0)
       expect(yield* count("PATCH")).toBe(0)
       expect(yield* count("GET", "/1/artifacts/")).toBe(1)
       // `force` uploads anyway, and the marker then names the new artifact.
-      const forced = yield* NodeUpload.uploadFile(file, { ...options, force: true })
+      const forced = yield* NodeTransfer.uploadFile(file, { ...options, force: true })
       expect(forced.id).not.toBe(existing.id)
       expect(yield* count("POST")).toBe(1)
       expect(fs.readFileSync(markerFile, "utf8")).toBe(`${digest("md5", bytes)}|${forced.id}\n`)
@@ -63,11 +63,11 @@ layer(layerNode)("Marker files with uploads over HTTP", (it) => {
       const { bytes, file, markerFile } = yield* tempFile(100 * KiB)
       const existing = yield* Upload.upload(UploadSource.fromBytes(bytes), options)
       fs.writeFileSync(markerFile, `${"0".repeat(32)}|${existing.id}\n`)
-      expect(Option.isNone(yield* NodeUpload.artifactForFile(file))).toBe(true)
+      expect(Option.isNone(yield* NodeTransfer.artifactForFile(file))).toBe(true)
       fs.writeFileSync(markerFile, `${digest("md5", bytes)}|urn:ivcap:artifact:00000000-0000-0000-0000-00000000dead\n`)
-      expect(Option.isNone(yield* NodeUpload.artifactForFile(file))).toBe(true)
+      expect(Option.isNone(yield* NodeTransfer.artifactForFile(file))).toBe(true)
       yield* fresh
-      const artifact = yield* NodeUpload.uploadFile(file, options)
+      const artifact = yield* NodeTransfer.uploadFile(file, options)
       expect(artifact.id).not.toBe(existing.id)
       expect(yield* count("POST")).toBe(1)
     })))
@@ -78,17 +78,17 @@ layer(layerNode)("Marker files with uploads over HTTP", (it) => {
       fs.mkdirSync(markerFile)
       const logs: Array<string> = []
       const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ logLevel, message }) => logs.push(`${logLevel.label} ${String(message)}`)))
-      const artifact = yield* NodeUpload.uploadFile(file, options).pipe(Effect.provide(capture))
+      const artifact = yield* NodeTransfer.uploadFile(file, options).pipe(Effect.provide(capture))
       expect(artifact.status).toBe("ready")
       expect(logs.some((l) => l.startsWith("WARN") && l.includes(markerFile))).toBe(true)
-      expect(Option.isNone(yield* NodeUpload.artifactForFile(file))).toBe(true)
+      expect(Option.isNone(yield* NodeTransfer.artifactForFile(file))).toBe(true)
     })))
 
   it.effect("a read-only folder (chmod 0555) does not make the upload fail", () =>
     live(Effect.gen(function*() {
       const { dir, file, markerFile } = yield* tempFile(50 * KiB)
       fs.chmodSync(dir, 0o555)
-      const artifact = yield* NodeUpload.uploadFile(file, options)
+      const artifact = yield* NodeTransfer.uploadFile(file, options)
       expect(artifact.status).toBe("ready")
       // As root the folder stays writable; otherwise there is no marker. Either way the upload succeeded.
       const writable = process.getuid?.() === 0

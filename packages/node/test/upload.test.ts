@@ -7,7 +7,8 @@ import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import { assert, expect, layer } from "@effect/vitest"
 import type { Upload } from "@ivcap/core"
 import { Emulator, Faults } from "@ivcap/emulator"
-import * as NodeUpload from "@ivcap/node/NodeUpload"
+import { NodeUpload } from "@ivcap/node"
+import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as fs from "node:fs"
@@ -16,7 +17,12 @@ import { clientLayer, digest, fresh, KiB, layerNode, live, quickRetry, tempDir, 
 
 const chunkSize = 256 * KiB
 
-layer(layerNode)("NodeUpload.uploadFile", (it) => {
+layer(layerNode)("NodeTransfer.uploadFile", (it) => {
+  it("the deprecated name NodeUpload is the same module", () => {
+    expect(NodeUpload.uploadFile).toBe(NodeTransfer.uploadFile)
+    expect(NodeUpload.downloadToFile).toBe(NodeTransfer.downloadToFile)
+  })
+
   it.effect("resumes in a new run (new client, new file store on the same folder) where the interrupted one stopped", () =>
     live(Effect.gen(function*() {
       yield* fresh
@@ -30,7 +36,7 @@ layer(layerNode)("NodeUpload.uploadFile", (it) => {
       const progress: Array<Upload.Progress> = []
       // The server does not read the fourth PATCH for a while; the first run is interrupted meanwhile.
       yield* emulator.faults.inject(Faults.delay(800, { match: { method: "PATCH" }, skip: 3 }))
-      const first = yield* Effect.fork(run(NodeUpload.uploadFile(file, {
+      const first = yield* Effect.fork(run(NodeTransfer.uploadFile(file, {
         chunkSize,
         retry: quickRetry,
         onProgress: (p) => Effect.sync(() => progress.push(p))
@@ -42,7 +48,7 @@ layer(layerNode)("NodeUpload.uploadFile", (it) => {
       const confirmedBefore = Math.max(...progress.map((p) => p.confirmed))
       expect(confirmedBefore).toBe(3 * chunkSize)
 
-      const artifact = yield* run(NodeUpload.uploadFile(file, { chunkSize, retry: quickRetry }))
+      const artifact = yield* run(NodeTransfer.uploadFile(file, { chunkSize, retry: quickRetry }))
       expect(artifact.status).toBe("ready")
       expect(yield* emulator.requests.count({ method: "POST" })).toBe(1)
       const patched = (yield* emulator.requests.log)
@@ -66,7 +72,7 @@ layer(layerNode)("NodeUpload.uploadFile", (it) => {
       // The second PATCH is cut 100 KiB into its body: the server keeps those bytes, the rest of that chunk (read
       // and hashed already) is read again from the server's offset.
       yield* emulator.faults.inject(Faults.cutRequestBody(100 * KiB, { match: { method: "PATCH" }, skip: 1 }))
-      const artifact = yield* NodeUpload.uploadFile(file, { chunkSize, retry: quickRetry, resume: false })
+      const artifact = yield* NodeTransfer.uploadFile(file, { chunkSize, retry: quickRetry, resume: false })
       expect(yield* emulator.requests.count({ method: "HEAD" })).toBeGreaterThanOrEqual(1)
       // Two PATCHes up to the cut, then whole chunks from the 100 KiB the server kept of the second.
       const resumedAt = chunkSize + 100 * KiB
@@ -77,7 +83,7 @@ layer(layerNode)("NodeUpload.uploadFile", (it) => {
   it.effect("guesses the content type from the extension and names the artifact after the file", () =>
     live(Effect.gen(function*() {
       const { file } = yield* tempFile(10 * KiB, "map.geojson")
-      const artifact = yield* NodeUpload.uploadFile(file, { retry: quickRetry })
+      const artifact = yield* NodeTransfer.uploadFile(file, { retry: quickRetry })
       expect(artifact.mimeType).toBe("application/geo+json")
       expect(artifact.name).toBe(path.basename(file))
     })))
@@ -86,7 +92,7 @@ layer(layerNode)("NodeUpload.uploadFile", (it) => {
     live(Effect.gen(function*() {
       yield* fresh
       const dir = yield* tempDir
-      const error = yield* Effect.flip(NodeUpload.uploadFile(path.join(dir, "nope.bin")))
+      const error = yield* Effect.flip(NodeTransfer.uploadFile(path.join(dir, "nope.bin")))
       assert(error._tag === "SourceError")
       expect(yield* (yield* Emulator.Emulator).requests.count()).toBe(0)
     })))

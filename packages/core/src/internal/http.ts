@@ -5,7 +5,6 @@
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -16,6 +15,7 @@ import type { InvalidArgument, LoginRequired, RequestTimeout } from "../IvcapErr
 import { ResponseTooLarge } from "../IvcapError.js"
 import { errorBodyBytes, MaxResponseBytes } from "./body.js"
 import { pathSegment, validate } from "../Urn.js"
+import { parseRetryAfter } from "./retryAfter.js"
 import {
   BadRequest,
   DecodeError,
@@ -96,13 +96,7 @@ const InvalidParameterBody = /*#__PURE__*/ Schema.Struct({ name: Schema.String, 
 const excerpt = (text: string) => (text.length > 1024 ? `${text.slice(0, 1024)}…` : text)
 
 /** `Retry-After` as seconds or an HTTP date. */
-export const parseRetryAfter = (value: string | undefined, now: number = Date.now()): Option.Option<Duration.Duration> => {
-  if (value === undefined || value.trim() === "") return Option.none()
-  const trimmed = value.trim()
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Option.some(Duration.seconds(Number(trimmed)))
-  const at = Date.parse(trimmed)
-  return Number.isNaN(at) ? Option.none() : Option.some(Duration.millis(Math.max(0, at - now)))
-}
+export { parseRetryAfter }
 
 const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
   if (chunks.length === 1) return chunks[0]!
@@ -264,9 +258,6 @@ export const expect = <S extends DeclaredStatus>(expected: number, declared: Rea
   empty: (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void, StatusError<S>> =>
     response.status === expected ? Effect.void : failStatus(declared)(response)
 })
-
-/** The URL of a request, for spans. */
-export const requestUrl = (request: HttpClientRequest.HttpClientRequest): string => describe(request).url
 
 /** `GET <path>/<id>` of a record, with the id validated first and the standard read errors. */
 export const readById = <A, I, U, UI>(options: {

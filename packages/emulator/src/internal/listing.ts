@@ -100,11 +100,6 @@ export const pageRequest = (q: URLSearchParams, kind: string): Effect.Effect<Pag
     return { _tag: "first", limit: limit ?? 10, q } as const
   })
 
-/** The `links` of a list response. */
-export interface ListLinks {
-  readonly links: ReadonlyArray<Link>
-}
-
 /** `self`, `first`, `next` (when more), `describedBy`. */
 export const listLinks = (
   base: string,

@@ -109,15 +109,6 @@ export const base64UrlDecode = (s: string): string | undefined => {
   return bytes === undefined ? undefined : fromUtf8(bytes)
 }
 
-/** `decodeURIComponent` that never throws. */
-export const safeDecode = (s: string): string => {
-  try {
-    return decodeURIComponent(s)
-  } catch {
-    return s
-  }
-}
-
 /** A JSON object (not array, not null). */
 export const isJsonObject = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)

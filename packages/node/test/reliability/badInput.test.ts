@@ -12,7 +12,7 @@ import { expect, layer } from "@effect/vitest"
 import { Artifact, Aspect, Download, IvcapClient, Order, Search, Service, Upload, UploadSource } from "@ivcap/core"
 import type { Emulator } from "@ivcap/emulator"
 import { SeedData } from "@ivcap/emulator"
-import * as NodeUpload from "@ivcap/node/NodeUpload"
+import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -131,7 +131,7 @@ const idOperations: ReadonlyArray<readonly [string, string, (id: string) => Effe
   ["Upload.resume", "artifact", (id) => Upload.resume(id, bytes)],
   ["Download.stream", "artifact", (id) => drain(Download.stream(id))],
   ["Download.toBlob", "artifact", (id) => Download.toBlob(id)],
-  ["NodeUpload.downloadToFile", "artifact", (id) => Effect.flatMap(H.tempDir, (dir) => NodeUpload.downloadToFile(id, path.join(dir, "out.bin")))],
+  ["NodeTransfer.downloadToFile", "artifact", (id) => Effect.flatMap(H.tempDir, (dir) => NodeTransfer.downloadToFile(id, path.join(dir, "out.bin")))],
   ["Aspect.get", "aspect", Aspect.get],
   ["Aspect.retract", "aspect", Aspect.retract]
 ]
@@ -270,8 +270,8 @@ layer(H.layer())("bad input: a typed error before any request", (it) => {
     Effect.gen(function*() {
       const paths = yield* badPaths
       yield* check("path", "UploadSource.fromFile", paths.map(([input, file]) => ({ input, run: UploadSource.fromFile(file), tag: "SourceError" })))
-      yield* check("path", "NodeUpload.uploadFile", paths.map(([input, file]) => ({ input, run: NodeUpload.uploadFile(file), tag: "SourceError" })))
-      yield* check("path", "NodeUpload.uploadFile (force)", paths.map(([input, file]) => ({ input, run: NodeUpload.uploadFile(file, { force: true }), tag: "SourceError" })))
+      yield* check("path", "NodeTransfer.uploadFile", paths.map(([input, file]) => ({ input, run: NodeTransfer.uploadFile(file), tag: "SourceError" })))
+      yield* check("path", "NodeTransfer.uploadFile (force)", paths.map(([input, file]) => ({ input, run: NodeTransfer.uploadFile(file, { force: true }), tag: "SourceError" })))
     }).pipe(Effect.scoped))
 
   it.effect("names, queries and the client's URL", () =>

@@ -25,7 +25,7 @@ const kills = long ? 20 : 4
 const chunkSize = Upload.defaultChunkSize
 
 const child = fileURLToPath(new URL("./fixtures/upload-child.mjs", import.meta.url))
-const built = fileURLToPath(new URL("../../dist/NodeUpload.js", import.meta.url))
+const built = fileURLToPath(new URL("../../dist/NodeTransfer.js", import.meta.url))
 
 
 /** `count` increasing offsets spread over 3%..80% of the file, each at a random place in its own slice. */

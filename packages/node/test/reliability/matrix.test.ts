@@ -11,7 +11,7 @@ import type * as Path from "@effect/platform/Path"
 import { expect, layer } from "@effect/vitest"
 import { Artifact, Aspect, Download, IvcapClient, Order, Service, Upload, UploadSource } from "@ivcap/core"
 import { Emulator, Faults, SeedData } from "@ivcap/emulator"
-import * as NodeUpload from "@ivcap/node/NodeUpload"
+import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import type * as Duration from "effect/Duration"
@@ -244,7 +244,7 @@ const rows: ReadonlyArray<Row> = [
       })
   },
   {
-    name: "NodeUpload.uploadFile (PATCH)",
+    name: "NodeTransfer.uploadFile (PATCH)",
     kind: "upload",
     target: { method: "PATCH", path: /\/blob$/ },
     skip: 1,
@@ -259,7 +259,7 @@ const rows: ReadonlyArray<Row> = [
         yield* fs.writeFile(file, bytes)
         return {
           run: Effect.gen(function*() {
-            const artifact = yield* NodeUpload.uploadFile(file, uploadOptions)
+            const artifact = yield* NodeTransfer.uploadFile(file, uploadOptions)
             return judgeBytes(H.sha256(yield* H.storedContent(artifact.dataHref)), H.sha256(bytes))
           }),
           records: artifactCount
@@ -268,10 +268,10 @@ const rows: ReadonlyArray<Row> = [
   },
   downloadRow("Download.stream", (record) =>
     Effect.map(Stream.runCollect(Download.stream(record, { retry: H.quickResume })), (c) => ({ sha: H.sha256(Chunk.toReadonlyArray(c)) }))),
-  downloadRow("NodeUpload.downloadToFile", (record, dir) =>
+  downloadRow("NodeTransfer.downloadToFile", (record, dir) =>
     Effect.gen(function*() {
       const target = path.join(dir, "out.bin")
-      const result = yield* NodeUpload.downloadToFile(record, target, { retry: H.quickResume })
+      const result = yield* NodeTransfer.downloadToFile(record, target, { retry: H.quickResume })
       const fs = yield* FileSystem.FileSystem
       const written = H.sha256(yield* fs.readFile(target))
       yield* fs.remove(target)
@@ -395,9 +395,9 @@ const expected: Record<string, ReadonlyArray<string>> = {
   "Order.place": ["ServiceUnavailable", "RateLimited", "TransportError", "TransportError", "RequestTimeout", Decode, Decode, Decode, Decode, Unexpected, Unexpected, ok, na, na, na],
   "Aspect.add": ["ServiceUnavailable", "RateLimited", "TransportError", "TransportError", "RequestTimeout", Decode, Decode, na, na, Unexpected, Unexpected, ok, na, na, na],
   "Upload.upload (create)": ["ServiceUnavailable", "RateLimited", "TransportError", "TransportError", "RequestTimeout", Decode, Decode, Decode, Decode, Unexpected, Unexpected, ok, na, na, na],
-  "NodeUpload.uploadFile (PATCH)": [ok, ok, ok, ok, ok, ok, na, na, na, ok, "ResourceNotFound", ok, na, na, na],
+  "NodeTransfer.uploadFile (PATCH)": [ok, ok, ok, ok, ok, ok, na, na, na, ok, "ResourceNotFound", ok, na, na, na],
   "Download.stream": [ok, ok, ok, ok, ok, Mismatch, na, na, na, ok, Unexpected, Mismatch, na, na, na],
-  "NodeUpload.downloadToFile": [ok, ok, ok, ok, ok, Mismatch, na, na, na, ok, Unexpected, Mismatch, na, na, na]
+  "NodeTransfer.downloadToFile": [ok, ok, ok, ok, ok, Mismatch, na, na, na, ok, Unexpected, Mismatch, na, na, na]
 }
 
 /** One observed cell, as written to the summary. */

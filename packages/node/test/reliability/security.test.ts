@@ -11,7 +11,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { expect, layer } from "@effect/vitest"
 import { Artifact, Aspect, Download, IvcapClient, Order, Secret, Service, Upload, UploadSource } from "@ivcap/core"
 import { Emulator, Faults, SeedData } from "@ivcap/emulator"
-import * as NodeUpload from "@ivcap/node/NodeUpload"
+import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -180,7 +180,7 @@ layer(Layer.merge(H.layer(), foreignLayer))("security", (it) => {
       const streamed = yield* Stream.runCollect(Download.stream(record.id))
       expect(H.sha256(Chunk.toReadonlyArray(streamed))).toBe(H.sha256(bytes))
       const dir = yield* H.tempDir
-      const file = yield* NodeUpload.downloadToFile(record.id, path.join(dir, "out.bin"))
+      const file = yield* NodeTransfer.downloadToFile(record.id, path.join(dir, "out.bin"))
       expect(file.sha256).toBe(H.sha256(bytes))
       expect(file.artifact.dataHref?.startsWith((yield* Foreign).url)).toBe(true)
       figures["download: content requests to the configured host, with token"] = yield* expectAuthorizedContentRequests

@@ -1,0 +1,200 @@
+/**
+ * Files on Node: upload a path (skipping files the official clients' marker says are uploaded already), find the
+ * artifact of a file (`artifactForFile`, the Python `IVCAP.artifact_for_file`), and download an artifact to a path
+ * (written to a temporary file, verified, then renamed into place).
+ *
+ * Everything needs `IvcapClient`, `FileSystem` and `Path`, which `IvcapNode.layer` provides (with the file-backed
+ * upload store that lets an interrupted `uploadFile` resume in a later run).
+ *
+ * Formerly `NodeTransfer` (still exported under that name, deprecated).
+ *
+ * @since 0.2.0
+ */
+import { createHash, randomBytes } from "node:crypto"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import type * as IvcapClient from "@ivcap/core/IvcapClient"
+import * as Artifact from "@ivcap/core/Artifact"
+import * as Download from "@ivcap/core/Download"
+import * as Upload from "@ivcap/core/Upload"
+import type * as UploadSource from "@ivcap/core/UploadSource"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Marker from "./Marker.js"
+import * as NodeFileSource from "./NodeFileSource.js"
+
+/** The services of this module. @since 0.1.0 */
+export type Requirements = IvcapClient.IvcapClient | FileSystem.FileSystem | Path.Path
+
+/** The errors of {@link artifactForFile}: reading the file, or reading the record (other than "not found"). @since 0.1.0 */
+export type ArtifactForFileError = UploadSource.SourceError | Artifact.GetError
+
+/**
+ * The artifact a file was uploaded as: its marker (`.ivcap-<name>.txt`) exists and the file's md5 still matches
+ * → the record, read fresh. `None` when there is no marker, the file changed, or the artifact no longer exists.
+ *
+ * @since 0.1.0
+ */
+export const artifactForFile = (file: string): Effect.Effect<Option.Option<Artifact.ArtifactDetails>, ArtifactForFileError, Requirements> =>
+  Effect.flatMap(Marker.read(file), (marker) => matching(file, marker)).pipe(
+    Effect.withSpan("ivcap.NodeTransfer.artifactForFile")
+  )
+
+const matching = (file: string, marker: Option.Option<Marker.Marker>) =>
+  Option.match(marker, {
+    onNone: () => Effect.succeedNone,
+    onSome: ({ artifactId, md5 }) =>
+      Effect.flatMap(Marker.md5File(file), (digest) =>
+        digest !== md5
+          ? Effect.succeedNone
+          : Artifact.get(artifactId).pipe(
+            Effect.map(Option.some),
+            // A marker naming an artifact that is gone (or not an artifact URN) is stale, not an error.
+            Effect.catchTags({ ResourceNotFound: () => Effect.succeedNone, InvalidArgument: () => Effect.succeedNone })
+          ))
+  })
+
+/**
+ * A hash of a file's bytes fed as they are read, in any order and with repeats: each buffer adds the bytes from the
+ * end of what was hashed so far on. Complete when it reached the file's size without a gap (an upload resumed
+ * mid-file never reads the start).
+ */
+const inOrderHash = (algorithm: string) => {
+  const hash = createHash(algorithm)
+  let upTo = 0
+  return {
+    update: (position: number, bytes: Uint8Array) => {
+      const end = position + bytes.length
+      if (position <= upTo && end > upTo) {
+        hash.update(position === upTo ? bytes : bytes.subarray(upTo - position))
+        upTo = end
+      }
+    },
+    digest: (size: number): Option.Option<string> => (upTo === size ? Option.some(hash.digest("hex")) : Option.none())
+  }
+}
+
+/** Options of {@link uploadFile}. @since 0.1.0 */
+export interface UploadFileOptions extends Upload.UploadOptions {
+  /** Upload even when the marker says the file was uploaded already (the Python `force_upload`). */
+  readonly force?: boolean | undefined
+}
+
+/**
+ * Uploads a file, unless its marker shows the same content is uploaded already (then that artifact is returned,
+ * without any upload request), and writes the marker afterwards (its md5 computed from the bytes as they are sent;
+ * only an upload resumed mid-file reads the file again for it). The name defaults to the file's base name and the
+ * content type to a guess from its extension. A marker that cannot be written (a read-only folder) is logged, not
+ * an error. With the upload store of `IvcapNode.layer`, an interrupted upload of the file resumes.
+ *
+ * @example
+ * NodeTransfer.uploadFile("data/scan.tif", { policy: "urn:ivcap:policy:ivcap.open.artifact" }).pipe(Effect.provide(IvcapNode.layer()))
+ * @since 0.1.0
+ */
+export const uploadFile = (
+  file: string,
+  options: UploadFileOptions = {}
+): Effect.Effect<Artifact.ArtifactDetails, Upload.UploadError | UploadSource.SourceError, Requirements> =>
+  Effect.gen(function*() {
+    if (options.force !== true) {
+      const existing = yield* artifactForFile(file)
+      if (Option.isSome(existing)) return existing.value
+    }
+    const md5 = inOrderHash("md5")
+    const source = yield* NodeFileSource.fromFile(file, { name: options.name, contentType: options.contentType, onRead: md5.update })
+    const artifact = yield* Upload.upload(source, options)
+    // The md5 of the bytes as they were sent; a resumed upload did not read the start of the file: read it all then.
+    const digest = yield* Option.match(md5.digest(Option.getOrElse(source.size, () => -1)), {
+      onNone: () => Marker.md5File(file),
+      onSome: Effect.succeed
+    })
+    yield* Marker.write(file, { md5: digest, artifactId: artifact.id })
+    return artifact
+  }).pipe(Effect.withSpan("ivcap.NodeTransfer.uploadFile"))
+
+/** A local file operation failed. @since 0.1.0 */
+export class FileError extends Schema.TaggedError<FileError>()("FileError", {
+  path: Schema.String,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+/** Options of {@link downloadToFile}. @since 0.1.0 */
+export interface DownloadFileOptions extends Download.DownloadOptions {
+  /** The expected md5 (hex); a different one fails with `DownloadMismatch` (`checksum`). */
+  readonly md5?: string | undefined
+  /** The expected sha-256 (hex). */
+  readonly sha256?: string | undefined
+}
+
+/** A finished download. @since 0.1.0 */
+export interface DownloadedFile {
+  readonly path: string
+  readonly size: number
+  /**
+   * The lower-case hex md5 of what was written, when it was checked (an `md5` option, or an md5-shaped `ETag`);
+   * `None` otherwise, as it is not computed then.
+   */
+  readonly md5: Option.Option<string>
+  /** The lower-case hex sha-256 of what was written. */
+  readonly sha256: string
+  readonly artifact: Artifact.ArtifactDetails
+}
+
+/** An `ETag` that is an md5 (32 hex digits, as S3-style stores send): worth checking. */
+const md5Etag = (etag: string | undefined): Option.Option<string> =>
+  Option.map(Option.fromNullable(/^(?:W\/)?"?([0-9a-f]{32})"?$/i.exec(etag ?? "")?.[1]), (s) => s.toLowerCase())
+
+/**
+ * Downloads an artifact's content to `file`: streamed (resuming dropped connections) into a temporary file next to
+ * it, checked — byte count against the record's size, md5 against an md5-shaped `etag`, and `md5`/`sha256` when
+ * given — then renamed over `file`. Nothing is left behind on failure or interruption.
+ *
+ * @since 0.1.0
+ */
+export const downloadToFile = (
+  artifact: Download.ArtifactRef,
+  file: string,
+  options: DownloadFileOptions = {}
+): Effect.Effect<DownloadedFile, Download.DownloadError | FileError, Requirements> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const details = yield* Download.record(artifact)
+    const target = path.resolve(file)
+    const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString("hex")}.part`)
+    const fileError = (message: string) => (cause: { readonly message: string }) =>
+      new FileError({ path: target, message: `${message}: ${cause.message}`, cause })
+    yield* Effect.addFinalizer(() => fs.remove(temp, { force: true }).pipe(Effect.ignore))
+    const url = yield* Download.contentUrlOf(details)
+    const wantMd5 = options.md5?.toLowerCase() ?? Option.getOrUndefined(md5Etag(details.etag))
+    // md5 only when there is one to check it against: each hash costs about a CPU second per GiB.
+    const md5 = wantMd5 === undefined ? undefined : createHash("md5")
+    const sha256 = createHash("sha256")
+    let size = 0
+    yield* Download.stream(details, options).pipe(
+      Stream.mapChunks((chunk) => {
+        for (const bytes of chunk) {
+          md5?.update(bytes)
+          sha256.update(bytes)
+          size += bytes.length
+        }
+        return chunk
+      }),
+      Stream.run(fs.sink(temp)),
+      // The platform errors are the temporary file's; the others the download's.
+      Effect.catchTags({ SystemError: fileError("cannot write"), BadArgument: fileError("cannot write") })
+    )
+    const digests = { md5: md5?.digest("hex"), sha256: sha256.digest("hex") }
+    const expected: Array<["md5" | "sha256", string | undefined]> = [["md5", wantMd5], ["sha256", options.sha256?.toLowerCase()]]
+    for (const [name, want] of expected) {
+      const got = digests[name]
+      if (want !== undefined && want !== got) {
+        return yield* new Download.DownloadMismatch({ url, reason: "checksum", message: `${name} of the content is ${got}, expected ${want}` })
+      }
+    }
+    yield* fs.rename(temp, target).pipe(Effect.mapError(fileError("cannot move the download into place")))
+    return { path: target, size, md5: Option.fromNullable(digests.md5), sha256: digests.sha256, artifact: details }
+  }).pipe(Effect.scoped, Effect.withSpan("ivcap.NodeTransfer.downloadToFile"))
