@@ -45,6 +45,40 @@ const example = async (name: string, ...args: Array<string>) => {
   return stdout
 }
 
+
+/** An admin or API request to the emulator with the token. */
+const api = async (method: string, path: string, body?: unknown) => {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  if (response.status >= 300) throw new Error(`${method} ${path} -> ${response.status}: ${await response.text()}`)
+  return response.status === 204 ? undefined : (await response.json()) as unknown
+}
+
+interface WireAspect { readonly id: string; readonly entity: string; readonly content?: Record<string, unknown> }
+
+/** Every aspect of `schema` (all pages). */
+const aspectsOf = async (schema: string, entity?: string): Promise<Array<WireAspect>> => {
+  const out: Array<WireAspect> = []
+  let path: string | undefined = `/1/aspects?${new URLSearchParams({ schema, limit: "50", "include-content": "true", ...(entity === undefined ? {} : { entity }) })}`
+  while (path !== undefined) {
+    const page = await api("GET", path) as { items: Array<WireAspect>; links: Array<{ rel: string; href: string }> }
+    out.push(...page.items)
+    const next = page.links.find((l) => l.rel === "next")
+    path = next === undefined ? undefined : `/1/aspects${new URL(next.href).search}`
+  }
+  return out
+}
+
+/** Runs an example expected to die by a signal; returns the signal. */
+const exampleKilled = (name: string, ...args: Array<string>) =>
+  example(name, ...args).then(
+    () => "exited normally",
+    (error: { signal?: string }) => error.signal ?? "no signal"
+  )
+
 describe("examples against the emulator", () => {
   it("list-services prints the first N services of the listing", async () => {
     const out = await example("list-services", "12")
@@ -96,14 +130,20 @@ describe("examples against the emulator", () => {
     expect(out).toMatch(/retracted urn:ivcap:aspect:\S+: valid to \d{4}-/)
   })
 
-  it("search-aspects filters by schema prefix and content path, and reports that datalog search is not implemented", async () => {
+  it("search-aspects filters by schema prefix and content path, and runs datalog queries against the emulator", async () => {
     const all = await example("search-aspects", "urn:ivcap:schema:artifact%")
     expect(all).toContain(`${SeedData.readmeAspect.id}  ${SeedData.readmeAspect.schema}  ${SeedData.readmeAspect.entity}`)
     expect(all).toContain(`${SeedData.boundaryAspect.id}  ${SeedData.boundaryAspect.schema}  ${SeedData.boundaryAspect.entity}`)
     const some = await example("search-aspects", "urn:ivcap:schema:artifact%", "$.area ? (@ > 1000)")
     expect(some).toContain(SeedData.boundaryAspect.id)
     expect(some).not.toContain(SeedData.readmeAspect.id)
-    expect(all).toContain("datalog search: not available here")
+    expect(all).toContain(`datalog: ${SeedData.readmeAspect.entity} has a ${SeedData.readmeAspect.schema} aspect`)
+    expect(all).toContain(`datalog: ${SeedData.boundaryAspect.entity} has a ${SeedData.boundaryAspect.schema} aspect`)
+    expect(all).toContain("datalog: 2 result(s) for schemas starting with urn:ivcap:schema:artifact")
+    // the seeded aspects' content mentions their schema URN (`$schema`), an edge of the graph
+    const refs = await example("search-aspects", "urn:ivcap:schema:artifact%", "", SeedData.readmeAspect.schema)
+    expect(refs).toContain(`datalog: ${SeedData.readmeAspect.entity} (${SeedData.readmeAspect.schema}) refers to ${SeedData.readmeAspect.schema}`)
+    expect(refs).toContain(`datalog: ${SeedData.boundaryAspect.entity} (${SeedData.boundaryAspect.schema}) refers to ${SeedData.readmeAspect.schema}`)
   })
 
   it("manage-collection creates a collection, uploads into it, removes a member, looks back and retracts it", async () => {
@@ -134,6 +174,53 @@ describe("examples against the emulator", () => {
     expect(stdout).toContain(`read examples-db: sha256 ${hash}…, ${value.length} characters`)
     expect(stdout).not.toContain(value)
   })
+
+  it("bulk-annotate writes one digest aspect per ready artifact, with the content's sha-256", async () => {
+    const out = await example("bulk-annotate", "4")
+    const total = Number(out.match(/annotating (\d+) artifacts/)![1])
+    expect(total).toBeGreaterThanOrEqual(2)
+    expect(out).toMatch(new RegExp(`complete — ${total} succeeded, 0 failed`))
+    const digests = await aspectsOf("urn:example:schema:content-digest.1")
+    expect(new Set(digests.map((a) => a.entity)).size).toBe(total)
+    expect(digests).toHaveLength(total)
+    const readme = digests.find((a) => a.entity === SeedData.readmeArtifact.id)!
+    const content = Buffer.from(await (await fetch(`${server.url}/1/artifacts/${encodeURIComponent(SeedData.readmeArtifact.id)}/blob`, { headers: { authorization: `Bearer ${server.token}` } })).arrayBuffer())
+    expect(readme.content?.["sha256"]).toBe(createHash("sha256").update(content).digest("hex"))
+    expect(readme.content?.["bytes"]).toBe(content.length)
+  })
+
+  it("bulk-copy-aspects copies and transforms every aspect, and reports the one that does not decode", async () => {
+    const from = "urn:example:schema:copy-in.1"
+    const to = "urn:example:schema:copy-out.1"
+    await api("POST", "/_emulator/seed/aspects", { count: 120, schema: from, entity: "urn:example:entity:copy" })
+    await api("POST", `/1/aspects?${new URLSearchParams({ entity: "urn:example:entity:copy-bad", schema: from })}`, { $schema: from, index: "not a number" })
+    const out = await example("bulk-copy-aspects", from, to, "8")
+    expect(out).toMatch(/complete — 120 succeeded, 1 failed/)
+    expect(out).toMatch(/first failure: content of aspect urn:ivcap:aspect:\S+: index: Expected/)
+    const copies = await aspectsOf(to)
+    expect(copies).toHaveLength(120)
+    const sources = new Set((await aspectsOf(from)).map((a) => a.id))
+    expect(new Set(copies.map((c) => c.content?.["copiedFrom"])).size).toBe(120)
+    for (const c of copies) {
+      expect(sources.has(c.content?.["copiedFrom"] as string)).toBe(true)
+      expect(c.content?.["label"]).toBe(`item ${c.content?.["index"] as number}`)
+    }
+  })
+
+  it("bulk-resume: killed half-way (SIGKILL), then resumed, it processes every item exactly once", async () => {
+    const input = "urn:example:schema:resume-in.1"
+    await api("POST", "/_emulator/seed/aspects", { count: 300, schema: input, entity: "urn:example:entity:resume" })
+    expect(await exampleKilled("bulk-resume", input, "--crash-after", "130")).toBe("SIGKILL")
+    const before = await aspectsOf("urn:example:schema:bulk-result.1")
+    expect(before.length).toBeGreaterThanOrEqual(130)
+    expect(before.length).toBeLessThan(300)
+    const out = await example("bulk-resume", input)
+    expect(out).toContain("resuming bulk-resume")
+    expect(out).toMatch(/complete \(resumed\) — 300 succeeded, 0 failed/)
+    const results = await aspectsOf("urn:example:schema:bulk-result.1")
+    const inputs = (await aspectsOf(input)).map((a) => a.id).sort()
+    expect(results.map((r) => r.entity).sort()).toEqual(inputs) // one result per input: none twice, none missing
+  }, 120_000)
 
   it("the demo tour completes (small sizes)", async () => {
     const { stdout } = await run(process.execPath, [join(dist, "demo.js")], {

@@ -251,7 +251,7 @@ export interface Report<A, E> {
 export const failedItems = <A, E>(report: Report<A, E>): ReadonlyArray<A> => report.failed.map((f) => f.item)
 
 /** Options of {@link run}. @since 0.1.0 */
-export interface Options<A, B, E, R> {
+export interface Options<A, B, E, R, EC = never, RC = never> {
   /** The pipeline's identity: its checkpoint is kept under this name. Use one per job (e.g. with a date). */
   readonly name: string
   /** The item's identity, unique in the source (an id, a URN, a line number). */
@@ -260,9 +260,10 @@ export interface Options<A, B, E, R> {
   readonly process: (item: A) => Effect.Effect<B, E, R>
   /**
    * For items that were in flight when a previous run stopped: whether their work already happened (e.g. the
-   * aspect keyed by the item exists). Without it they are processed again (at-least-once).
+   * aspect keyed by the item exists). Without it they are processed again (at-least-once). Its failure is the
+   * item's failure.
    */
-  readonly alreadyDone?: ((item: A) => Effect.Effect<boolean, E, R>) | undefined
+  readonly alreadyDone?: ((item: A) => Effect.Effect<boolean, EC, RC>) | undefined
   /** How many items are processed at once; default 16. */
   readonly concurrency?: number | undefined
   /** How many items there are in all, when known: progress then has an ETA. */
@@ -308,10 +309,10 @@ const describeError = (key: string, error: unknown): FailureRecord => {
  * })
  * @since 0.1.0
  */
-export const run = <A, B, E, R, SE, SR>(
+export const run = <A, B, E, R, SE, SR, EC = never, RC = never>(
   source: Source<A, SE, SR>,
-  options: Options<A, B, E, R>
-): Effect.Effect<Report<A, E>, SE, R | SR> =>
+  options: Options<A, B, E, R, EC, RC>
+): Effect.Effect<Report<A, E | EC>, SE, R | SR | RC> =>
   Effect.scoped(Effect.gen(function*() {
     const name = options.name
     const store = yield* Effect.map(Effect.serviceOption(ProgressStore), Option.getOrElse(memoryStrings))
@@ -329,7 +330,7 @@ export const run = <A, B, E, R, SE, SR>(
     let from = saved === undefined ? undefined : (saved.from ?? undefined)
     let succeeded = saved?.succeeded ?? 0
     const failedEarlier = saved?.failed ?? []
-    const failed: Array<Failure<A, E>> = []
+    const failed: Array<Failure<A, E | EC>> = []
     const failedRecords: Array<FailureRecord> = [...failedEarlier]
     let skipped = 0
     let recovered = 0
@@ -398,7 +399,7 @@ export const run = <A, B, E, R, SE, SR>(
     }
     const report = Effect.suspend(() => (options.onProgress === undefined ? Effect.void : options.onProgress(progress())))
 
-    const handle = (w: Window, item: A): Effect.Effect<void, never, R> =>
+    const handle = (w: Window, item: A): Effect.Effect<void, never, R | RC> =>
       Effect.suspend(() => {
         const key = options.key(item)
         if (skipDone.delete(key)) {
@@ -413,8 +414,8 @@ export const run = <A, B, E, R, SE, SR>(
         }
         const wasPending = verify.delete(key)
         inFlight++
-        const check = wasPending && options.alreadyDone !== undefined ? options.alreadyDone(item) : Effect.succeed(false)
-        const work = Effect.flatMap(check, (done) => {
+        const check: Effect.Effect<boolean, EC, RC> = wasPending && options.alreadyDone !== undefined ? options.alreadyDone(item) : Effect.succeed(false)
+        const work: Effect.Effect<void, E | EC, R | RC> = Effect.flatMap(check, (done) => {
           if (done) {
             recovered++
             succeeded++

@@ -1,7 +1,9 @@
 /**
- * Datalog search over aspects (`POST /1/search`, wire doc §3.15, §9): the query is Mangle Datalog text sent as
- * `application/datalog+mangle`; the results are arbitrary JSON, paged like every listing. Covers the Python
- * client's `IVCAP.search` (which has no paging, no `at-time` and a bare `Exception` on errors).
+ * Datalog search (`POST /1/search`, wire doc §3.15, §9): the query is Mangle Datalog text sent as
+ * `application/datalog+mangle`; each result is an object of the query's bound variables (`{"Id": …, "Name": …}`),
+ * paged like every listing. Decode them per variable with {@link searchAs}. Covers the Python client's
+ * `IVCAP.search` (which returns only the first page, has no `at-time` and raises a bare exception on errors).
+ * The guide with real queries: docs/search.md.
  *
  * @since 0.1.0
  */
@@ -58,7 +60,7 @@ export const searchPages = (query: string, options?: SearchOptions): Stream.Stre
  * The results of a Datalog query as a Stream of JSON values; decode them with {@link decodeItems}.
  *
  * @example
- * Search.search(`query(A) :- artifact(A).`).pipe(Stream.take(10), Stream.runCollect)
+ * Search.search(`:- ivcap_artifact(Id, Name, MimeType).`).pipe(Stream.take(10), Stream.runCollect)
  * @since 0.1.0
  */
 export const search = (query: string, options?: SearchOptions): Stream.Stream<unknown, SearchError, IvcapClient> =>
@@ -69,11 +71,51 @@ export const page = (query: string, options?: SearchOptions): Effect.Effect<Pagi
   Listings.single(searchPages(query, options))
 
 /**
+ * The Schema of one result: an object with one field per bound variable of the query, each decoded with its own
+ * Schema (variables you leave out are ignored). Use it with {@link decodeItems}, or call {@link searchAs}.
+ *
+ * @example
+ * const Row = Search.bindings({ Id: Schema.String, Name: Schema.String, MimeType: Schema.String })
+ * @since 0.1.0
+ */
+export const bindings = <Fields extends Schema.Struct.Fields>(fields: Fields): Schema.Struct<Fields> => Schema.Struct(fields)
+
+/**
+ * The results of a query decoded per binding: `fields` maps each variable of the query (`Id`, `Name`, …) to the
+ * Schema of its value. A result that does not fit fails the Stream with a `DecodeError` naming the result and the
+ * variable.
+ *
+ * @example
+ * Search.searchAs(`:- ivcap_artifact(Id, Name, MimeType), MimeType = "image/jpeg".`, {
+ *   Id: Schema.String,
+ *   Name: Schema.String
+ * })
+ * @since 0.1.0
+ */
+export const searchAs = <Fields extends Schema.Struct.Fields>(
+  query: string,
+  fields: Fields,
+  options?: SearchOptions
+): Stream.Stream<Schema.Schema.Type<Schema.Struct<Fields>>, SearchError | DecodeError, IvcapClient | Schema.Struct.Context<Fields>> =>
+  search(query, options).pipe(decodeItems(bindings(fields)))
+
+/**
+ * A Mangle string literal for a value, escaped (`"`, `\\`, newlines): splice URNs and other text into a query
+ * without breaking it.
+ *
+ * @example
+ * const query = `:- ivcap_aspect(${Search.literal(artifactId)}, Schema, Content).`
+ * @since 0.1.0
+ */
+export const literal = (value: string): string =>
+  `"${value.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\n/g, "\\n").replace(/\t/g, "\\t").replace(/\r/g, "\\x0d")}"`
+
+/**
  * Decodes each search result with your own Schema; a mismatch fails the Stream with a `DecodeError` naming the
  * item and field.
  *
  * @example
- * Search.search(query).pipe(Search.decodeItems(Schema.Struct({ artifact: Schema.String })))
+ * Search.search(query).pipe(Search.decodeItems(Schema.Struct({ Artifact: Schema.String })))
  * @since 0.1.0
  */
 export const decodeItems = <A, I, RD>(schema: Schema.Schema<A, I, RD>) =>

@@ -92,6 +92,11 @@ export interface Options {
   readonly requestLogLimit?: number
   /** The identity provider's settings (token lifetime, device polling interval, mid-upload rejection). */
   readonly oauth?: OAuthOptions
+  /**
+   * Bounds of one `POST /1/search` evaluation (default: 2,000,000 derived facts, 10,000 ms); beyond them the
+   * query gets a 400 `query too expensive: …`.
+   */
+  readonly searchLimits?: { readonly maxFacts?: number; readonly timeoutMillis?: number }
 }
 
 export type {
@@ -404,7 +409,11 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
         },
         takeFault,
         oauth,
-        authorized
+        authorized,
+        searchLimits: {
+          maxFacts: options.searchLimits?.maxFacts ?? 2_000_000,
+          timeoutMillis: options.searchLimits?.timeoutMillis ?? 10_000
+        }
       }
     }
     return service

@@ -59,6 +59,8 @@ export interface Options {
   readonly apiVersion?: "0.41" | "0.48"
   /** Emulator time per job lifecycle step (default 100 ms). */
   readonly jobStepMillis?: number
+  /** Bounds of one `POST /1/search` evaluation (see `Emulator.Options`). */
+  readonly searchLimits?: Emulator.Options["searchLimits"]
 }
 
 /**
@@ -117,7 +119,8 @@ const emulatorLayer = (options: Options): Layer.Layer<Emulator.Emulator> =>
         ...(options.requestLogLimit !== undefined ? { requestLogLimit: options.requestLogLimit } : {}),
         ...(options.oauth !== undefined ? { oauth: options.oauth } : {}),
         ...(options.apiVersion !== undefined ? { apiVersion: options.apiVersion } : {}),
-        ...(options.jobStepMillis !== undefined ? { jobStepMillis: options.jobStepMillis } : {})
+        ...(options.jobStepMillis !== undefined ? { jobStepMillis: options.jobStepMillis } : {}),
+        ...(options.searchLimits !== undefined ? { searchLimits: options.searchLimits } : {})
       }
       if (options.dataDir === undefined) return yield* Emulator.make(base)
       const dir = options.dataDir

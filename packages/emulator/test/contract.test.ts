@@ -268,16 +268,38 @@ layer(EmulatorServer.layer())("contract (spec v0.41)", (it) => {
   })
 
   describe("search and unimplemented methods", () => {
-    it.effect("POST /1/search: 415 without application/datalog+mangle, else 501; other methods 501", () =>
+    it.effect("POST /1/search: 200 SearchListRT paged; 415 without application/datalog+mangle; 400 bad query; 422 bad page; other methods 501", () =>
       Effect.gen(function*() {
+        yield* reset
+        const mangle = (body: string) => ({ headers: { "content-type": "application/datalog+mangle" }, body })
         const wrong = yield* hit("POST", "/1/search", "/1/search?limit=10", json({ q: 1 }))
         expect(wrong.status).toBe(415)
-        const mangle = yield* hit("POST", "/1/search", "/1/search?limit=10", {
-          headers: { "content-type": "application/datalog+mangle" },
-          body: "query(X) :- foo(X)."
-        })
-        expect(mangle.status).toBe(501)
-        expect(mangle.body.message).toMatch(/not implemented/)
+        const query = ":- ivcap_service(Id, Name)."
+        const first = yield* hit("POST", "/1/search", "/1/search?limit=50", mangle(query))
+        expect(first.status).toBe(200)
+        expectKeys("SearchListRT", first.body)
+        expect(first.body.items).toHaveLength(50)
+        expect(Object.keys(first.body.items[0]).sort()).toEqual(["Id", "Name"])
+        const next = nextLink(first.body)!
+        expect(new URL(next).search).toMatch(/^\?page=[A-Za-z0-9_-]+$/)
+        const second = yield* hit("POST", "/1/search", pathOf(next), mangle(query))
+        expect(second.status).toBe(200)
+        expect(second.body.items).toHaveLength((SeedData.services().length + SeedData.toolServices().length) - 50)
+        expect(nextLink(second.body)).toBeUndefined()
+        expect(second.body["at-time"]).toBe(first.body["at-time"])
+        const other = yield* hit("POST", "/1/search", `${pathOf(next)}&limit=5`, mangle(":- ivcap_artifact(A, _, _)."))
+        expect(other.status).toBe(422)
+        expect(other.body.name).toBe("page")
+        const syntax = yield* hit("POST", "/1/search", "/1/search", mangle("query(X) :-\n  ivcap_service(X, _)\n  foo(X)."))
+        expect(syntax.status).toBe(400)
+        expect(syntax.body.message).toBe("syntax error: line 3, column 3: expected ',' or '.' (the end of the rule) but found 'foo'")
+        const unknown = yield* hit("POST", "/1/search", "/1/search", mangle("query(X) :- foo(X)."))
+        expect(unknown.status).toBe(400)
+        expect(unknown.body.message).toMatch(/^invalid query: line 1, column 13: unknown predicate foo/)
+        expect((yield* hit("POST", "/1/search", "/1/search", mangle("  "))).status).toBe(400)
+        expect((yield* hit("POST", "/1/search", "/1/search?at-time=yesterday", mangle(query))).status).toBe(400)
+        expect((yield* hit("POST", "/1/search", "/1/search?limit=51", mangle(query))).status).toBe(400)
+        expect((yield* hit("POST", "/1/search", "/1/search", { ...mangle(query), auth: false })).status).toBe(401)
         for (const [method, template, path] of [
           ["GET", "/1/queues", "/1/queues"],
           ["GET", "/1/metadata/{id}", "/1/metadata/urn:x:1"],

@@ -18,4 +18,6 @@ export interface Internals {
   readonly oauth: OAuthState
   /** Whether a request's bearer token is accepted now: the fixed token, or a live one the provider issued. */
   readonly authorized: (authorization: string | undefined) => boolean
+  /** Bounds of a search evaluation. */
+  readonly searchLimits: { readonly maxFacts: number; readonly timeoutMillis: number }
 }
