@@ -2,16 +2,17 @@
  * `npm run demo`: a tour of the SDK doing real work. It starts an IVCAP emulator embedded in this process
  * (disk-backed, in a temp folder) — or, when IVCAP_URL is set, uses that deployment with IVCAP_JWT — and then:
  * lists services as a Stream, finds one by name, shows its parameters, places an order and follows it to the end,
+ * runs a service as a job (API v0.44+) showing its events live as they happen,
  * uploads a generated file with a live progress bar (interrupted on purpose halfway, then resumed), attaches
  * metadata aspects and reads them back with a schema filter and `at-time`, bulk-creates a few thousand aspects
  * with bounded concurrency and streams them back, and downloads the artifact to verify it. Temp data is removed.
  *
- * Options (environment): DEMO_SIZE_MIB (default 256), DEMO_ASPECTS (default 2000).
+ * Options (environment): DEMO_SIZE_MIB (default 256), DEMO_ASPECTS (default 2000), DEMO_JOB_SERVICE (default slow).
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Aspect, Order, Service, Upload } from "@ivcap/core"
+import { Aspect, Job, Order, Service, Upload } from "@ivcap/core"
 import { Emulator, SeedData } from "@ivcap/emulator"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
 import { IvcapNode, NodeFileSource } from "@ivcap/node"
@@ -19,6 +20,7 @@ import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Chunk from "effect/Chunk"
 import * as Console from "effect/Console"
 import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -83,6 +85,29 @@ const tour = (workDir: string) =>
       )
       const products = yield* Order.products(final.id).pipe(Stream.runCollect)
       for (const p of products) yield* info(`product ${p.name ?? p.id} (${p.mimeType ?? "?"}, ${p.size ?? "?"} bytes)`)
+    }
+
+    yield* step("Run a service as a job (API v0.44+) and show its events live")
+    if ((yield* Service.apiVersion) === "v0.41") {
+      yield* info("this deployment speaks API v0.41 (no jobs): skipped")
+    } else {
+      const jobServiceName = process.env.DEMO_JOB_SERVICE ?? "slow"
+      const jobService = yield* Service.getByName(jobServiceName).pipe(Effect.option)
+      if (Option.isNone(jobService)) {
+        yield* info(`no service named '${jobServiceName}' here: skipped`)
+      } else {
+        const tool = yield* Service.toolSchema(jobService.value.id).pipe(Effect.option)
+        yield* info(`request schema: ${Option.match(tool, { onNone: () => "(none)", onSome: (t) => JSON.stringify(t.requestSchema["properties"] ?? {}) })}`)
+        // checked against that schema before anything is sent: a bad input would be an InvalidParameter naming the field
+        const ticket = yield* Job.request(jobService.value.id, { seconds: 3, message: "hello from the demo" }, Option.match(tool, { onNone: () => ({}), onSome: (t) => ({ schema: t }) }))
+        yield* info(`job ${ticket.job}: ${ticket._tag === "Accepted" ? `accepted, retry later ${Duration.format(ticket.retryLater)}` : "finished at once"}`)
+        yield* Job.events(ticket.service, ticket.job).pipe(
+          Stream.runForEach((e) => info(`event #${e.seqId} ${e.type ?? ""} ${JSON.stringify(e.data)}`)),
+          Effect.timeout("2 minutes")
+        )
+        const done = yield* Job.wait(ticket.service, ticket.job, { schedule: Progress.poll })
+        yield* info(`job ${done.status}: ${JSON.stringify(done.resultContent)}`)
+      }
     }
 
     yield* step(`Upload a generated ${sizeMiB} MiB file, interrupt it halfway on purpose, resume it`)

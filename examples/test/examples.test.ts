@@ -146,6 +146,41 @@ describe("examples against the emulator", () => {
     expect(refs).toContain(`datalog: ${SeedData.boundaryAspect.entity} (${SeedData.boundaryAspect.schema}) refers to ${SeedData.readmeAspect.schema}`)
   })
 
+  it("run-job prints the echo service's result; a bad input names the field and runs nothing", async () => {
+    const out = await example("run-job", SeedData.echo.name, `{"message":"from the examples"}`)
+    expect(out).toContain(`result: {"message":"from the examples"}`)
+    const bad = await example("run-job", SeedData.slow.name, `{"seconds":"ten"}`).then(() => "", (e: { stderr?: string }) => e.stderr ?? "")
+    expect(bad).toContain("input rejected at 'seconds'")
+    const failed = await example("run-job", SeedData.failingJob.name, `{"reason":"no disk"}`).then(() => "", (e: { stderr?: string }) => e.stderr ?? "")
+    expect(failed).toMatch(/job urn:ivcap:job:\S+ failed: no disk/)
+  })
+
+  it("request-job returns at once, watches the status to the end, and reads the job back", async () => {
+    const out = await example("request-job", SeedData.slow.name, `{"seconds":1,"message":"woke up"}`)
+    expect(out).toMatch(/job urn:ivcap:job:\S+ accepted; retry later: \d/)
+    expect(out).toContain("status: succeeded")
+    expect(out).toContain(`request: {"seconds":1,"message":"woke up"}`)
+    expect(out).toContain(`result: {"message":"woke up","slept":1}`)
+  })
+
+  it("job-events shows every event of a job live, in order, and ends with the job", async () => {
+    const out = await example("job-events", SeedData.slow.name, `{"seconds":2}`)
+    const ids = [...out.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]))
+    expect(ids.length).toBeGreaterThan(2)
+    expect(ids).toEqual(ids.map((_, i) => i + 1))
+    expect(out).toMatch(/\d+ events; job succeeded/)
+  })
+
+  it("list-jobs lists a service's jobs; tool-schema shows the request schema and checks an input", async () => {
+    const job = (await example("run-job", SeedData.echo.name, `{"message":"to be listed"}`)).length
+    expect(job).toBeGreaterThan(0)
+    const listed = await example("list-jobs", SeedData.echo.name, "50")
+    expect(listed).toMatch(/urn:ivcap:job:\S+ +succeeded/)
+    const schema = await example("tool-schema", SeedData.slow.name, `{"seconds":-1}`)
+    expect(schema).toContain(`"seconds"`)
+    expect(schema).toContain("input: invalid at 'seconds'")
+  })
+
   it("manage-collection creates a collection, uploads into it, removes a member, looks back and retracts it", async () => {
     const out = await example("manage-collection", "Examples survey")
     const id = /created (urn:ivcap:collection:\S+) "Examples survey"/.exec(out)?.[1]
@@ -228,6 +263,8 @@ describe("examples against the emulator", () => {
       timeout: 120_000,
       env: { PATH: process.env.PATH ?? "", DEMO_SIZE_MIB: "24", DEMO_ASPECTS: "300", HOME: work, XDG_CONFIG_HOME: join(work, "config") }
     })
+    expect(stdout).toContain("event #1 ")
+    expect(stdout).toMatch(/job succeeded: \{"message":"hello from the demo"/)
     expect(stdout).toContain("resumed from")
     expect(stdout).toContain("streamed back 300")
     expect(stdout).toContain("matches")

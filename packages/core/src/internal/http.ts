@@ -112,12 +112,12 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => 
 const decoder = new TextDecoder()
 
 /**
- * A response body as text, read as a stream and never past the cap in force: a declared `Content-Length` over it
+ * A response body, read as a stream and never past the cap in force: a declared `Content-Length` over it
  * fails at once, an undeclared or lying one as soon as the count passes it (the rest is not read).
  */
-export const boundedText = (
+export const boundedBytes = (
   response: HttpClientResponse.HttpClientResponse
-): Effect.Effect<string, ResponseTooLarge | TransportError> =>
+): Effect.Effect<Uint8Array, ResponseTooLarge | TransportError> =>
   Effect.flatMap(MaxResponseBytes, (limit) => {
     const tooLarge = () => new ResponseTooLarge({ ...describe(response.request), limit })
     const declared = Number(response.headers["content-length"])
@@ -129,8 +129,13 @@ export const boundedText = (
       if (size > limit) return Effect.fail(tooLarge())
       chunks.push(chunk)
       return Effect.void
-    }).pipe(Effect.map(() => decoder.decode(concat(chunks, size))))
+    }).pipe(Effect.map(() => concat(chunks, size)))
   })
+
+/** {@link boundedBytes} as UTF-8 text. */
+export const boundedText = (
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<string, ResponseTooLarge | TransportError> => Effect.map(boundedBytes(response), (bytes) => decoder.decode(bytes))
 
 /** The first `max` bytes of a body as text (`""` when it cannot be read); the rest is never read. */
 const prefixText = (response: HttpClientResponse.HttpClientResponse, max: number = errorBodyBytes): Effect.Effect<string> =>
