@@ -68,7 +68,7 @@ layer(layerSuite())("hardening", (it) => {
     Effect.gen(function*() {
       const s = yield* endlessServer(200, "{\"items\":[\"")
       const e = yield* expectFailure(
-        Service.get(SeedData.helloWorld.id).pipe(
+        Aspect.get(SeedData.readmeAspect.id).pipe(
           Effect.provide(clientFor(s.url, { maxResponseBytes: 2 * 1024 * 1024, retry: IvcapClient.defaultRetryPolicy }))
         ),
         "ResponseTooLarge"
