@@ -328,6 +328,27 @@ layer(EmulatorServer.layer({ jobStepMillis: 100 }))("services2 and jobs over HTT
         // a job is found under its own service only
         expect((yield* call(`${jobsPath(SeedData.slow.id)}/${ids[0]}`)).status).toBe(404)
       }))
+
+    it.effect("lists jobs as the Go CLI does: job.2 aspects ordered by the content key requested-at", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const ids: Array<string> = []
+        for (let i = 0; i < 3; i++) {
+          ids.push((yield* requestJob(SeedData.echo.id, { message: `m${i}` }, 0)).body["job-id"])
+          yield* advance(10)
+        }
+        const r = yield* call(
+          `/1/aspects?limit=10&order-by=requested-at&schema=${encodeURIComponent("urn:ivcap:schema:job.2")}&include-content=true`
+        )
+        expect(r.status).toBe(200)
+        expect(r.body.items.map((a: { content: { id: string } }) => a.content.id)).toEqual([...ids].reverse())
+        const asc = yield* call(
+          `/1/aspects?order-by=requested-at&order-direction=ASC&schema=${encodeURIComponent("urn:ivcap:schema:job.2")}&include-content=true`
+        )
+        expect(asc.body.items.map((a: { content: { id: string } }) => a.content.id)).toEqual(ids)
+        // a name that is neither a column nor a content key is still a 422
+        expect((yield* call("/1/aspects?order-by=colour")).status).toBe(422)
+      }))
   })
 
   describe("job events (SSE)", () => {
