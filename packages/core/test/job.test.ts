@@ -3,7 +3,9 @@
  * `retry-later`, failing jobs, inputs rejected by the tool schema before any request, reading / listing / output,
  * interrupting a wait, and job events across forced disconnects.
  */
+import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { expect, layer } from "@effect/vitest"
 import { Aspect, Job, Service } from "@ivcap/core"
@@ -241,6 +243,37 @@ layer(layerSuite())("Job", (it) => {
       expect(log[2]!.headers["last-event-id"]).toBe("4")
       const last = events[events.length - 1]!
       expect(JSON.stringify(last.data)).toContain("succeeded")
+    }).pipe(TestServices.provideLive))
+
+  it.effect("events: a server that ignores Last-Event-ID and replays from the start still gives each event once", () =>
+    Effect.gen(function*() {
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      const ticket = yield* Job.request(slow, { seconds: 4 })
+      yield* emulator.faults.inject(Faults.cutEvents(2, { match: { method: "GET", path: /\/events$/ }, times: 2 }))
+      // (a request rebuilt without the header: `modify` merges headers, it cannot drop one)
+      const forget = (r: HttpClientRequest.HttpClientRequest) =>
+        HttpClientRequest.make(r.method)(r.url, { headers: Headers.remove(r.headers, "last-event-id"), urlParams: r.urlParams })
+      const forgetful = withClient({ transformClient: (client) => client.pipe(HttpClient.mapRequest(forget)) })
+      const fiber = yield* Effect.fork(forgetful(Job.events(ticket.service, ticket.job, { reconnect: poll }).pipe(Stream.runCollect)))
+      yield* driveClock(8)
+      const ids = Chunk.toReadonlyArray(yield* Fiber.join(fiber)).map((e) => Number(e.seqId))
+      expect(ids.length).toBeGreaterThan(3)
+      expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => i + 1))
+      const log = (yield* emulator.requests.log).filter((r) => r.url.includes("/events"))
+      expect(log.map((r) => r.headers["last-event-id"])).toEqual(log.map(() => undefined))
+    }).pipe(TestServices.provideLive))
+
+  it.effect("events: taking a few ends the stream and closes its connection", () =>
+    Effect.gen(function*() {
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      const ticket = yield* Job.request(slow, { seconds: 3000 })
+      const fiber = yield* Effect.fork(Job.events(ticket.service, ticket.job).pipe(Stream.take(2), Stream.runCollect))
+      yield* driveClock(4)
+      expect(Chunk.size(yield* Fiber.join(fiber))).toBe(2)
+      yield* Effect.sleep("100 millis")
+      expect(yield* emulator.requests.active).toBe(0)
     }).pipe(TestServices.provideLive))
 
   it.effect("events resume after a given lastEventId and never repeat one", () =>
