@@ -20,6 +20,7 @@ import { benchmarkNames, type BenchmarkName, type Options, parse } from "./lib/O
 import { create } from "./create.js"
 import { download } from "./download.js"
 import { listing } from "./listing.js"
+import { search } from "./search.js"
 import { upload } from "./upload.js"
 import { failedRow, markdownTable, type Outcome, type Row, type Series, textTable } from "./lib/Report.js"
 
@@ -29,7 +30,8 @@ const benchmarks: Partial<Record<BenchmarkName, Benchmark>> = {
   create,
   download,
   bundle,
-  coldstart
+  coldstart,
+  search
 }
 
 /** The machine the figures come from. */
