@@ -122,6 +122,9 @@ layer(EmulatorServer.layer({ jobStepMillis: 100 }))("services2 and jobs over HTT
         const create = yield* call("/1/services2", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })
         expect(create.status).toBe(501)
         expect(create.body.message).toMatch(/not implemented/)
+        const put = yield* call(`/1/services2/${SeedData.echo.id}/jobs`, { method: "PUT" })
+        expect(put.status).toBe(405)
+        expect(put.headers.get("allow")).toBe("GET, POST, HEAD")
       }))
 
     it.effect("each tool service has exactly one ai-tool.1 aspect whose content.fn_schema is a JSON Schema", () =>
@@ -423,6 +426,7 @@ layer(EmulatorServer.layer({ apiVersion: "0.41" }))("a v0.41 deployment", (it) =
       expect(list.body.message).toMatch(/no resource/)
       expect((yield* requestJob(SeedData.echo.id, { message: "x" }, 0)).status).toBe(404)
       expect((yield* call(`/1/services2/${SeedData.echo.id}`)).status).toBe(404)
+      expect((yield* call(`/1/services2/${SeedData.echo.id}/jobs`, { method: "PUT" })).status).toBe(404)
       const v041 = yield* call("/1/services?limit=5")
       expect(v041.status).toBe(200)
       expect(v041.body.items.length).toBe(5)
