@@ -6,7 +6,7 @@
  */
 
 /** The benchmarks, in the order they run. */
-export const benchmarkNames = ["upload", "listing", "create", "download", "bundle", "coldstart"] as const
+export const benchmarkNames = ["upload", "listing", "create", "download", "bundle", "coldstart", "bulk"] as const
 
 /** One benchmark's name. */
 export type BenchmarkName = (typeof benchmarkNames)[number]
@@ -26,6 +26,8 @@ export interface Options {
   readonly listItems: number
   /** Aspects created per concurrency level (issue: 10k). */
   readonly createCount: number
+  /** Aspects annotated by the bulk pipeline benchmark (issue 17: 100k); a tenth of it is run too. */
+  readonly bulkItems: number
   /** The concurrency levels of the bulk create (issue: 1, 8, 32). */
   readonly concurrencies: ReadonlyArray<number>
   /** Repetitions of each throughput measurement (ours and baseline alternate). */
@@ -78,6 +80,7 @@ export const usage = `pnpm bench [-- options]
   --items <n>          aspects to list (default 100k; quick 2k)
   --creates <n>        aspects to create per concurrency level (default 10k; quick 500)
   --concurrency <a,b>  bulk-create concurrency levels (default 1,8,32)
+  --bulk-items <n>     aspects annotated by the bulk pipeline (default 100k; quick 2k), and a tenth of it
   --runs <n>           repetitions per measurement (default 3; quick 1)
   --cold-runs <n>      cold-start repetitions per command (default 15; quick 5)
   --only <a,b>         run only these of: ${benchmarkNames.join(", ")}
@@ -103,7 +106,7 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
     flags.set(name, value)
   }
   if (flags.has("help")) throw new Error(usage)
-  const known = new Set([...booleans, "size", "upload-size", "download-size", "large-upload-size", "chunk-size", "items", "creates", "concurrency", "runs", "cold-runs", "only", "out"])
+  const known = new Set([...booleans, "size", "upload-size", "download-size", "large-upload-size", "chunk-size", "items", "creates", "bulk-items", "concurrency", "runs", "cold-runs", "only", "out"])
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}\n${usage}`)
 
   const quick = flags.has("quick")
@@ -131,6 +134,7 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
     chunkBytes: chunk === undefined ? undefined : parseBytes(chunk),
     listItems: count("items", quick ? 2_000 : 100_000),
     createCount: count("creates", quick ? 500 : 10_000),
+    bulkItems: count("bulk-items", quick ? 2_000 : 100_000),
     concurrencies: (flags.get("concurrency") ?? "1,8,32").split(",").map(parseCount),
     runs: count("runs", quick ? 1 : 3),
     coldRuns: count("cold-runs", quick ? 5 : 15),

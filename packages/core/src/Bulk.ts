@@ -179,7 +179,11 @@ const warn = (name: string, action: string) => (error: unknown) =>
 
 const load = (store: StringStore, name: string): Effect.Effect<Option.Option<Checkpoint>> =>
   store.get(keyOf(name)).pipe(
-    Effect.map(Option.flatMap((text) => Either.getRight(decodeCheckpoint(text)))),
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.succeedNone,
+      // An unreadable checkpoint is said out loud: starting over redoes the work done so far.
+      onSome: (text) => Either.match(decodeCheckpoint(text), { onLeft: Effect.fail, onRight: Effect.succeedSome })
+    })),
     Effect.map(Option.filter((c) => c.name === name)),
     Effect.catchAll((e) => Effect.as(warn(name, "read its checkpoint")(e), Option.none()))
   )
