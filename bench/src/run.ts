@@ -21,6 +21,7 @@ import { benchmarkNames, type BenchmarkName, type Options, parse } from "./lib/O
 import { create } from "./create.js"
 import { download } from "./download.js"
 import { listing } from "./listing.js"
+import { search } from "./search.js"
 import { upload } from "./upload.js"
 import { failedRow, markdownTable, type Outcome, type Row, type Series, textTable } from "./lib/Report.js"
 
@@ -31,6 +32,7 @@ const benchmarks: Partial<Record<BenchmarkName, Benchmark>> = {
   download,
   bundle,
   coldstart,
+  search,
   bulk
 }
 

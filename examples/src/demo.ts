@@ -2,23 +2,28 @@
  * `npm run demo`: a tour of the SDK doing real work. It starts an IVCAP emulator embedded in this process
  * (disk-backed, in a temp folder) — or, when IVCAP_URL is set, uses that deployment with IVCAP_JWT — and then:
  * lists services as a Stream, finds one by name, shows its parameters, places an order and follows it to the end,
+ * runs a service as a job (API v0.44+) showing its events live as they happen,
  * uploads a generated file with a live progress bar (interrupted on purpose halfway, then resumed), attaches
  * metadata aspects and reads them back with a schema filter and `at-time`, bulk-creates a few thousand aspects
- * with bounded concurrency and streams them back, and downloads the artifact to verify it. Temp data is removed.
+ * with bounded concurrency and streams them back, and downloads the artifact to verify it. With the embedded
+ * emulator it then logs in with a device code (as `ivcap context login`) and shows an expired token renewed once
+ * for twenty concurrent requests. Temp data is removed.
  *
- * Options (environment): DEMO_SIZE_MIB (default 256), DEMO_ASPECTS (default 2000).
+ * Options (environment): DEMO_SIZE_MIB (default 256), DEMO_ASPECTS (default 2000), DEMO_JOB_SERVICE (default slow).
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Aspect, Order, Service, Upload } from "@ivcap/core"
+import { Aspect, Job, Order, Service, Upload } from "@ivcap/core"
 import { Emulator, SeedData } from "@ivcap/emulator"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
-import { IvcapNode, NodeFileSource } from "@ivcap/node"
+import { IvcapNode, NodeFileSource, NodeLogin } from "@ivcap/node"
 import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Chunk from "effect/Chunk"
 import * as Console from "effect/Console"
 import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -85,6 +90,29 @@ const tour = (workDir: string) =>
       for (const p of products) yield* info(`product ${p.name ?? p.id} (${p.mimeType ?? "?"}, ${p.size ?? "?"} bytes)`)
     }
 
+    yield* step("Run a service as a job (API v0.44+) and show its events live")
+    if ((yield* Service.apiVersion) === "v0.41") {
+      yield* info("this deployment speaks API v0.41 (no jobs): skipped")
+    } else {
+      const jobServiceName = process.env.DEMO_JOB_SERVICE ?? "slow"
+      const jobService = yield* Service.getByName(jobServiceName).pipe(Effect.option)
+      if (Option.isNone(jobService)) {
+        yield* info(`no service named '${jobServiceName}' here: skipped`)
+      } else {
+        const tool = yield* Service.toolSchema(jobService.value.id).pipe(Effect.option)
+        yield* info(`request schema: ${Option.match(tool, { onNone: () => "(none)", onSome: (t) => JSON.stringify(t.requestSchema["properties"] ?? {}) })}`)
+        // checked against that schema before anything is sent: a bad input would be an InvalidParameter naming the field
+        const ticket = yield* Job.request(jobService.value.id, { seconds: 3, message: "hello from the demo" }, Option.match(tool, { onNone: () => ({}), onSome: (t) => ({ schema: t }) }))
+        yield* info(`job ${ticket.job}: ${ticket._tag === "Accepted" ? `accepted, retry later ${Duration.format(ticket.retryLater)}` : "finished at once"}`)
+        yield* Job.events(ticket.service, ticket.job).pipe(
+          Stream.runForEach((e) => info(`event #${e.seqId} ${e.type ?? ""} ${JSON.stringify(e.data)}`)),
+          Effect.timeout("2 minutes")
+        )
+        const done = yield* Job.wait(ticket.service, ticket.job, { schedule: Progress.poll })
+        yield* info(`job ${done.status}: ${JSON.stringify(done.resultContent)}`)
+      }
+    }
+
     yield* step(`Upload a generated ${sizeMiB} MiB file, interrupt it halfway on purpose, resume it`)
     const file = `${workDir}/demo-data.bin`
     const sha256 = yield* generateFile(file)
@@ -145,25 +173,62 @@ const tour = (workDir: string) =>
     const downloaded = yield* NodeTransfer.downloadToFile(artifact, `${workDir}/downloaded.bin`, { sha256 })
     yield* info(`${Progress.mib(downloaded.size)} written, sha256 ${downloaded.sha256.slice(0, 16)}… matches`)
     yield* fs.remove(file)
-    yield* Console.log("\nTour complete.")
   })
 
-/** The embedded emulator (disk-backed in `workDir`) and a client for it, or the deployment in IVCAP_URL. */
-const environment = (workDir: string) => {
-  const uploadStateDir = `${workDir}/upload-state`
-  if (process.env.IVCAP_URL) return IvcapNode.layer({ uploadStateDir })
-  return Layer.unwrapEffect(Effect.gen(function*() {
+/** A client for the embedded emulator. */
+const embeddedClient = (workDir: string) =>
+  Layer.unwrapEffect(Effect.gen(function*() {
     const server = yield* EmulatorServer.EmulatorServer
     const emulator = yield* Emulator.Emulator
     yield* Console.log(`Embedded IVCAP emulator at ${server.url} (set IVCAP_URL and IVCAP_JWT to use a deployment)`)
-    return IvcapNode.layer({ url: server.url, token: emulator.token, uploadStateDir })
-  })).pipe(Layer.provide(EmulatorServer.layer({ dataDir: `${workDir}/emulator`, orderStepMillis: 400 })))
-}
+    return IvcapNode.layer({ url: server.url, token: emulator.token, uploadStateDir: `${workDir}/upload-state` })
+  }))
+
+/**
+ * With the embedded emulator: a device login saved as the CLI saves it, then the token expires and twenty
+ * concurrent requests renew it once (the new tokens written back to the config).
+ */
+const loginStep = (workDir: string) =>
+  Effect.gen(function*() {
+    const server = yield* EmulatorServer.EmulatorServer
+    const emulator = yield* Emulator.Emulator
+    yield* step("Log in with a device code (as `ivcap context login`); the token expires, 20 requests renew it once")
+    const cliConfigDir = `${workDir}/ivcap-cli`
+    yield* NodeLogin.login({
+      url: server.url,
+      context: "demo",
+      cliConfigDir,
+      onEvent: (e) =>
+        e._tag === "Prompt"
+          ? Effect.zipRight(
+            info(`open ${e.verificationUriComplete ?? e.verificationUri} and enter ${e.userCode} (the demo approves it)`),
+            Effect.promise(() => fetch(e.verificationUri, { method: "POST", body: new URLSearchParams({ user_code: e.userCode }) }))
+          )
+          : e._tag === "LoggedIn"
+          ? info(`logged in as ${e.account?.email ?? "?"}, saved to ${cliConfigDir}/config.yaml`)
+          : Effect.void
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+    const before = (yield* emulator.oauth.stats).refreshGrants
+    yield* emulator.oauth.expireAccessTokens
+    yield* Effect.all(Array.from({ length: 20 }, () => Service.list({ pageSize: 1 }).pipe(Stream.take(1), Stream.runDrain)), { concurrency: "unbounded" }).pipe(
+      Effect.provide(IvcapNode.layer({ cliConfigDir, context: "demo", uploadStateDir: `${workDir}/upload-state` }))
+    )
+    const refreshes = (yield* emulator.oauth.stats).refreshGrants - before
+    yield* info(`20 requests on the expired token: ${refreshes} refresh, the renewed tokens written back to config.yaml`)
+  })
 
 const main = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const workDir = yield* fs.makeTempDirectoryScoped({ prefix: "ivcap-demo-" })
-  yield* tour(workDir).pipe(Effect.provide(environment(workDir)))
+  if (process.env.IVCAP_URL) {
+    yield* tour(workDir).pipe(Effect.provide(IvcapNode.layer({ uploadStateDir: `${workDir}/upload-state` })))
+    return yield* Console.log("\nTour complete.")
+  }
+  yield* Effect.gen(function*() {
+    yield* tour(workDir).pipe(Effect.provide(embeddedClient(workDir)))
+    yield* loginStep(workDir)
+    yield* Console.log("\nTour complete.")
+  }).pipe(Effect.provide(EmulatorServer.layer({ dataDir: `${workDir}/emulator`, orderStepMillis: 400, oauth: { deviceIntervalSeconds: 1 } })))
 }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
 
 NodeRuntime.runMain(main)

@@ -140,10 +140,52 @@ describe("examples against the emulator", () => {
     expect(all).toContain(`datalog: ${SeedData.readmeAspect.entity} has a ${SeedData.readmeAspect.schema} aspect`)
     expect(all).toContain(`datalog: ${SeedData.boundaryAspect.entity} has a ${SeedData.boundaryAspect.schema} aspect`)
     expect(all).toContain("datalog: 2 result(s) for schemas starting with urn:ivcap:schema:artifact")
-    // the seeded aspects' content mentions their schema URN (`$schema`), an edge of the graph
-    const refs = await example("search-aspects", "urn:ivcap:schema:artifact%", "", SeedData.readmeAspect.schema)
-    expect(refs).toContain(`datalog: ${SeedData.readmeAspect.entity} (${SeedData.readmeAspect.schema}) refers to ${SeedData.readmeAspect.schema}`)
-    expect(refs).toContain(`datalog: ${SeedData.boundaryAspect.entity} (${SeedData.boundaryAspect.schema}) refers to ${SeedData.readmeAspect.schema}`)
+    // an aspect whose content mentions the README artifact: an edge of the graph
+    const review = "urn:example:review:search-aspects"
+    const created = await fetch(`${server.url}/1/aspects?entity=${encodeURIComponent(review)}&schema=urn:example:schema:review.1`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ about: { artifact: SeedData.readmeArtifact.id }, stars: 5 })
+    })
+    expect(created.status).toBe(200)
+    const refs = await example("search-aspects", "urn:ivcap:schema:artifact%", "", SeedData.readmeArtifact.id)
+    expect(refs).toContain(`datalog: ${review} (urn:example:schema:review.1) refers to ${SeedData.readmeArtifact.id}`)
+    expect(refs.match(/refers to/g)).toHaveLength(1)
+  })
+
+  it("run-job prints the echo service's result; a bad input names the field and runs nothing", async () => {
+    const out = await example("run-job", SeedData.echo.name, `{"message":"from the examples"}`)
+    expect(out).toContain(`result: {"message":"from the examples"}`)
+    const bad = await example("run-job", SeedData.slow.name, `{"seconds":"ten"}`).then(() => "", (e: { stderr?: string }) => e.stderr ?? "")
+    expect(bad).toContain("input rejected at 'seconds'")
+    const failed = await example("run-job", SeedData.failingJob.name, `{"reason":"no disk"}`).then(() => "", (e: { stderr?: string }) => e.stderr ?? "")
+    expect(failed).toMatch(/job urn:ivcap:job:\S+ failed: no disk/)
+  })
+
+  it("request-job returns at once, watches the status to the end, and reads the job back", async () => {
+    const out = await example("request-job", SeedData.slow.name, `{"seconds":1,"message":"woke up"}`)
+    expect(out).toMatch(/job urn:ivcap:job:\S+ accepted; retry later: \d/)
+    expect(out).toContain("status: succeeded")
+    expect(out).toContain(`request: {"seconds":1,"message":"woke up"}`)
+    expect(out).toContain(`result: {"message":"woke up","slept":1}`)
+  })
+
+  it("job-events shows every event of a job live, in order, and ends with the job", async () => {
+    const out = await example("job-events", SeedData.slow.name, `{"seconds":2}`)
+    const ids = [...out.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]))
+    expect(ids.length).toBeGreaterThan(2)
+    expect(ids).toEqual(ids.map((_, i) => i + 1))
+    expect(out).toMatch(/\d+ events; job succeeded/)
+  })
+
+  it("list-jobs lists a service's jobs; tool-schema shows the request schema and checks an input", async () => {
+    const job = (await example("run-job", SeedData.echo.name, `{"message":"to be listed"}`)).length
+    expect(job).toBeGreaterThan(0)
+    const listed = await example("list-jobs", SeedData.echo.name, "50")
+    expect(listed).toMatch(/urn:ivcap:job:\S+ +succeeded/)
+    const schema = await example("tool-schema", SeedData.slow.name, `{"seconds":-1}`)
+    expect(schema).toContain(`"seconds"`)
+    expect(schema).toContain("input: invalid at 'seconds'")
   })
 
   it("manage-collection creates a collection, uploads into it, removes a member, looks back and retracts it", async () => {
@@ -228,9 +270,12 @@ describe("examples against the emulator", () => {
       timeout: 120_000,
       env: { PATH: process.env.PATH ?? "", DEMO_SIZE_MIB: "24", DEMO_ASPECTS: "300", HOME: work, XDG_CONFIG_HOME: join(work, "config") }
     })
+    expect(stdout).toContain("event #1 ")
+    expect(stdout).toMatch(/job succeeded: \{"message":"hello from the demo"/)
     expect(stdout).toContain("resumed from")
     expect(stdout).toContain("streamed back 300")
     expect(stdout).toContain("matches")
+    expect(stdout).toContain("20 requests on the expired token: 1 refresh")
     expect(stdout).toContain("Tour complete.")
   }, 150_000)
 })

@@ -6,7 +6,7 @@
  */
 
 /** The benchmarks, in the order they run. */
-export const benchmarkNames = ["upload", "listing", "create", "download", "bundle", "coldstart", "bulk"] as const
+export const benchmarkNames = ["upload", "listing", "create", "download", "bundle", "coldstart", "search", "bulk"] as const
 
 /** One benchmark's name. */
 export type BenchmarkName = (typeof benchmarkNames)[number]
@@ -24,6 +24,8 @@ export interface Options {
   readonly chunkBytes: number | undefined
   /** Aspects listed (issue: 100k). */
   readonly listItems: number
+  /** Aspects a search benchmark queries (issue 13: 100k). */
+  readonly searchItems: number
   /** Aspects created per concurrency level (issue: 10k). */
   readonly createCount: number
   /** Aspects annotated by the bulk pipeline benchmark (issue 17: 100k); a tenth of it is run too. */
@@ -79,6 +81,7 @@ export const usage = `pnpm bench [-- options]
   --chunk-size <bytes> PATCH chunk size of every upload client (default: the SDK's default)
   --items <n>          aspects to list (default 100k; quick 2k)
   --creates <n>        aspects to create per concurrency level (default 10k; quick 500)
+  --search-items <n>   aspects the search queries run over (default 100k; quick 10k)
   --concurrency <a,b>  bulk-create concurrency levels (default 1,8,32)
   --bulk-items <n>     aspects annotated by the bulk pipeline (default 100k; quick 2k), and a tenth of it
   --runs <n>           repetitions per measurement (default 3; quick 1)
@@ -106,7 +109,7 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
     flags.set(name, value)
   }
   if (flags.has("help")) throw new Error(usage)
-  const known = new Set([...booleans, "size", "upload-size", "download-size", "large-upload-size", "chunk-size", "items", "creates", "bulk-items", "concurrency", "runs", "cold-runs", "only", "out"])
+  const known = new Set([...booleans, "size", "upload-size", "download-size", "large-upload-size", "chunk-size", "items", "creates", "bulk-items", "search-items", "concurrency", "runs", "cold-runs", "only", "out"])
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}\n${usage}`)
 
   const quick = flags.has("quick")
@@ -135,6 +138,7 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
     listItems: count("items", quick ? 2_000 : 100_000),
     createCount: count("creates", quick ? 500 : 10_000),
     bulkItems: count("bulk-items", quick ? 2_000 : 100_000),
+    searchItems: count("search-items", quick ? 10_000 : 100_000),
     concurrencies: (flags.get("concurrency") ?? "1,8,32").split(",").map(parseCount),
     runs: count("runs", quick ? 1 : 3),
     coldRuns: count("cold-runs", quick ? 5 : 15),

@@ -58,14 +58,16 @@ layer(harness, { timeout: 120_000 })("@ivcap/browser in Chromium", (it) => {
       const result = yield* inPage((arg) => window.ivcap.listServices(arg), { ...c, pageSize: 10 })
       if (!result.ok) throw new Error(`${result.tag}: ${result.message}`)
       const { names, pages } = result.value
-      const seeded = SeedData.services().map((s) => s.name)
-      expect(seeded.length).toBe(SeedData.serviceCount)
+      // a v0.48 deployment: /1/services2 lists the v0.41 services and the tool services
+      const seeded = [...SeedData.services(), ...SeedData.toolServices()].map((s) => s.name)
+      expect(seeded.length).toBe(SeedData.services2Count)
       expect([...names].sort()).toEqual([...seeded].sort())
       expect(pages.length).toBe(Math.ceil(seeded.length / 10))
       expect(pages.every((p) => p.length <= 10)).toBe(true)
       // Every listing request reached the emulator from the page, and none carried (or asked to carry) trace headers:
       // the only header a preflight asks for is the token's.
-      const log = (yield* emulator.requests.log).filter((r) => r.url.includes("/1/services"))
+      // (the client's one API-version probe, `GET /1/services2?limit=1`, is not a listing request)
+      const log = (yield* emulator.requests.log).filter((r) => r.url.includes("/1/services") && !/[?&]limit=1(&|$)/.test(r.url))
       const gets = log.filter((r) => r.method === "GET")
       expect(gets.length).toBe(pages.length)
       for (const r of gets) {

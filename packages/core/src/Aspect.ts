@@ -98,7 +98,13 @@ export class AspectRecord extends Schema.Class<AspectRecord>("AspectRecord")({
   validFrom: Schema.propertySignature(Schema.DateTimeUtc).pipe(Schema.fromKey("valid-from")),
   validTo: Schema.optional(Schema.DateTimeUtc).pipe(Schema.fromKey("valid-to")),
   /** The principal that retracted it, once retracted. */
-  retracter: Schema.optional(Schema.String)
+  retracter: Schema.optional(Schema.String),
+  /** The account that owns the record (sent since API v0.43). */
+  account: Schema.optional(Schema.String),
+  /** The policy controlling access to it (sent since API v0.43). */
+  policy: Schema.optional(Schema.String),
+  /** The record this one replaced, for an update (sent since API v0.43). */
+  replaces: Schema.optional(Schema.String)
 }) {
   /** Whether the record has been retracted (it has a `valid-to`). */
   get isRetracted(): boolean {

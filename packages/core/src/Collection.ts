@@ -232,7 +232,8 @@ export const create = (urn: Urn.Urn | string, options: CreateOptions): Effect.Ef
     if (options.description !== undefined && typeof options.description !== "string") {
       return yield* new InvalidArgument({ argument: "description", message: "description must be a string" })
     }
-    const exists = Option.isSome(yield* definition(id, definitionSchema, undefined))
+    const existing = yield* Aspect.page({ entity: id, schema: definitionSchema, includeContent: false, pageSize: 1 })
+    const exists = existing.items.length > 0
     const content = { name: options.name, ...(options.description === undefined ? {} : { description: options.description }) }
     const write = exists ? Aspect.update : Aspect.add
     const aspect = yield* write(id, content, { schema: definitionSchema, policy: options.policy })

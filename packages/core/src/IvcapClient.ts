@@ -51,6 +51,13 @@ export const defaultTimeout: Duration.Duration = Duration.seconds(30)
 /** A `Retry-After` longer than this is not waited for: the error is returned instead. @since 0.1.0 */
 export const defaultMaxRetryAfter: Duration.Duration = Duration.seconds(60)
 
+/**
+ * Which API a deployment speaks: `"v0.41"` (services at `/1/services`, work run as orders) or `"v0.44"` (v0.44 or
+ * later: services at `/1/services2`, work run as jobs). `"auto"` (the default) asks the deployment once per client
+ * (`GET /1/services2?limit=1`) and remembers the answer. @since 0.2.0
+ */
+export type ApiVersion = "v0.41" | "v0.44"
+
 /** How to reach a deployment. @since 0.1.0 */
 export interface Options {
   /** Deployment root, e.g. `https://develop.ivcap.net` (a path prefix is kept). */
@@ -82,6 +89,8 @@ export interface Options {
   readonly rateLimit?: Gate.RateLimit | undefined
   /** A last word on the underlying client (logging, a proxy, …). */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+  /** The API the deployment speaks, or `"auto"` (default): detected once per client, see {@link ApiVersion}. */
+  readonly apiVersion?: ApiVersion | "auto" | undefined
 }
 
 /** A client-wide request rate limit (see {@link Options.rateLimit}). @since 0.1.0 */
@@ -131,6 +140,8 @@ export interface IvcapClientService {
   readonly baseUrl: string
   /** The account URN, when configured. */
   readonly accountId: Option.Option<string>
+  /** The API version given in the options (`None`: detect it, see {@link ApiVersion}). */
+  readonly apiVersion?: Option.Option<ApiVersion> | undefined
   /**
    * The underlying client: relative URLs are resolved against `baseUrl`, the token is added for `baseUrl`'s
    * origin only (and renewed after a `401`, see `Credentials`), no retries, no timeout. For streaming work
@@ -240,7 +251,8 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
         })
       })
 
-    return IvcapClient.of({ baseUrl, accountId: Option.fromNullable(options.accountId), httpClient, resolve, isOwnOrigin, call, requestOptions })
+    const apiVersion = options.apiVersion === undefined || options.apiVersion === "auto" ? Option.none() : Option.some(options.apiVersion)
+    return IvcapClient.of({ baseUrl, accountId: Option.fromNullable(options.accountId), apiVersion, httpClient, resolve, isOwnOrigin, call, requestOptions })
   })
 
 /**
@@ -262,7 +274,8 @@ export const layer = (options: Options): Layer.Layer<IvcapClient, ConfigError.Co
 /**
  * Options read from configuration: `IVCAP_URL` with `IVCAP_JWT` (redacted), or — inside the platform —
  * `IVCAP_BASE_URL` alone (no `Authorization` header; `IVCAP_JWT` is then ignored, as the Python client does);
- * `IVCAP_URL` wins when both are set. `IVCAP_ACCOUNT_ID` is optional.
+ * `IVCAP_URL` wins when both are set. `IVCAP_ACCOUNT_ID` is optional, and so is `IVCAP_API_VERSION` (`v0.41`,
+ * `v0.44` or `auto`, the default; see {@link ApiVersion}).
  *
  * @since 0.1.0
  */
@@ -270,9 +283,10 @@ export const defaultConfig: Config.Config<Options> = Config.all({
   url: Config.option(Config.string("IVCAP_URL")),
   baseUrl: Config.option(Config.string("IVCAP_BASE_URL")),
   token: Config.option(Config.redacted("IVCAP_JWT")),
-  accountId: Config.option(Config.string("IVCAP_ACCOUNT_ID"))
-}).pipe(Config.mapOrFail(({ accountId, baseUrl, token, url }): Either.Either<Options, ConfigError.ConfigError> => {
-  const account = { accountId: Option.getOrUndefined(accountId) }
+  accountId: Config.option(Config.string("IVCAP_ACCOUNT_ID")),
+  apiVersion: Config.literal("v0.41", "v0.44", "auto")("IVCAP_API_VERSION").pipe(Config.withDefault("auto" as const))
+}).pipe(Config.mapOrFail(({ accountId, apiVersion, baseUrl, token, url }): Either.Either<Options, ConfigError.ConfigError> => {
+  const account = { accountId: Option.getOrUndefined(accountId), apiVersion }
   if (Option.isSome(url)) {
     return Option.isSome(token)
       ? Either.right({ url: url.value, token: token.value, ...account })

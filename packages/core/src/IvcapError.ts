@@ -176,6 +176,43 @@ export class LoginRequired extends Schema.TaggedError<LoginRequired>()("LoginReq
   }
 }
 
+/**
+ * A job that ended without succeeding: `failed` (reported by the service) or `error` (by the platform), with the
+ * job's `error-message` when the server gives one. @since 0.2.0
+ */
+export class JobFailed extends Schema.TaggedError<JobFailed>()("JobFailed", {
+  job: Schema.String,
+  service: Schema.String,
+  status: Schema.String,
+  errorMessage: Schema.optional(Schema.String)
+}) {
+  override get message() {
+    return `job ${this.job} ${this.status}${this.errorMessage === undefined ? "" : `: ${this.errorMessage}`}`
+  }
+}
+
+/** A wait for a job that its schedule ended before the job finished; `status` is the last one read. @since 0.2.0 */
+export class JobNotFinished extends Schema.TaggedError<JobNotFinished>()("JobNotFinished", {
+  job: Schema.String,
+  service: Schema.String,
+  status: Schema.String
+}) {
+  override get message() {
+    return `job ${this.job} still ${this.status} when the wait's schedule ended`
+  }
+}
+
+/**
+ * A redirect the SDK will not follow: to another origin than the configured deployment (which would receive the
+ * request, token excepted) or without a usable `Location`. @since 0.2.0
+ */
+export class RedirectRefused extends Schema.TaggedError<RedirectRefused>()("RedirectRefused", {
+  ...RequestInfo,
+  status: Schema.Number,
+  location: Schema.String,
+  message: Schema.String
+}) {}
+
 /** Errors of a request that reached (or tried to reach) the server, whatever the operation. @since 0.1.0 */
 export type CallError = TransportError | RequestTimeout | DecodeError | UnexpectedStatus | Unauthorized | Forbidden
 
@@ -203,7 +240,10 @@ export const IvcapError = /*#__PURE__*/ Schema.Union(
   DecodeError,
   InvalidArgument,
   PagingError,
-  LoginRequired
+  LoginRequired,
+  JobFailed,
+  JobNotFinished,
+  RedirectRefused
 )
 
 /** Every error the SDK can fail with. @since 0.1.0 */

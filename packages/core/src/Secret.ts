@@ -35,15 +35,15 @@ import * as Paging from "./Paging.js"
 
 /** An expiry in Unix seconds (0 = never) as a time, when it is one a `DateTime` can hold. */
 const expiryOf = (seconds: number): Option.Option<DateTime.Utc> =>
-  seconds <= 0 ? Option.none() : DateTime.make(seconds * 1000)
+  seconds <= 0 || !Number.isFinite(seconds) ? Option.none() : DateTime.make(seconds * 1000)
 
 /** A secret as listed (`SecretListItem`): its name and expiry, never its value. @since 0.1.0 */
 export class SecretSummary extends Schema.Class<SecretSummary>("SecretSummary")({
   name: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("secret-name")),
-  /** Unix seconds; 0 = never expires. */
-  expiryTime: Schema.propertySignature(Schema.Int).pipe(Schema.fromKey("expiry-time"))
+  /** Unix seconds; 0 = never expires. (An int64 on the wire: accepted whatever its size, see `expiresAt`.) */
+  expiryTime: Schema.propertySignature(Schema.Number).pipe(Schema.fromKey("expiry-time"))
 }) {
-  /** When it expires; `None` for a secret that never does. */
+  /** When it expires; `None` for a secret that never does (0), or a time beyond what a `DateTime` holds. */
   get expiresAt(): Option.Option<DateTime.Utc> {
     return expiryOf(this.expiryTime)
   }
@@ -53,8 +53,8 @@ export class SecretSummary extends Schema.Class<SecretSummary>("SecretSummary")(
 export class SecretRecord extends Schema.Class<SecretRecord>("SecretRecord")({
   name: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("secret-name")),
   value: Schema.propertySignature(Schema.Redacted(Schema.String)).pipe(Schema.fromKey("secret-value")),
-  /** Unix seconds; 0 = never expires. */
-  expiryTime: Schema.propertySignature(Schema.Int).pipe(Schema.fromKey("expiry-time"))
+  /** Unix seconds; 0 = never expires. (An int64 on the wire: accepted whatever its size, see `expiresAt`.) */
+  expiryTime: Schema.propertySignature(Schema.Number).pipe(Schema.fromKey("expiry-time"))
 }) {
   /** When it expires; `None` for a secret that never does. */
   get expiresAt(): Option.Option<DateTime.Utc> {

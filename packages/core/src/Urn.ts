@@ -38,6 +38,11 @@ export const OrderUrn = ivcapUrn("order")
 /** @since 0.1.0 */
 export type OrderUrn = typeof OrderUrn.Type
 
+/** `urn:ivcap:job:…` (API v0.44+) @since 0.2.0 */
+export const JobUrn = ivcapUrn("job")
+/** @since 0.2.0 */
+export type JobUrn = typeof JobUrn.Type
+
 /** `urn:ivcap:artifact:…` @since 0.1.0 */
 export const ArtifactUrn = ivcapUrn("artifact")
 /** @since 0.1.0 */

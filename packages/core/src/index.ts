@@ -28,6 +28,9 @@ export * as IvcapClient from "./IvcapClient.js"
 /** The SDK's typed errors. @since 0.1.0 */
 export * as IvcapError from "./IvcapError.js"
 
+/** Jobs (API v0.44+): request, wait, run, read, list, output, and live events as a Stream. @since 0.2.0 */
+export * as Job from "./Job.js"
+
 /** Orders: place, follow, read, with products and metadata. @since 0.1.0 */
 export * as Order from "./Order.js"
 

@@ -35,6 +35,8 @@ layer(layerSuite())("Collection", (it) => {
       expect(created.validFrom).toBeDefined()
       const writes = (yield* log).filter((r) => r.method !== "GET").map((r) => r.method)
       expect(writes).toEqual(["POST"])
+      const check = new URL((yield* log).find((r) => r.method === "GET")!.url).searchParams
+      expect([check.get("entity"), check.get("schema"), check.get("include-content"), check.get("limit")]).toEqual([id, Collection.definitionSchema, "false", "1"])
       const record = yield* Aspect.get(created.aspect)
       expect(record.schema).toBe(Collection.definitionSchema)
       expect(record.content).toEqual({ $schema: Collection.definitionSchema, $entity: id, name: "Ocean CTD Survey", description: "V2025-03" })

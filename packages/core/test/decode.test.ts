@@ -19,11 +19,11 @@ layer(layerSuite())("malformed responses are DecodeErrors naming the field", (it
   it.effect("a missing required key", () =>
     Effect.gen(function*() {
       yield* fresh
-      yield* rewrite(`/1/services/${hello}`, (json) => without(json, "status"))
+      yield* rewrite(`/1/services2/${hello}`, (json) => without(json, "status"))
       const e = yield* expectFailure(Service.get(hello), "DecodeError")
       expect(e.message).toMatch(/\bstatus\b.*missing/i)
       expect(e.method).toBe("GET")
-      expect(e.url).toContain("/1/services/")
+      expect(e.url).toContain("/1/services2/")
     }))
 
   it.effect("a missing kebab-case key is named as on the wire", () =>
@@ -103,7 +103,7 @@ layer(layerSuite())("malformed responses are DecodeErrors naming the field", (it
     Effect.gen(function*() {
       yield* fresh
       const emulator = yield* Emulator.Emulator
-      yield* emulator.faults.inject(Faults.malformed("<html>oops</html>", { contentType: "text/html", match: { path: "/1/services/" } }))
+      yield* emulator.faults.inject(Faults.malformed("<html>oops</html>", { contentType: "text/html", match: { path: "/1/services2/" } }))
       const e = yield* expectFailure(Service.get(hello), "DecodeError")
       expect(e.message).toContain("not JSON")
       expect(e.message).toContain("<html>")
@@ -113,12 +113,12 @@ layer(layerSuite())("malformed responses are DecodeErrors naming the field", (it
     Effect.gen(function*() {
       yield* fresh
       const emulator = yield* Emulator.Emulator
-      yield* emulator.faults.inject(Faults.status(404, { body: "<h1>proxy says no</h1>", contentType: "text/html", match: { path: "/1/services/" } }))
+      yield* emulator.faults.inject(Faults.status(404, { body: "<h1>proxy says no</h1>", contentType: "text/html", match: { path: "/1/services2/" } }))
       const e = yield* expectFailure(Service.get(hello), "UnexpectedStatus")
       expect(e.status).toBe(404)
       expect(e.body).toContain("proxy says no")
       expect(e.message).toContain("404")
-      yield* emulator.faults.inject(Faults.status(418, { match: { path: "/1/services/" } }))
+      yield* emulator.faults.inject(Faults.status(418, { match: { path: "/1/services2/" } }))
       expect((yield* expectFailure(Service.get(hello), "UnexpectedStatus")).status).toBe(418)
     }))
 })

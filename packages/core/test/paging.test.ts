@@ -42,8 +42,8 @@ layer(layerSuite())("Paging", (it) => {
       yield* fresh
       const first = yield* Service.page({ pageSize: 20 })
       const rest = yield* collect(Service.list({ pageSize: 20, cursor: Option.getOrThrow(first.next) }))
-      expect(first.items.length + rest.length).toBe(SeedData.serviceCount)
-      expect(new Set([...first.items, ...rest].map((s) => s.id)).size).toBe(SeedData.serviceCount)
+      expect(first.items.length + rest.length).toBe(SeedData.services2Count)
+      expect(new Set([...first.items, ...rest].map((s) => s.id)).size).toBe(SeedData.services2Count)
     }))
 
   it.effect("a server that repeats a cursor is a PagingError, not an endless loop", () =>

@@ -9,7 +9,7 @@ import * as TestServices from "effect/TestServices"
 import { expectFailure, fresh, layerSuite, requestCount, timed, withClient } from "./utils/suite.js"
 
 const hello = SeedData.helloWorld.id
-const path = `/1/services/${hello}`
+const path = `/1/services2/${hello}`
 const inject = (rule: Faults.FaultRule) => Effect.flatMap(Emulator.Emulator, (e) => e.faults.inject(rule))
 
 layer(layerSuite())("retries and timeouts", (it) => {
@@ -27,7 +27,7 @@ layer(layerSuite())("retries and timeouts", (it) => {
       yield* fresh
       yield* inject(Faults.status(503, { match: { path }, times: 20 }))
       const e = yield* expectFailure(Service.get(hello), "ServiceUnavailable")
-      expect(e.url).toContain("/1/services/")
+      expect(e.url).toContain("/1/services2/")
       // fastRetry: one attempt + 4 retries
       expect(yield* requestCount({ path })).toBe(5)
     }).pipe(TestServices.provideLive))
@@ -96,7 +96,7 @@ layer(layerSuite())("retries and timeouts", (it) => {
       expect(yield* requestCount({ path })).toBe(2)
       yield* inject(Faults.cutResponse(20, { match: { path } }))
       const e = yield* expectFailure(Service.get(hello).pipe(IvcapClient.withRequestOptions({ retry: false })), "TransportError")
-      expect(e.url).toContain("/1/services/")
+      expect(e.url).toContain("/1/services2/")
     }).pipe(TestServices.provideLive))
 
   it.effect("retry policy and timeout are set per client too", () =>

@@ -81,6 +81,48 @@ query(Artifact, Name) :- produced(Artifact, Name).`
       expect(artifact).toEqual({ Name: "report.md", Type: "text/markdown" })
     }))
 
+  it.effect("the guide's queries (docs/search.md): lineage over three levels and a cycle, reviews, negation, mentions", () =>
+    Effect.gen(function*() {
+      yield* fresh
+      const readme = SeedData.readmeArtifact.id
+      const boundary = SeedData.boundaryArtifact.id
+      const derived = "urn:example:schema:derived-from.1"
+      // c → b → readme → boundary → readme (a cycle); the seeded artifacts have names
+      yield* Aspect.add("urn:ivcap:artifact:c", { source: "urn:ivcap:artifact:b" }, { schema: derived })
+      yield* Aspect.add("urn:ivcap:artifact:b", { source: readme }, { schema: derived })
+      yield* Aspect.add(readme, { source: boundary }, { schema: derived })
+      yield* Aspect.add(boundary, { source: readme }, { schema: derived })
+      const lineage = (artifact: string) => `
+:load_aspect(/derived_from, "${derived}", ["entity", ".source"]).
+
+ancestor(A, S) :- derived_from(A, S).
+ancestor(A, S) :- derived_from(A, P), ancestor(P, S).
+
+query(Source, Name) :- ancestor(${Search.literal(artifact)}, Source), ivcap_artifact(Source, Name, _).`
+      const Row = { Source: Schema.String, Name: Schema.String }
+      expect(yield* collect(Search.searchAs(lineage("urn:ivcap:artifact:c"), Row))).toEqual([
+        { Source: boundary, Name: SeedData.boundaryArtifact.name },
+        { Source: readme, Name: SeedData.readmeArtifact.name }
+      ])
+
+      const review = "urn:example:schema:review.1"
+      yield* Aspect.add("urn:example:review:1", { about: readme, stars: 4 }, { schema: review })
+      yield* Aspect.add("urn:example:review:2", { about: readme, stars: 2 }, { schema: review })
+      const reviews = `:load_aspect(/review, "${review}", ["entity", ".about", ".stars"]).`
+      expect(yield* collect(Search.searchAs(`${reviews}\n:- review(Review, ${Search.literal(readme)}, Stars), Stars >= 3.`, { Review: Schema.String, Stars: Schema.Number })))
+        .toEqual([{ Review: "urn:example:review:1", Stars: 4 }])
+      const unreviewed = `${reviews}\nreviewed(A) :- review(_, A, _).\n:- ivcap_artifact(A, Name, _), !reviewed(A).`
+      expect(yield* collect(Search.search(unreviewed))).toEqual([{ A: boundary, Name: SeedData.boundaryArtifact.name }])
+      // the aspects that mention readme (its own aspects' `$entity` envelope key does not count)
+      const mentions = yield* collect(Search.searchAs(`:- ivcap_aspect_ref(Entity, Schema, ${Search.literal(readme)}).`, { Entity: Schema.String, Schema: Schema.String }))
+      expect([...mentions].sort((a, b) => a.Entity.localeCompare(b.Entity))).toEqual([
+        { Entity: "urn:example:review:1", Schema: review },
+        { Entity: "urn:example:review:2", Schema: review },
+        { Entity: "urn:ivcap:artifact:b", Schema: derived },
+        { Entity: boundary, Schema: derived }
+      ].sort((a, b) => a.Entity.localeCompare(b.Entity)))
+    }))
+
   it.effect("results stream across pages: the query is re-sent with each page's token, and the pages are stable", () =>
     Effect.gen(function*() {
       yield* fresh

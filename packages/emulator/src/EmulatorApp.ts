@@ -11,7 +11,7 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import type * as Emulator from "./Emulator.js"
+import * as Emulator from "./Emulator.js"
 import * as Admin from "./internal/admin.js"
 import * as Artifacts from "./internal/api/artifacts.js"
 import * as JobEvents from "./internal/api/jobEvents.js"
@@ -131,7 +131,8 @@ export const router: HttpRouter.HttpRouter<never, Emulator.Emulator> = table.red
 
 const patterns = table.map(([method, path]) => ({
   method,
-  re: new RegExp(`^${path.replace(/:[A-Za-z]+/g, "[^/]+")}$`)
+  re: new RegExp(`^${path.replace(/:[A-Za-z_]+/g, "[^/]+")}$`),
+  v2: path.startsWith("/1/services2")
 }))
 
 /** Unknown path → 404 `ResourceNotFoundT`; known path, other method → 405 with `Allow`. */
@@ -139,7 +140,10 @@ const noRoute = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const { pathname } = splitUrl(request)
   const raw = request.url.split("?")[0]!
-  const methods = [...new Set(patterns.filter((p) => p.re.test(raw) || p.re.test(pathname)).map((p) => p.method))]
+  // a v0.41 deployment has no /1/services2 routes at all: 404, never 405
+  const v041 = (yield* Emulator.Emulator).internal.state.apiVersion === "0.41"
+  const known = patterns.filter((p) => !(v041 && p.v2) && (p.re.test(raw) || p.re.test(pathname)))
+  const methods = [...new Set(known.map((p) => p.method))]
   if (methods.length > 0) {
     if (methods.includes("GET")) methods.push("HEAD")
     return json({ message: `method ${request.method} not allowed on ${pathname}` }, 405, { allow: methods.join(", ") })

@@ -122,6 +122,9 @@ layer(EmulatorServer.layer({ jobStepMillis: 100 }))("services2 and jobs over HTT
         const create = yield* call("/1/services2", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })
         expect(create.status).toBe(501)
         expect(create.body.message).toMatch(/not implemented/)
+        const put = yield* call(`/1/services2/${SeedData.echo.id}/jobs`, { method: "PUT" })
+        expect(put.status).toBe(405)
+        expect(put.headers.get("allow")).toBe("GET, POST, HEAD")
       }))
 
     it.effect("each tool service has exactly one ai-tool.1 aspect whose content.fn_schema is a JSON Schema", () =>
@@ -328,6 +331,27 @@ layer(EmulatorServer.layer({ jobStepMillis: 100 }))("services2 and jobs over HTT
         // a job is found under its own service only
         expect((yield* call(`${jobsPath(SeedData.slow.id)}/${ids[0]}`)).status).toBe(404)
       }))
+
+    it.effect("lists jobs as the Go CLI does: job.2 aspects ordered by the content key requested-at", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const ids: Array<string> = []
+        for (let i = 0; i < 3; i++) {
+          ids.push((yield* requestJob(SeedData.echo.id, { message: `m${i}` }, 0)).body["job-id"])
+          yield* advance(10)
+        }
+        const r = yield* call(
+          `/1/aspects?limit=10&order-by=requested-at&schema=${encodeURIComponent("urn:ivcap:schema:job.2")}&include-content=true`
+        )
+        expect(r.status).toBe(200)
+        expect(r.body.items.map((a: { content: { id: string } }) => a.content.id)).toEqual([...ids].reverse())
+        const asc = yield* call(
+          `/1/aspects?order-by=requested-at&order-direction=ASC&schema=${encodeURIComponent("urn:ivcap:schema:job.2")}&include-content=true`
+        )
+        expect(asc.body.items.map((a: { content: { id: string } }) => a.content.id)).toEqual(ids)
+        // a name that is neither a column nor a content key is still a 422
+        expect((yield* call("/1/aspects?order-by=colour")).status).toBe(422)
+      }))
   })
 
   describe("job events (SSE)", () => {
@@ -402,6 +426,7 @@ layer(EmulatorServer.layer({ apiVersion: "0.41" }))("a v0.41 deployment", (it) =
       expect(list.body.message).toMatch(/no resource/)
       expect((yield* requestJob(SeedData.echo.id, { message: "x" }, 0)).status).toBe(404)
       expect((yield* call(`/1/services2/${SeedData.echo.id}`)).status).toBe(404)
+      expect((yield* call(`/1/services2/${SeedData.echo.id}/jobs`, { method: "PUT" })).status).toBe(404)
       const v041 = yield* call("/1/services?limit=5")
       expect(v041.status).toBe(200)
       expect(v041.body.items.length).toBe(5)

@@ -385,6 +385,8 @@ const withLock = <A, E, R>(file: string, effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const lock = `${file}.lock`
+    // the CLI's folder may not exist yet (a first login): as the CLI, create it (0750)
+    yield* Effect.ignore(fs.makeDirectory((yield* Path.Path).dirname(file), { recursive: true, mode: 0o750 }))
     const take: Effect.Effect<boolean> = fs.makeDirectory(lock).pipe(
       Effect.as(true),
       Effect.catchAll(() =>
@@ -399,7 +401,7 @@ const withLock = <A, E, R>(file: string, effect: Effect.Effect<A, E, R>) =>
     )
     let attempts = 0
     while (!(yield* take)) {
-      if (++attempts > 400) return yield* Effect.dieMessage(`could not lock ${lock} within 20 s`)
+      if (++attempts > 400) return yield* Effect.dieMessage(`could not lock ${lock} within 20 s (remove it if no other program is logging in)`)
       yield* Effect.sleep("50 millis")
     }
     return yield* Effect.ensuring(effect, Effect.ignore(fs.remove(lock, { recursive: true })))

@@ -55,6 +55,11 @@ const wireValue = (def: ParameterDef, value: unknown): Either.Either<string, str
         : Either.left("expected an artifact URN (urn:ivcap:artifact:…) or an http(s) URL")
     case "collection":
       return typeof value === "string" && /^urn:\S+$/.test(value) ? Either.right(value) : Either.left("expected a collection URN (urn:…)")
+    default:
+      // A type from a newer server that this SDK does not know: any scalar, sent as its string; the server decides.
+      return typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+        ? Either.right(String(value))
+        : Either.left("expected a string, number or boolean")
   }
 }
 

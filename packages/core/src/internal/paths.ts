@@ -6,6 +6,9 @@
 /** `GET` listing and `GET /{id}` of services (v0.41). */
 export const services = "/1/services"
 
+/** `GET` listing and `GET /{id}` of services (v0.44+), and their jobs (`/{service}/jobs…`). */
+export const services2 = "/1/services2"
+
 /** Orders: list, place, read, products. */
 export const orders = "/1/orders"
 

@@ -44,7 +44,24 @@ export const advanceClock: Handler = (ctx) =>
 /** `GET /_emulator/clock` → the emulator time. */
 export const readClock: Handler = (ctx) => Effect.succeed(json({ "emulator-time": formatTime(ctx.state.now()) }))
 
-/** `POST /_emulator/seed/aspects` `{count, entity?, schema?}`. */
+/**
+ * A content template for aspect `i`: the string `"{i}"` becomes the number `i`; in other strings `{i}`, `{i+k}`,
+ * `{i-k}` and `{i/k}` (integer division) become those numbers.
+ */
+const fill = (t: unknown, i: number): unknown => {
+  if (typeof t === "string") {
+    if (t === "{i}") return i
+    return t.replace(/\{i(?:([/+-])(\d+))?\}/g, (_, op: string | undefined, k: string | undefined) => {
+      const n = Number(k ?? 0)
+      return String(op === "/" ? (n === 0 ? i : Math.floor(i / n)) : op === "+" ? i + n : op === "-" ? i - n : i)
+    })
+  }
+  if (Array.isArray(t)) return t.map((x) => fill(x, i))
+  if (isJsonObject(t)) return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, fill(v, i)]))
+  return t
+}
+
+/** `POST /_emulator/seed/aspects` `{count, entity?, schema?, content?}` (content: a template, see `fill`). */
 export const seedAspects: Handler = (ctx) =>
   Effect.gen(function*() {
     const body = yield* bodyJson(ctx.request)
@@ -56,9 +73,12 @@ export const seedAspects: Handler = (ctx) =>
     for (const k of ["entity", "schema"]) {
       if (body[k] !== undefined && typeof body[k] !== "string") return yield* badRequest(`'${k}' must be a string`)
     }
+    const template = body["content"]
+    if (template !== undefined && !isJsonObject(template)) return yield* badRequest("'content' must be a JSON object (a template)")
     const ids = yield* ctx.emu.seed.aspects(count, {
       ...(typeof body["entity"] === "string" ? { entity: body["entity"] } : {}),
-      ...(typeof body["schema"] === "string" ? { schema: body["schema"] } : {})
+      ...(typeof body["schema"] === "string" ? { schema: body["schema"] } : {}),
+      ...(template !== undefined ? { content: (i: number) => fill(template, i) as object } : {})
     })
     return json({
       count: ids.length,

@@ -11,7 +11,7 @@ import { compileFilterOr422, type Fields, normaliseField, compareValues, pageReq
 import { listLinks, parseAtTime, parseBool } from "./listing.js"
 import { bodyJson, goaValidation, HttpFail, invalidParameter, json, mediaType, notFound, notUnique } from "./http.js"
 import { compileJsonPath, JsonPathError } from "./jsonpath.js"
-import { likeToRegExp } from "./filter.js"
+import { type FieldValue, likeToRegExp } from "./filter.js"
 import type { AspectRec } from "./model.js"
 import { type Ctx, type Handler, param } from "./route.js"
 import { formatTime, isJsonObject, randomUuid } from "./util.js"
@@ -184,10 +184,24 @@ export const listAspects: Handler = (ctx) =>
     }
     const q = token.q
     const limit = req.limit
-    // order-by: a comma list of the spec's names
-    const orderBy = (q["order-by"] ?? "valid_from").split(",").map((f) => normaliseField(f)).filter((f) => f !== "")
-    for (const f of orderBy) {
-      if (orderFields[f] === undefined) {
+    // order-by: a comma list of the spec's names, or of top-level content keys (the Go CLI lists jobs through their
+    // job.2 aspects with `order-by=requested-at`). A name that is neither a column nor a key of any aspect's content
+    // is a 422. (inferred: the platform's aspect ordering by content keys is not documented)
+    const rawOrder = (q["order-by"] ?? "valid_from").split(",").map((f) => f.trim()).filter((f) => f !== "")
+    const orderBy = rawOrder.map((f) => normaliseField(f))
+    const getters: Record<string, (a: AspectRec) => FieldValue> = { ...orderFields }
+    for (const [i, f] of orderBy.entries()) {
+      const key = rawOrder[i]!
+      if (orderFields[f] === undefined && ctx.state.aspects.some((a) => Object.hasOwn(a.content, key))) {
+        getters[f] = (a) => {
+          const v = Object.hasOwn(a.content, key) ? a.content[key] : undefined
+          return v === undefined || v === null || typeof v === "string" || typeof v === "number" ||
+              typeof v === "boolean"
+            ? (v ?? undefined)
+            : JSON.stringify(v)
+        }
+      }
+      if (getters[f] === undefined) {
         return yield* invalidParameter(
           "order-by",
           `cannot order by '${f}' (supported: ${Object.keys(orderFields).join(", ")})`,
@@ -246,7 +260,7 @@ export const listAspects: Handler = (ctx) =>
       const sign = desc ? -1 : 1
       all.sort((a, b) => {
         for (const f of orderBy) {
-          const c = compareValues(orderFields[f]!(a), orderFields[f]!(b))
+          const c = compareValues(getters[f]!(a), getters[f]!(b))
           if (c !== 0) return sign * c
         }
         return sign * (a.seq - b.seq)

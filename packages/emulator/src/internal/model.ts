@@ -222,3 +222,37 @@ export interface SecretRec {
   /** Emulator time (epoch millis) of the last set. */
   readonly updatedAt: number
 }
+
+/** A job as seen at time `t` (what `JobStatusRT` shows, as plain fields; e.g. for search predicates). */
+export interface JobView {
+  readonly id: string
+  readonly service: string
+  readonly serviceName: string
+  readonly order: string
+  readonly account: string
+  readonly policy: string
+  readonly status: JobStatus
+  readonly requestedAt: number
+  readonly startedAt?: number
+  readonly finishedAt?: number
+  readonly errorMessage?: string
+}
+
+/** The view of a job at time `t` (jobs requested after `t` are not visible then: check `requestedAt <= t`). */
+export const jobView = (j: JobRec, t: number): JobView => {
+  const status = jobStatusAt(j, t)
+  const { finishedAt, startedAt } = jobTimes(j)
+  return {
+    id: j.id,
+    service: j.service,
+    serviceName: j.serviceName,
+    order: j.order,
+    account: j.account,
+    policy: j.policy,
+    status,
+    requestedAt: j.requestedAt,
+    ...(status === "executing" || isFinal(status) ? { startedAt } : {}),
+    ...(isFinal(status) ? { finishedAt } : {}),
+    ...(status === "failed" && j.plan.errorMessage !== undefined ? { errorMessage: j.plan.errorMessage } : {})
+  }
+}

@@ -130,7 +130,7 @@ const hostileIds = (kind: string): ReadonlyArray<string> => [
 
 /** Id-taking operations with the method and route prefix of the request their id goes into. */
 const routes: ReadonlyArray<readonly [string, string, string, string, (id: string) => Effect.Effect<unknown, unknown, IvcapClient.IvcapClient>]> = [
-  ["Service.get", "service", "GET", "/1/services/", Service.get],
+  ["Service.get", "service", "GET", "/1/services2/", Service.get],
   ["Order.get", "order", "GET", "/1/orders/", Order.get],
   ["Order.products", "order", "GET", "/1/orders/", (id) => Stream.runDrain(Order.products(id))],
   ["Artifact.get", "artifact", "GET", "/1/artifacts/", Artifact.get],
@@ -191,10 +191,10 @@ layer(Layer.merge(H.layer(), foreignLayer))("security", (it) => {
     H.observed(Effect.gen(function*() {
       yield* H.fresh
       const clean = Chunk.toReadonlyArray(yield* Stream.runCollect(Service.list({ pageSize: 20 }))).map((s) => s.id)
-      yield* linksToForeign({ method: "GET", path: /^\/1\/services$/ })
+      yield* linksToForeign({ method: "GET", path: /^\/1\/services2$/ })
       const ids = Chunk.toReadonlyArray(yield* Stream.runCollect(Service.list({ pageSize: 20 }))).map((s) => s.id)
       expect(ids).toEqual(clean)
-      expect(ids.length).toBe(SeedData.serviceCount)
+      expect(ids.length).toBe(SeedData.services2Count)
       expect(yield* foreignReceived).toBe(0)
     })))
 

@@ -16,7 +16,7 @@
  */
 import { type Atom, type CmpOp, DatalogError, type Literal, Name, type Pos, type Program, type Term, type Value } from "./ast.js"
 import { type AspectView, compilePath, type CompiledPath, projectAspect } from "./paths.js"
-import { Interner, Relation, type Tuple } from "./values.js"
+import { Interner, type Key, Relation, type Tuple } from "./values.js"
 
 /** A built-in predicate backed by the caller's data. */
 export interface BuiltinPredicate {
@@ -503,12 +503,12 @@ export function* evaluate(program: Program, facts: Facts, limits: Limits = defau
   const run = (rule: CRule, steps: ReadonlyArray<Step>, deltaRel: Relation | undefined, emit: (t: Tuple) => void) => {
     const env: Array<number> = new Array(rule.varNames.length).fill(-1)
     const idOf = (a: Arg): number => ("c" in a ? a.c : env[(a as { v: number }).v]!)
-    const keyFor = (keyArgs: ReadonlyArray<Arg>) => {
-      if (keyArgs.length === 1) return String(idOf(keyArgs[0]!))
-      let key = ""
-      for (let i = 0; i < keyArgs.length; i++) key = i === 0 ? String(idOf(keyArgs[i]!)) : `${key},${idOf(keyArgs[i]!)}`
-      return key
-    }
+    const keyFor = (keyArgs: ReadonlyArray<Arg>): Key =>
+      keyArgs.length === 1
+        ? idOf(keyArgs[0]!)
+        : keyArgs.length === 2
+        ? idOf(keyArgs[0]!) * 67_108_864 + idOf(keyArgs[1]!)
+        : keyArgs.map(idOf).join(",")
     const go = (i: number): void => {
       if ((++work & 0xfff) === 0) checkTime()
       if (i === steps.length) {
@@ -519,7 +519,7 @@ export function* evaluate(program: Program, facts: Facts, limits: Limits = defau
       switch (s.k) {
         case "scan": {
           const rel = s.delta ? deltaRel! : relation(s.pred)
-          const tuples = rel.lookup(s.mask, s.mask === 0 ? "" : keyFor(s.keyArgs))
+          const tuples = rel.lookup(s.mask, s.mask === 0 ? 0 : keyFor(s.keyArgs))
           outer: for (let t = 0; t < tuples.length; t++) {
             const tuple = tuples[t]!
             for (const [p, slot] of s.binds) env[slot] = tuple[p]!

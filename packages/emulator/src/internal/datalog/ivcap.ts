@@ -7,7 +7,7 @@
  * | `ivcap_artifact(Id, Name, MimeType)` | artifacts created by then (`""` for a missing name or type) |
  * | `ivcap_service(Id, Name)` | services published by then |
  * | `ivcap_aspect(Entity, Schema, Content)` | aspects valid then (`valid-from <= t < valid-to`); Content is the JSON object |
- * | `ivcap_aspect_ref(Entity, Schema, Urn)` | every `urn:` string anywhere in the content of those aspects (the graph's edges) |
+ * | `ivcap_aspect_ref(Entity, Schema, Urn)` | every `urn:` string anywhere in the content of those aspects (the graph's edges), except the top-level `$schema` and `$entity` |
  * | `ivcap_job(Id, Status, ServiceId)` | jobs requested by then, with their status then |
  * | `ivcap_order(Id, Status, ServiceId)` | orders placed by then, with their status then |
  * | `ivcap_artifact_produced_by(ArtifactId, JobId)` | products of jobs (and of orders: OrderId) created by then |
@@ -19,10 +19,8 @@
 import type { AspectRec } from "../model.js"
 import { jobStatusAt, orderStatusAt } from "../model.js"
 import type { EmulatorState } from "../state.js"
-import { formatTime } from "../util.js"
 import type { Value } from "./ast.js"
 import type { BuiltinPredicate, Facts } from "./evaluator.js"
-import type { AspectView } from "./paths.js"
 
 /** The instant a query sees. */
 export interface Snapshot {
@@ -75,7 +73,12 @@ export const predicates = (state: EmulatorState, s: Snapshot): Record<string, Bu
     *facts() {
       for (const a of state.aspects) {
         if (!visibleAspect(a, s)) continue
-        for (const urn of urnsIn(a.content, new Set())) yield [a.entity, a.schema, urn]
+        // `$schema` and `$entity` are the envelope the clients add, not references
+        const seen = new Set<string>()
+        for (const [k, v] of Object.entries(a.content)) {
+          if (k === "$schema" || k === "$entity") continue
+          for (const urn of urnsIn(v, seen)) yield [a.entity, a.schema, urn]
+        }
       }
     }
   },
@@ -103,21 +106,10 @@ export const predicates = (state: EmulatorState, s: Snapshot): Record<string, Bu
   }
 })
 
-const view = (a: AspectRec): AspectView => ({
-  id: a.id,
-  entity: a.entity,
-  schema: a.schema,
-  content: a.content,
-  asserter: a.asserter,
-  policy: a.policy,
-  validFrom: formatTime(a.validFrom),
-  validTo: a.validTo === undefined ? undefined : formatTime(a.validTo)
-})
-
 /** Everything a query over the state at `s` can see. */
 export const facts = (state: EmulatorState, s: Snapshot): Facts => ({
   predicates: predicates(state, s),
   *aspects(schema) {
-    for (const a of state.aspects) if (a.schema === schema && visibleAspect(a, s)) yield view(a)
+    for (const a of state.aspects) if (a.schema === schema && visibleAspect(a, s)) yield a
   }
 })

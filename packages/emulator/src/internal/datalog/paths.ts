@@ -12,16 +12,16 @@
  */
 import { DatalogError, type Pos, type Value } from "./ast.js"
 
-/** What a path reads from. */
+/** What a path reads from: an aspect record (times in epoch millis). */
 export interface AspectView {
   readonly id: string
   readonly entity: string
   readonly schema: string
   readonly content: Record<string, unknown>
   readonly asserter: string
-  readonly policy: string | undefined
-  readonly validFrom: string
-  readonly validTo: string | undefined
+  readonly policy?: string | undefined
+  readonly validFrom: number
+  readonly validTo?: number | undefined
 }
 
 /** A compiled path: how many columns it gives and its rows for an aspect. */
@@ -36,8 +36,8 @@ const fields: Record<string, (a: AspectView) => string | undefined> = {
   schema: (a) => a.schema,
   asserter: (a) => a.asserter,
   policy: (a) => a.policy,
-  "valid-from": (a) => a.validFrom,
-  "valid-to": (a) => a.validTo
+  "valid-from": (a) => new Date(a.validFrom).toISOString(),
+  "valid-to": (a) => (a.validTo === undefined ? undefined : new Date(a.validTo).toISOString())
 }
 
 type Step = { readonly k: "key"; readonly key: string } | { readonly k: "all" } | { readonly k: "at"; readonly i: number }

@@ -17,6 +17,7 @@ export class Interner {
   private readonly others = new Map<string, number>()
 
   private add(v: Value): number {
+    if (this.values.length >= 67_108_864) throw new RangeError("too many distinct values")
     this.values.push(v)
     return this.values.length - 1
   }
@@ -53,13 +54,20 @@ export class Interner {
 /** A fact: the ids of its arguments. */
 export type Tuple = ReadonlyArray<number>
 
-const keyOf = (t: Tuple): string => (t.length === 1 ? String(t[0]) : t.join(","))
+/** A hash key: a number for one or two ids (ids stay below 2^26), a string beyond. */
+export type Key = number | string
+
+/** The key of a list of ids (also used for index keys, see {@link project}). */
+export const keyOfIds = (t: ReadonlyArray<number>): Key =>
+  t.length === 1 ? t[0]! : t.length === 2 ? t[0]! * 67_108_864 + t[1]! : t.join(",")
+
+const keyOf = keyOfIds
 
 /** A set of facts of one arity, with hash indexes on the bound positions a join asks for (a bit mask). */
 export class Relation {
   readonly tuples: Array<Tuple> = []
-  private readonly keys = new Set<string>()
-  private readonly indexes = new Map<number, Map<string, Array<Tuple>>>()
+  private readonly keys = new Set<Key>()
+  private readonly indexes = new Map<number, Map<Key, Array<Tuple>>>()
 
   constructor(readonly arity: number) {}
 
@@ -82,7 +90,7 @@ export class Relation {
   }
 
   /** The facts whose positions in `mask` hold the ids `key` (from {@link project}); all facts for mask 0. */
-  lookup(mask: number, key: string): ReadonlyArray<Tuple> {
+  lookup(mask: number, key: Key): ReadonlyArray<Tuple> {
     if (mask === 0) return this.tuples
     let index = this.indexes.get(mask)
     if (index === undefined) {
@@ -96,17 +104,15 @@ export class Relation {
 
 const empty: ReadonlyArray<Tuple> = []
 
-const insert = (index: Map<string, Array<Tuple>>, key: string, t: Tuple) => {
+const insert = (index: Map<Key, Array<Tuple>>, key: Key, t: Tuple) => {
   const list = index.get(key)
   if (list === undefined) index.set(key, [t])
   else list.push(t)
 }
 
 /** The index key of a fact's positions in `mask`. */
-export const project = (t: Tuple, mask: number): string => {
-  let key = ""
-  for (let i = 0; i < t.length; i++) {
-    if ((mask & (1 << i)) !== 0) key = key === "" ? String(t[i]) : `${key},${t[i]}`
-  }
-  return key
+export const project = (t: Tuple, mask: number): Key => {
+  const ids: Array<number> = []
+  for (let i = 0; i < t.length; i++) if ((mask & (1 << i)) !== 0) ids.push(t[i]!)
+  return keyOfIds(ids)
 }
