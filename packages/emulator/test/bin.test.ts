@@ -93,6 +93,26 @@ describe("ivcap-emulator bin", () => {
       expect(health).toMatchObject({ status: "ok" })
     }))
 
+  it.scoped("--api-version 0.41 is a v0.41 deployment (no /1/services2); 0.48 serves jobs; others exit with 2", () =>
+    Effect.gen(function*() {
+      const old = yield* startBin(["--port", "0", "--api-version", "0.41"])
+      expect((yield* request(old, "/1/services2")).status).toBe(404)
+      expect((yield* request(old, "/1/services?limit=1")).status).toBe(200)
+      const now = yield* startBin(["--port", "0", "--api-version=0.48", "--job-step-ms", "0"])
+      const job = yield* request(now, `/1/services2/${SeedData.echo.id}/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json", timeout: "5" },
+        body: JSON.stringify({ message: "bin" })
+      })
+      expect(job.status).toBe(200)
+      expect(job.body).toEqual({ message: "bin" })
+      const code = yield* Effect.async<number | null>((resume) => {
+        const child = spawn(process.execPath, [bin, "--api-version", "0.5"], { stdio: "ignore" })
+        child.on("exit", (c) => resume(Effect.succeed(c)))
+      })
+      expect(code).toBe(2)
+    }))
+
   it.scoped("--token sets the accepted token; bad arguments exit with status 2", () =>
     Effect.gen(function*() {
       const r = yield* startBin(["--port", "0", "--token", "s3cret"])
