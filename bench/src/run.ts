@@ -13,6 +13,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as os from "node:os"
+import { bulk } from "./bulk.js"
 import { bundle } from "./bundle.js"
 import { coldstart } from "./coldstart.js"
 import { type Benchmark, progress } from "./lib/Bench.js"
@@ -31,7 +32,8 @@ const benchmarks: Partial<Record<BenchmarkName, Benchmark>> = {
   download,
   bundle,
   coldstart,
-  search
+  search,
+  bulk
 }
 
 /** The machine the figures come from. */

@@ -6,7 +6,7 @@
  */
 
 /** The benchmarks, in the order they run. */
-export const benchmarkNames = ["upload", "listing", "create", "download", "bundle", "coldstart", "search"] as const
+export const benchmarkNames = ["upload", "listing", "create", "download", "bundle", "coldstart", "search", "bulk"] as const
 
 /** One benchmark's name. */
 export type BenchmarkName = (typeof benchmarkNames)[number]
@@ -28,6 +28,8 @@ export interface Options {
   readonly searchItems: number
   /** Aspects created per concurrency level (issue: 10k). */
   readonly createCount: number
+  /** Aspects annotated by the bulk pipeline benchmark (issue 17: 100k); a tenth of it is run too. */
+  readonly bulkItems: number
   /** The concurrency levels of the bulk create (issue: 1, 8, 32). */
   readonly concurrencies: ReadonlyArray<number>
   /** Repetitions of each throughput measurement (ours and baseline alternate). */
@@ -81,6 +83,7 @@ export const usage = `pnpm bench [-- options]
   --creates <n>        aspects to create per concurrency level (default 10k; quick 500)
   --search-items <n>   aspects the search queries run over (default 100k; quick 10k)
   --concurrency <a,b>  bulk-create concurrency levels (default 1,8,32)
+  --bulk-items <n>     aspects annotated by the bulk pipeline (default 100k; quick 2k), and a tenth of it
   --runs <n>           repetitions per measurement (default 3; quick 1)
   --cold-runs <n>      cold-start repetitions per command (default 15; quick 5)
   --only <a,b>         run only these of: ${benchmarkNames.join(", ")}
@@ -106,7 +109,7 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
     flags.set(name, value)
   }
   if (flags.has("help")) throw new Error(usage)
-  const known = new Set([...booleans, "size", "upload-size", "download-size", "large-upload-size", "chunk-size", "items", "creates", "search-items", "concurrency", "runs", "cold-runs", "only", "out"])
+  const known = new Set([...booleans, "size", "upload-size", "download-size", "large-upload-size", "chunk-size", "items", "creates", "bulk-items", "search-items", "concurrency", "runs", "cold-runs", "only", "out"])
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}\n${usage}`)
 
   const quick = flags.has("quick")
@@ -134,6 +137,7 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
     chunkBytes: chunk === undefined ? undefined : parseBytes(chunk),
     listItems: count("items", quick ? 2_000 : 100_000),
     createCount: count("creates", quick ? 500 : 10_000),
+    bulkItems: count("bulk-items", quick ? 2_000 : 100_000),
     searchItems: count("search-items", quick ? 10_000 : 100_000),
     concurrencies: (flags.get("concurrency") ?? "1,8,32").split(",").map(parseCount),
     runs: count("runs", quick ? 1 : 3),

@@ -17,9 +17,12 @@
  */
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
@@ -179,7 +182,11 @@ const warn = (name: string, action: string) => (error: unknown) =>
 
 const load = (store: StringStore, name: string): Effect.Effect<Option.Option<Checkpoint>> =>
   store.get(keyOf(name)).pipe(
-    Effect.map(Option.flatMap((text) => Either.getRight(decodeCheckpoint(text)))),
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.succeedNone,
+      // An unreadable checkpoint is said out loud: starting over redoes the work done so far.
+      onSome: (text) => Either.match(decodeCheckpoint(text), { onLeft: Effect.fail, onRight: Effect.succeedSome })
+    })),
     Effect.map(Option.filter((c) => c.name === name)),
     Effect.catchAll((e) => Effect.as(warn(name, "read its checkpoint")(e), Option.none()))
   )
@@ -275,6 +282,11 @@ export interface Options<A, B, E, R, EC = never, RC = never> {
   readonly checkpointInterval?: Duration.DurationInput | undefined
   /** Ignore saved progress and start from the beginning. */
   readonly fresh?: boolean | undefined
+  /**
+   * How many segments (pages) may be open at once — started, not all finished — default 16. An item that takes
+   * very long holds up new pages beyond that; this bounds the checkpoint and the memory.
+   */
+  readonly maxOpenSegments?: number | undefined
   /** Stop taking new items after this many failures in this run (default: never stop). */
   readonly stopAfterFailures?: number | undefined
 }
@@ -357,6 +369,11 @@ export const run = <A, B, E, R, SE, SR, EC = never, RC = never>(
       return Effect.suspend(() => store.set(storeKey, encodeCheckpoint(snapshot()))).pipe(Effect.catchAll(warn(name, "write its checkpoint")))
     }))
 
+    // At most `maxOpenSegments` segments are open at once: a straggler at the head holds up new pages after that,
+    // which bounds the checkpoint (and the memory) whatever the listing's size.
+    const maxOpenSegments = Math.max(4, Math.floor(options.maxOpenSegments ?? 16))
+    let room: Deferred.Deferred<void> | undefined
+
     /** Pops finished segments off the front of the window, moving `from` past them. */
     const advance = () => {
       while (window.length > 0 && window[0]!.open.size === 0) {
@@ -364,6 +381,10 @@ export const run = <A, B, E, R, SE, SR, EC = never, RC = never>(
         from = head.next
       }
       dirty = true
+      if (room !== undefined && window.length < maxOpenSegments) {
+        Deferred.unsafeDone(room, Exit.void)
+        room = undefined
+      }
     }
 
     const settle = (w: Window, key: string) => {
@@ -442,8 +463,12 @@ export const run = <A, B, E, R, SE, SR, EC = never, RC = never>(
       })
 
     /** Registers a segment and writes its keys as pending before any of its items starts. */
-    const claim = (segment: Segment<A>) =>
+    const claim = (segment: Segment<A>): Effect.Effect<ReadonlyArray<readonly [Window, A]>> =>
       Effect.suspend(() => {
+        if (window.length >= maxOpenSegments) {
+          room ??= Deferred.unsafeMake<void>(FiberId.none)
+          return Effect.zipRight(Deferred.await(room), claim(segment))
+        }
         const w: Window = { from: segment.from, next: segment.next, open: new Set(), done: [] }
         for (const item of segment.items) w.open.add(options.key(item))
         window.push(w)

@@ -195,6 +195,13 @@ query(Artifact) :-
     expect(at(t0 + 500)).toEqual([{ E: "urn:ex:doc:1", S: "draft" }])
     expect(at(t0 + 1500)).toEqual([{ E: "urn:ex:doc:1", S: "final" }])
     expect(at(t0 - 1)).toEqual([])
+    // a `%` wildcard in the schema, and record fields as columns
+    addAspect(s, "urn:ex:doc:2", "urn:ex:schema:status.2", { status: "new" }, t0 + 2000)
+    const wild = `:load_aspect(/st, "urn:ex:schema:status.%", ["entity", "schema", ".status"]).\n:- st(E, Schema, S).`
+    expect(items(wild, Ivcap.facts(s, { t: t0 + 2500, seq: s.seq }))).toEqual([
+      { E: "urn:ex:doc:1", Schema: "urn:ex:schema:status.1", S: "final" },
+      { E: "urn:ex:doc:2", Schema: "urn:ex:schema:status.2", S: "new" }
+    ])
   })
 
   it("stops an exploding query at the fact and time limits", () => {

@@ -10,7 +10,7 @@
  * Service.list().pipe(Stream.take(5), Stream.runCollect, Effect.provide(IvcapNode.layer()), NodeRuntime.runMain)
  * @since 0.1.0
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Path from "@effect/platform/Path"
@@ -98,12 +98,38 @@ export const bulkStateDir = (
   })
 
 /**
- * The `Bulk.ProgressStore` (pipeline checkpoints, for resuming across runs) on files in `directory`.
+ * The `Bulk.ProgressStore` (pipeline checkpoints, for resuming across runs) on files in `directory`, created on
+ * first write. Each checkpoint is written to a temporary file and renamed over the old one, so a process killed
+ * mid-write leaves the previous checkpoint intact, never half a file.
  *
  * @since 0.1.0
  */
 export const layerProgressStore = (directory: string): Layer.Layer<Bulk.ProgressStore, never, FileSystem.FileSystem | Path.Path> =>
-  Bulk.layerKeyValueStore.pipe(Layer.provide(layerFileStore(directory)))
+  Layer.effect(
+    Bulk.ProgressStore,
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const file = (key: string) => path.join(directory, key)
+      let made = false
+      return {
+        get: (key) =>
+          fs.readFileString(file(key)).pipe(
+            Effect.map(Option.some),
+            Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "NotFound", () => Effect.succeedNone)
+          ),
+        set: (key, value) =>
+          Effect.gen(function*() {
+            if (!made) yield* fs.makeDirectory(directory, { recursive: true })
+            made = true
+            const tmp = `${file(key)}.${process.pid}.tmp`
+            yield* fs.writeFileString(tmp, value)
+            yield* fs.rename(tmp, file(key))
+          }),
+        remove: (key) => fs.remove(file(key), { force: true })
+      }
+    })
+  )
 
 /**
  * A `KeyValueStore` on files in `directory`, which is created when the first value is written (so a read-only

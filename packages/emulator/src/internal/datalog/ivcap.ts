@@ -16,6 +16,7 @@
  * client's documented predicates (guides/search.md, whose columns are the only definition there is); the other two
  * are this emulator's.
  */
+import { likeToRegExp } from "../filter.js"
 import type { AspectRec } from "../model.js"
 import { jobStatusAt, orderStatusAt } from "../model.js"
 import type { EmulatorState } from "../state.js"
@@ -110,6 +111,10 @@ export const predicates = (state: EmulatorState, s: Snapshot): Record<string, Bu
 export const facts = (state: EmulatorState, s: Snapshot): Facts => ({
   predicates: predicates(state, s),
   *aspects(schema) {
-    for (const a of state.aspects) if (a.schema === schema && visibleAspect(a, s)) yield a
+    // a `%` in the schema is a wildcard, as in the aspect listing's `schema` parameter
+    const like = schema.includes("%") ? likeToRegExp(schema) : undefined
+    for (const a of state.aspects) {
+      if ((like === undefined ? a.schema === schema : like.test(a.schema)) && visibleAspect(a, s)) yield a
+    }
   }
 })
