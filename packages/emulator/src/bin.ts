@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `ivcap-emulator --host 127.0.0.1 --port N [--data-dir D] [--token T] [--order-step-ms N] [--job-step-ms N]
- * [--api-version 0.41|0.48] [--no-seed] [--token-lifetime S] [--device-interval S] [--reject-expired-mid-upload]`
+ * [--api-version 0.41|0.48] [--no-seed] [--token-lifetime S] [--device-interval S] [--reject-expired-mid-upload]
+ * [--search-max-facts N] [--search-timeout-ms N] [--max-upload-bytes N] [--cors-origin ORIGIN]…`
  *
  * Starts the emulator and prints one line with its URL and token, then the admin URL. The default token is the
  * documented dev token `ivcap-emulator-dev-token` (`SeedData.defaultToken`). The identity provider
@@ -19,11 +20,13 @@ import * as EmulatorServer from "./EmulatorServer.js"
 
 const usage = `usage: ivcap-emulator [--host 127.0.0.1] [--port 8080] [--data-dir DIR] [--token TOKEN] \
 [--order-step-ms 1000] [--job-step-ms 100] [--api-version 0.41|0.48] [--no-seed] \
-[--token-lifetime 3600] [--device-interval 5] [--reject-expired-mid-upload]`
+[--token-lifetime 3600] [--device-interval 5] [--reject-expired-mid-upload] \
+[--search-max-facts 2000000] [--search-timeout-ms 10000] [--max-upload-bytes N] [--cors-origin ORIGIN|*]...`
 
 const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
   const opts: { -readonly [K in keyof EmulatorServer.Options]: EmulatorServer.Options[K] } = {}
   const oauth: { -readonly [K in keyof Emulator.OAuthOptions]: Emulator.OAuthOptions[K] } = {}
+  const search: { maxFacts?: number; timeoutMillis?: number } = {}
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined]
@@ -79,6 +82,18 @@ const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
       case "--reject-expired-mid-upload":
         oauth.rejectExpiredMidUpload = true
         break
+      case "--search-max-facts":
+        search.maxFacts = positive(int(value()))
+        break
+      case "--search-timeout-ms":
+        search.timeoutMillis = positive(int(value()))
+        break
+      case "--max-upload-bytes":
+        opts.maxUploadBytes = int(value())
+        break
+      case "--cors-origin":
+        opts.corsOrigins = [...(opts.corsOrigins ?? []), value()]
+        break
       case "-h":
       case "--help":
         console.log(usage)
@@ -88,6 +103,7 @@ const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
         throw new Error(`unknown argument '${arg}'\n${usage}`)
     }
   }
+  if (Object.keys(search).length > 0) opts.searchLimits = search
   return Object.keys(oauth).length > 0 ? { ...opts, oauth } : opts
 }
 
