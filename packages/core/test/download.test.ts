@@ -145,6 +145,21 @@ layer(layerHttp({ retry: quickRetry, timeout: "10 seconds" }))("Download over HT
       expect((yield* logged("GET", blobPath))[0]?.auth).toBe("token")
     })))
 
+  it.effect("a javascript:, file: or data: data-href is refused (InvalidArgument), never mapped onto a deployment path", () =>
+    live(Effect.gen(function*() {
+      const artifact = yield* uploaded(randomBytes(10 * KiB, 12))
+      const emulator = yield* Emulator.Emulator
+      for (const href of ["javascript:alert(document.cookie)//1/artifacts/x/blob", "file:///etc/passwd", "data:text/plain,hi"]) {
+        yield* fresh
+        const rewrite = (json: unknown) => ({ ...(json as Record<string, unknown>), "data-href": href })
+        yield* emulator.faults.inject(Faults.mapBody(rewrite, { match: { method: "GET", path: "/1/artifacts/" } }))
+        const e = yield* Effect.flip(Stream.runDrain(Download.stream(artifact.id)))
+        expect(e._tag, href).toBe("InvalidArgument")
+        if (e._tag === "InvalidArgument") expect(e.argument).toBe("data-href")
+        expect(yield* logged("GET", blobPath), href).toHaveLength(0)
+      }
+    })))
+
   it.effect("an upload whose data-href names another host goes to the configured deployment", () =>
     live(Effect.gen(function*() {
       const foreign = yield* scriptedServer((_, __, res) => answer(res, 404, {}, new Uint8Array(0)))
