@@ -264,6 +264,19 @@ describe("examples against the emulator", () => {
     expect(results.map((r) => r.entity).sort()).toEqual(inputs) // one result per input: none twice, none missing
   }, 120_000)
 
+  it("bulk-jobs fans a CSV out as jobs of the echo service and records every result once", async () => {
+    const csv = join(work, "inputs.csv")
+    const rows = Array.from({ length: 150 }, (_, i) => `input ${i}`)
+    writeFileSync(csv, `message\n${rows.join("\n")}\n`)
+    const out = await example("bulk-jobs", csv, SeedData.echo.id, "8")
+    expect(out).toContain("150 inputs")
+    expect(out).toMatch(/complete — 150 succeeded, 0 failed/)
+    const results = await aspectsOf("urn:example:schema:job-result.1")
+    expect(results).toHaveLength(150)
+    for (const r of results) expect((r.content?.["result"] as { message: string }).message).toBe(r.content?.["input"])
+    expect(new Set(results.map((r) => r.content?.["input"])).size).toBe(150)
+  }, 120_000)
+
   it("the demo tour completes (small sizes)", async () => {
     const { stdout } = await run(process.execPath, [join(dist, "demo.js")], {
       cwd: work,

@@ -15,6 +15,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Http from "./internal/http.js"
+import * as SafeJson from "./internal/json.js"
 import { IvcapClient } from "./IvcapClient.js"
 import type { RequestTimeout, TransportError } from "./IvcapError.js"
 import { DecodeError, InvalidArgument } from "./IvcapError.js"
@@ -23,8 +24,11 @@ import * as Paths from "./internal/paths.js"
 import * as Paging from "./Paging.js"
 import * as Urn from "./Urn.js"
 
-/** A JSON object: what an aspect's content is (the API rejects anything else). @since 0.1.0 */
-export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+/**
+ * A JSON object: what an aspect's content is (the API rejects anything else). Decoded content is the object the
+ * response's JSON made, never a copy: a `"__proto__"` key is an own property, never the prototype. @since 0.1.0
+ */
+export const JsonObject = SafeJson.JsonObject
 /** @since 0.1.0 */
 export type JsonObject = typeof JsonObject.Type
 
@@ -190,10 +194,12 @@ const invalid = (argument: string, message: string) => new InvalidArgument({ arg
  * `options.schema` or `content["$schema"]`; `$schema` and `$entity` are injected into the body (as the Python
  * client does), and a `$schema`/`$entity` already in the content must agree with them.
  */
-const prepareWrite = (entity: string, content: unknown, options: WriteOptions | undefined) =>
+const prepareWrite = (entity: string, value: unknown, options: WriteOptions | undefined) =>
   Effect.gen(function*() {
     const entityUrn = yield* Urn.validate(Urn.Urn, "entity")(entity)
-    if (!Predicate.isRecord(content)) return yield* invalid("content", "content must be a JSON object")
+    if (!Predicate.isRecord(value) || Array.isArray(value)) return yield* invalid("content", "content must be a JSON object")
+    // serialised first, inside the error channel: what JSON cannot carry is an InvalidArgument naming the field
+    const content = JSON.parse(yield* SafeJson.serialise(value, "content")) as Record<string, unknown>
     const inContent = content["$schema"]
     if (inContent !== undefined && typeof inContent !== "string") {
       return yield* invalid("content", "content[\"$schema\"] must be a string")
@@ -215,7 +221,7 @@ const prepareWrite = (entity: string, content: unknown, options: WriteOptions | 
       entity: entityUrn,
       schema,
       query: Schema.encodeSync(WriteQuery)({ entity: entityUrn, schema, policy }),
-      body: { ...content, $schema: schema, $entity: entityUrn }
+      body: JSON.stringify({ ...content, $schema: schema, $entity: entityUrn })
     }
   })
 
@@ -231,7 +237,7 @@ const write = <S extends Http.DeclaredStatus>(
       const client = yield* IvcapClient
       const request = HttpClientRequest.make(method)(Paths.aspects).pipe(
         HttpClientRequest.setUrlParams(Http.definedOnly(prepared.query)),
-        HttpClientRequest.bodyUnsafeJson(prepared.body)
+        HttpClientRequest.bodyText(prepared.body, "application/json")
       )
       yield* Effect.annotateCurrentSpan("ivcap.schema", prepared.schema)
       const { id } = yield* client.call(request, handle)

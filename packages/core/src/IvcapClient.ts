@@ -23,6 +23,7 @@ import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import { defaultMaxResponseBytes, MaxResponseBytes } from "./internal/body.js"
 import * as Credentials from "./Credentials.js"
 import { authorize } from "./internal/authorize.js"
 import * as Gate from "./internal/gate.js"
@@ -47,6 +48,9 @@ export const defaultRetryPolicy: RetryPolicy = Schedule.exponential("250 millis"
 
 /** The default time one attempt (request, response and body) may take. @since 0.1.0 */
 export const defaultTimeout: Duration.Duration = Duration.seconds(30)
+
+/** The default cap of a JSON response body: 64 MiB, far above any real page. @since 0.1.0 */
+export { defaultMaxResponseBytes }
 
 /** A `Retry-After` longer than this is not waited for: the error is returned instead. @since 0.1.0 */
 export const defaultMaxRetryAfter: Duration.Duration = Duration.seconds(60)
@@ -80,6 +84,11 @@ export interface Options {
   readonly tracerPropagation?: boolean | undefined
   /** Extra headers for every request (e.g. a `User-Agent`). */
   readonly headers?: Record<string, string> | undefined
+  /**
+   * The largest JSON response body read (default {@link defaultMaxResponseBytes}, 64 MiB): a longer one — or an
+   * endless one — fails with `ResponseTooLarge` once the count passes it, so it never costs more memory than this.
+   */
+  readonly maxResponseBytes?: number | undefined
   /**
    * Pause every new request of this client while a server's `Retry-After` (on a 429 or 503, up to
    * `maxRetryAfter`) runs, instead of letting each fiber find out by itself; default `true`. See docs/bulk.md.
@@ -220,6 +229,10 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
     // The token goes to the configured origin only (wire doc §12: data-href may name another host).
     const httpClient = authorize(credentials, gated, isOwnOrigin)
 
+    const maxResponseBytes = options.maxResponseBytes ?? defaultMaxResponseBytes
+    if (!(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
+      return yield* Effect.fail(ConfigError.InvalidData(["maxResponseBytes"], `maxResponseBytes must be a positive integer, got ${maxResponseBytes}`))
+    }
     const defaults = {
       timeout: Duration.decode(options.timeout ?? defaultTimeout),
       retry: options.retry ?? defaultRetryPolicy,
@@ -240,7 +253,7 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
         // The wait at the gate is not part of the attempt's timeout.
         const attempt = Gate.admitted(gate, httpClient.execute(request).pipe(
           Effect.mapError((e) => (HttpClientError.isHttpClientError(e) ? transportError(e) : e)),
-          Effect.flatMap(handle),
+          Effect.flatMap((response) => Effect.provideService(handle(response), MaxResponseBytes, maxResponseBytes)),
           Effect.timeoutFail({ duration: timeout, onTimeout: () => new RequestTimeout({ method: request.method, url: describe(HttpClientRequest.setUrl(request, resolve(request.url))).url, timeout }) })
         ))
         const idempotent = callOptions?.idempotent ?? idempotentMethods.has(request.method)

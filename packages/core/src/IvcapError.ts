@@ -177,6 +177,21 @@ export class LoginRequired extends Schema.TaggedError<LoginRequired>()("LoginReq
 }
 
 /**
+ * A JSON response body larger than the client's `maxResponseBytes` (default 64 MiB): reading stopped there (a
+ * declared `Content-Length` above it is refused before reading). Not retried: the same request would get the same
+ * body. @since 0.1.0
+ */
+export class ResponseTooLarge extends Schema.TaggedError<ResponseTooLarge>()("ResponseTooLarge", {
+  ...RequestInfo,
+  /** The cap, in bytes. */
+  limit: Schema.Number
+}) {
+  override get message() {
+    return `${this.method} ${this.url}: the response body exceeds ${this.limit} bytes (IvcapClient option maxResponseBytes)`
+  }
+}
+
+/**
  * A job that ended without succeeding: `failed` (reported by the service) or `error` (by the platform), with the
  * job's `error-message` when the server gives one. @since 0.2.0
  */
@@ -214,7 +229,7 @@ export class RedirectRefused extends Schema.TaggedError<RedirectRefused>()("Redi
 }) {}
 
 /** Errors of a request that reached (or tried to reach) the server, whatever the operation. @since 0.1.0 */
-export type CallError = TransportError | RequestTimeout | DecodeError | UnexpectedStatus | Unauthorized | Forbidden
+export type CallError = TransportError | RequestTimeout | DecodeError | UnexpectedStatus | Unauthorized | Forbidden | ResponseTooLarge
 
 /**
  * Every error the SDK can fail with, as one Schema: decode or encode them (across a worker or process boundary),
@@ -241,6 +256,7 @@ export const IvcapError = /*#__PURE__*/ Schema.Union(
   InvalidArgument,
   PagingError,
   LoginRequired,
+  ResponseTooLarge,
   JobFailed,
   JobNotFinished,
   RedirectRefused

@@ -31,7 +31,7 @@ import * as Paths from "./internal/paths.js"
 import { makeWaiter } from "./internal/retry.js"
 import * as Sse from "./internal/sse.js"
 import { IvcapClient, withRequestOptions } from "./IvcapClient.js"
-import type { InvalidParameter, PagingError, TransportError } from "./IvcapError.js"
+import type { InvalidParameter, PagingError, ResponseTooLarge, TransportError } from "./IvcapError.js"
 import {
   AmbiguousRequest,
   DecodeError,
@@ -219,10 +219,11 @@ const isJsonType = (contentType: string) => {
 }
 
 /** A result body: JSON parsed for JSON content types, the bytes for any other. */
-const readResult = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<JobResult, DecodeError | TransportError> =>
+const readResult = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<JobResult, DecodeError | TransportError | ResponseTooLarge> =>
   Effect.gen(function*() {
     const contentType = response.headers["content-type"] ?? "application/json"
-    const bytes = new Uint8Array(yield* Effect.mapError(response.arrayBuffer, Http.transportError))
+    // read up to the client's maxResponseBytes, as every JSON body
+    const bytes = yield* Http.boundedBytes(response)
     if (!isJsonType(contentType)) return new JobResult({ contentType, content: bytes })
     const text = new TextDecoder().decode(bytes)
     try {

@@ -70,7 +70,7 @@ layer(layerHttp({ retry: quickRetry, timeout: "10 seconds" }))("Download over HT
       const gets = yield* logged("GET", blobPath)
       expect(gets.length).toBe(1)
       expect(gets[0]?.headers["range"]).toBeUndefined()
-      expect(gets[0]?.headers["authorization"]).toBeDefined()
+      expect(gets[0]?.auth).toBe("token")
     })))
 
   it.effect("resumes with Range (and If-Range) after the connection drops mid-body, twice", () =>
@@ -142,7 +142,22 @@ layer(layerHttp({ retry: quickRetry, timeout: "10 seconds" }))("Download over HT
       const parts = yield* collect(Download.stream(artifact.id))
       expect(sha256(parts)).toBe(sha256(bytes))
       expect(foreign.seen.length).toBe(0)
-      expect((yield* logged("GET", blobPath))[0]?.headers["authorization"]).toBeDefined()
+      expect((yield* logged("GET", blobPath))[0]?.auth).toBe("token")
+    })))
+
+  it.effect("a javascript:, file: or data: data-href is refused (InvalidArgument), never mapped onto a deployment path", () =>
+    live(Effect.gen(function*() {
+      const artifact = yield* uploaded(randomBytes(10 * KiB, 12))
+      const emulator = yield* Emulator.Emulator
+      for (const href of ["javascript:alert(document.cookie)//1/artifacts/x/blob", "file:///etc/passwd", "data:text/plain,hi"]) {
+        yield* fresh
+        const rewrite = (json: unknown) => ({ ...(json as Record<string, unknown>), "data-href": href })
+        yield* emulator.faults.inject(Faults.mapBody(rewrite, { match: { method: "GET", path: "/1/artifacts/" } }))
+        const e = yield* Effect.flip(Stream.runDrain(Download.stream(artifact.id)))
+        expect(e._tag, href).toBe("InvalidArgument")
+        if (e._tag === "InvalidArgument") expect(e.argument).toBe("data-href")
+        expect(yield* logged("GET", blobPath), href).toHaveLength(0)
+      }
     })))
 
   it.effect("an upload whose data-href names another host goes to the configured deployment", () =>
@@ -160,7 +175,7 @@ layer(layerHttp({ retry: quickRetry, timeout: "10 seconds" }))("Download over HT
       expect(foreign.seen.length).toBe(0)
       const patches = yield* logged("PATCH", blobPath)
       expect(patches.length).toBe(3)
-      expect(patches.every((p) => p.headers["authorization"] === `Bearer ${emulator.token}`)).toBe(true)
+      expect(patches.every((p) => p.auth === "token")).toBe(true)
       // The second defence: the engine pointed at another origin sends no token there.
       const error = yield* Effect.flip(Upload.resumeAt(`${foreign.url}/files/x`, UploadSource.fromBytes(bytes), { retry: quickRetry }))
       expect(error._tag).toBe("ResourceNotFound")

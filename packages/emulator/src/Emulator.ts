@@ -14,7 +14,7 @@ import * as BlobStore from "./BlobStore.js"
 import * as Faults from "./Faults.js"
 import type * as InternalService from "./internal/internals.js"
 import { type OAuthOptions, OAuthState, type OAuthStats } from "./internal/oauth.js"
-import { EmulatorState, type Journal } from "./internal/state.js"
+import { defaultMaxUploadBytes, EmulatorState, type Journal } from "./internal/state.js"
 import { randomUuid } from "./internal/util.js"
 import * as SeedData from "./SeedData.js"
 
@@ -25,7 +25,22 @@ import * as SeedData from "./SeedData.js"
 export interface RequestRecord {
   readonly method: string
   readonly url: string
+  /**
+   * The request's headers, except `Authorization` and `Proxy-Authorization` (never kept); values longer than
+   * 1 KiB are cut.
+   */
   readonly headers: Record<string, string>
+  /**
+   * What the `Authorization` header carried: the accepted bearer token (`"token"`), nothing (`"none"`) or
+   * anything else (`"other"`, possible only on routes that need no token: a request needing one is refused with
+   * 401 before it is recorded).
+   */
+  readonly auth: "token" | "none" | "other"
+  /**
+   * A short fingerprint of the bearer token (see {@link tokenTag}) — not the token — so tests can tell which of
+   * several tokens a request carried; absent without a bearer token.
+   */
+  readonly tokenTag?: string
   /** Emulator time (epoch millis) of arrival. */
   readonly at: number
 }
@@ -62,6 +77,19 @@ export interface Options {
   readonly blobStore?: BlobStore.BlobStore
   /** Durable journal replayed at start (used by the Node server with a data directory). */
   readonly journal?: Journal
+  /**
+   * The largest artifact accepted, declared or deferred (default 16 GiB, advertised as `Tus-Max-Size`); a larger
+   * `X-Content-Length`/`Upload-Length`, or a deferred-length upload growing past it, is answered 413.
+   */
+  readonly maxUploadBytes?: number
+  /**
+   * Origins (e.g. `"http://192.168.1.5:8080"`) allowed by CORS besides loopback ones (`localhost`, `127.x.x.x`,
+   * `[::1]`, any port), which are always allowed; `"*"` allows every origin. A request from any other origin is
+   * answered 403.
+   */
+  readonly corsOrigins?: ReadonlyArray<string>
+  /** How many requests the log keeps, oldest dropped first (default 100 000). */
+  readonly requestLogLimit?: number
   /** The identity provider's settings (token lifetime, device polling interval, mid-upload rejection). */
   readonly oauth?: OAuthOptions
   /**
@@ -94,8 +122,10 @@ export interface EmulatorService {
   readonly requests: {
     /** How many recorded requests match `filter` (all when absent). */
     readonly count: (filter?: RequestFilter) => Effect.Effect<number>
-    /** Every recorded request, oldest first. */
+    /** The recorded requests (the newest `requestLogLimit`), oldest first. */
     readonly log: Effect.Effect<ReadonlyArray<RequestRecord>>
+    /** How many requests were refused (401 for the token, 403 for the origin) since the last reset; they are not logged. */
+    readonly rejected: Effect.Effect<RejectedCounts>
     /** Forgets the recorded requests. */
     readonly reset: Effect.Effect<void>
     /**
@@ -138,6 +168,11 @@ export interface EmulatorService {
     readonly revokeAll: Effect.Effect<void>
     /** Counters: device authorizations, device and refresh grants, refused grants, live access tokens. */
     readonly stats: Effect.Effect<OAuthStats>
+    /**
+     * Every access and refresh token the identity provider holds (the request log keeps no token values; a test searching its
+     * output for leaked tokens takes them from here).
+     */
+    readonly issued: Effect.Effect<ReadonlyArray<string>>
   }
   /** Back to the seeded state: no orders/uploads/aspects of yours, no faults, counters zero, clock offset zero. */
   readonly reset: Effect.Effect<void>
@@ -183,6 +218,53 @@ const pathnameOf = (url: string): string => {
 }
 
 /**
+ * Requests refused before they were recorded.
+ * @since 0.1.0
+ */
+export interface RejectedCounts {
+  readonly total: number
+  /** 401: no `Authorization` header. */
+  readonly withoutToken: number
+  /** 401: a token that is not accepted. */
+  readonly withOtherToken: number
+  /** 403: an `Origin` CORS does not allow. */
+  readonly badOrigin: number
+}
+
+const noRejections: RejectedCounts = { total: 0, withoutToken: 0, withOtherToken: 0, badOrigin: 0 }
+
+/**
+ * The fingerprint the request log keeps of a bearer token ({@link RequestRecord.tokenTag}): 8 hex digits of a
+ * 32-bit FNV-1a hash, enough to tell tokens apart and far too little to recover one.
+ * @since 0.1.0
+ */
+export const tokenTag = (token: string): string => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < token.length; i++) {
+    h ^= token.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0).toString(16).padStart(8, "0")
+}
+
+/** Loopback origins: `localhost` (and `*.localhost`), `127.0.0.0/8`, `[::1]`, any scheme and port. */
+const isLoopbackOrigin = (origin: string): boolean => {
+  try {
+    const host = new URL(origin).hostname
+    return host === "localhost" || host.endsWith(".localhost") || host === "[::1]" ||
+      /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  } catch {
+    return false
+  }
+}
+
+const originPolicy = (extra: ReadonlyArray<string>) => {
+  if (extra.includes("*")) return () => true
+  const allowed = new Set(extra.map((o) => o.replace(/\/+$/, "").toLowerCase()))
+  return (origin: string) => isLoopbackOrigin(origin) || allowed.has(origin.toLowerCase())
+}
+
+/**
  * Builds an emulator (seeded unless `seed: false`; replays `journal` when given).
  * @since 0.1.0
  */
@@ -192,8 +274,11 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
     const state = new EmulatorState(
       options.blobStore ?? BlobStore.memory(),
       options.orderStepMillis ?? 1000,
-      options.journal
+      options.journal,
+      options.maxUploadBytes ?? defaultMaxUploadBytes
     )
+    const logLimit = Math.max(1, options.requestLogLimit ?? 100_000)
+    const allowsOrigin = originPolicy(options.corsOrigins ?? [])
     const oauth = new OAuthState(options.oauth ?? {}, () => state.now())
     const bearer = /^\s*bearer\s+(\S+)\s*$/i
     const authorized = (header: string | undefined) => {
@@ -208,8 +293,12 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
 
     type LiveRule = { rule: Faults.FaultRule; times: number; skip: number }
     let rules: Array<LiveRule> = []
+    // the log is `log.slice(head)`: dropping the oldest is O(1), compacted now and then
     let log: Array<RequestRecord & { pathname: string }> = []
+    let head = 0
+    let rejected = noRejections
     let active = 0
+    const retained = () => (head === 0 ? log : log.slice(head))
 
     const takeFault = (method: string, pathname: string): Faults.FaultAction | undefined => {
       for (const r of rules) {
@@ -240,11 +329,14 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
       requests: {
         count: (filter) =>
           Effect.sync(() =>
-            filter === undefined ? log.length : log.filter((r) => matchesRequest(filter, r, r.pathname)).length
+            filter === undefined ? log.length - head : retained().filter((r) => matchesRequest(filter, r, r.pathname)).length
           ),
-        log: Effect.sync(() => log.map(({ pathname: _p, ...r }) => r)),
+        log: Effect.sync(() => retained().map(({ pathname: _p, ...r }) => r)),
+        rejected: Effect.sync(() => ({ ...rejected })),
         reset: Effect.sync(() => {
           log = []
+          head = 0
+          rejected = noRejections
         }),
         active: Effect.sync(() => active)
       },
@@ -286,12 +378,15 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
         pending: Effect.sync(() => oauth.pendingUserCodes()),
         expireAccessTokens: Effect.sync(() => oauth.expireAccessTokens()),
         revokeAll: Effect.sync(() => oauth.revokeAll()),
-        stats: Effect.sync(() => oauth.currentStats())
+        stats: Effect.sync(() => oauth.currentStats()),
+        issued: Effect.sync(() => oauth.issuedTokens())
       },
       reset: Effect.gen(function*() {
         rules = []
         oauth.reset()
         log = []
+        head = 0
+        rejected = noRejections
         state.journal?.clear()
         yield* state.seed(doSeed, true)
       }).pipe(Effect.orDie),
@@ -299,7 +394,16 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
         state,
         record: (r) => {
           log.push({ ...r, pathname: pathnameOf(r.url) })
+          if (log.length - head > logLimit) head++
+          if (head > 1024 && head * 2 > log.length) {
+            log = log.slice(head)
+            head = 0
+          }
         },
+        rejected: (why) => {
+          rejected = { ...rejected, total: rejected.total + 1, [why]: rejected[why] + 1 }
+        },
+        allowsOrigin,
         inFlight: (delta) => {
           active += delta
         },

@@ -129,11 +129,19 @@ export const router: HttpRouter.HttpRouter<never, Emulator.Emulator> = table.red
   HttpRouter.empty as HttpRouter.HttpRouter<never, Emulator.Emulator>
 )
 
-const patterns = table.map(([method, path]) => ({
+const patterns = table.map(([method, path, , auth]) => ({
   method,
   re: new RegExp(`^${path.replace(/:[A-Za-z_]+/g, "[^/]+")}$`),
+  public: auth === false,
   v2: path.startsWith("/1/services2")
 }))
+
+/** Whether a request is for a route that needs no token (tus `OPTIONS`, `/_emulator/health`, …). */
+const isPublic = (method: string, request: HttpServerRequest.HttpServerRequest): boolean => {
+  const raw = request.url.split("?")[0]!
+  const { pathname } = splitUrl(request)
+  return patterns.some((p) => p.public && p.method === method && (p.re.test(raw) || p.re.test(pathname)))
+}
 
 /** Unknown path → 404 `ResourceNotFoundT`; known path, other method → 405 with `Allow`. */
 const noRoute = Effect.gen(function*() {
@@ -160,9 +168,9 @@ const routed: HttpApp.Default<never, Emulator.Emulator | HttpServerRequest.HttpS
 ) as HttpApp.Default<never, Emulator.Emulator | HttpServerRequest.HttpServerRequest>
 
 /**
- * The whole emulator app: recording → CORS → faults → routes.
+ * The whole emulator app: guard (CORS origin and token, before anything else) → recording → CORS → faults → routes.
  * @since 0.1.0
  */
 export const app: HttpApp.Default<never, Emulator.Emulator | HttpServerRequest.HttpServerRequest> = Effect
   // servers run apps uninterruptibly (HttpApp.toHandled); stalls and delays must end when the client goes away
-  .interruptible(Middleware.recorder(Middleware.cors(Middleware.faults(routed))))
+  .interruptible(Middleware.guard(isPublic)(Middleware.recorder(Middleware.cors(Middleware.faults(routed)))))

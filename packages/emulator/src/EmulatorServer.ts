@@ -47,6 +47,12 @@ export interface Options {
   readonly orderStepMillis?: number
   /** Load the seed data (default true). */
   readonly seed?: boolean
+  /** The largest artifact accepted (default 16 GiB), see `Emulator.Options`. */
+  readonly maxUploadBytes?: number
+  /** Origins CORS allows besides loopback ones (`"*"`: all), see `Emulator.Options`. */
+  readonly corsOrigins?: ReadonlyArray<string>
+  /** How many requests the log keeps (default 100 000). */
+  readonly requestLogLimit?: number
   /** The identity provider's settings (token lifetime, device polling interval, mid-upload rejection). */
   readonly oauth?: Emulator.OAuthOptions
   /** `"0.41"`: a v0.41 deployment (no `/1/services2`, no jobs); default `"0.48"`. */
@@ -57,27 +63,44 @@ export interface Options {
   readonly searchLimits?: Emulator.Options["searchLimits"]
 }
 
-/** An append-only JSONL journal in `dir/journal.jsonl` (a torn last line is ignored). */
+/**
+ * An append-only JSONL journal in `dir/journal.jsonl`. A torn last line (a crash or a full disk mid-append) is cut
+ * off on load, so the next append starts a line of its own; an append that fails part-way is cut back the same way
+ * before the error is reported.
+ */
 const fileJournal = (dir: string): Journal => {
   const file = path.join(dir, "journal.jsonl")
+  const size = () => (fs.existsSync(file) ? fs.statSync(file).size : 0)
   return {
     load: () => {
       if (!fs.existsSync(file)) return []
+      const bytes = fs.readFileSync(file)
+      const complete = bytes.lastIndexOf(0x0a) + 1
+      // the torn tail was never acknowledged (an append returns only once it is whole)
+      if (complete < bytes.length) fs.truncateSync(file, complete)
       const out: Array<JournalEvent> = []
-      for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+      for (const line of bytes.subarray(0, complete).toString("utf8").split("\n")) {
         if (line.trim() === "") continue
         try {
           out.push(JSON.parse(line) as JournalEvent)
         } catch {
-          // a line torn by a crash
+          // a line damaged by hand: skipped
         }
       }
       return out
     },
-    append: (events) => {
-      let text = ""
-      for (const e of events) text += JSON.stringify(e) + "\n"
-      fs.appendFileSync(file, text)
+    append: (lines) => {
+      const before = size()
+      try {
+        fs.appendFileSync(file, lines)
+      } catch (e) {
+        try {
+          fs.truncateSync(file, before)
+        } catch {
+          // load() cuts the torn tail at the next start
+        }
+        throw e
+      }
     },
     clear: () => fs.writeFileSync(file, "")
   }
@@ -91,6 +114,9 @@ const emulatorLayer = (options: Options): Layer.Layer<Emulator.Emulator> =>
         ...(options.token !== undefined ? { token: options.token } : {}),
         ...(options.orderStepMillis !== undefined ? { orderStepMillis: options.orderStepMillis } : {}),
         ...(options.seed !== undefined ? { seed: options.seed } : {}),
+        ...(options.maxUploadBytes !== undefined ? { maxUploadBytes: options.maxUploadBytes } : {}),
+        ...(options.corsOrigins !== undefined ? { corsOrigins: options.corsOrigins } : {}),
+        ...(options.requestLogLimit !== undefined ? { requestLogLimit: options.requestLogLimit } : {}),
         ...(options.oauth !== undefined ? { oauth: options.oauth } : {}),
         ...(options.apiVersion !== undefined ? { apiVersion: options.apiVersion } : {}),
         ...(options.jobStepMillis !== undefined ? { jobStepMillis: options.jobStepMillis } : {}),

@@ -2,7 +2,7 @@
 /**
  * `ivcap-emulator --host 127.0.0.1 --port N [--data-dir D] [--token T] [--order-step-ms N] [--job-step-ms N]
  * [--api-version 0.41|0.48] [--no-seed] [--token-lifetime S] [--device-interval S] [--reject-expired-mid-upload]
- * [--search-max-facts N] [--search-timeout-ms N]`
+ * [--search-max-facts N] [--search-timeout-ms N] [--max-upload-bytes N] [--cors-origin ORIGIN]…`
  *
  * Starts the emulator and prints one line with its URL and token, then the admin URL. The default token is the
  * documented dev token `ivcap-emulator-dev-token` (`SeedData.defaultToken`). The identity provider
@@ -21,7 +21,7 @@ import * as EmulatorServer from "./EmulatorServer.js"
 const usage = `usage: ivcap-emulator [--host 127.0.0.1] [--port 8080] [--data-dir DIR] [--token TOKEN] \
 [--order-step-ms 1000] [--job-step-ms 100] [--api-version 0.41|0.48] [--no-seed] \
 [--token-lifetime 3600] [--device-interval 5] [--reject-expired-mid-upload] \
-[--search-max-facts 2000000] [--search-timeout-ms 10000]`
+[--search-max-facts 2000000] [--search-timeout-ms 10000] [--max-upload-bytes N] [--cors-origin ORIGIN|*]...`
 
 const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
   const opts: { -readonly [K in keyof EmulatorServer.Options]: EmulatorServer.Options[K] } = {}
@@ -87,6 +87,12 @@ const parse = (argv: ReadonlyArray<string>): EmulatorServer.Options => {
         break
       case "--search-timeout-ms":
         search.timeoutMillis = positive(int(value()))
+        break
+      case "--max-upload-bytes":
+        opts.maxUploadBytes = int(value())
+        break
+      case "--cors-origin":
+        opts.corsOrigins = [...(opts.corsOrigins ?? []), value()]
         break
       case "-h":
       case "--help":

@@ -1,17 +1,18 @@
 /**
- * The `ivcap-emulator` bin (the built `dist/bin.js`; `pnpm test` runs `tsc -b` first): starts, answers HTTP, and
- * keeps its state across a restart with `--data-dir`.
+ * The `ivcap-emulator` bin (the committed stub `bin/ivcap-emulator.js`, which runs the built `dist/bin.js`;
+ * `pnpm test` runs `tsc -b` first): starts, answers HTTP, and keeps its state across a restart with `--data-dir`.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { SeedData } from "@ivcap/emulator"
 import * as Effect from "effect/Effect"
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist", "bin.js")
+const packageDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..")
+const bin = path.join(packageDir, "bin", "ivcap-emulator.js")
 
 interface Running {
   readonly url: string
@@ -24,8 +25,8 @@ interface Running {
 const startBin = (args: ReadonlyArray<string>, waitMillis = 10_000) =>
   Effect.acquireRelease(
     Effect.async<Running, Error>((resume) => {
-      if (!fs.existsSync(bin)) {
-        resume(Effect.fail(new Error(`${bin} is missing: build with \`pnpm exec tsc -b packages/emulator\``)))
+      if (!fs.existsSync(path.join(packageDir, "dist", "bin.js"))) {
+        resume(Effect.fail(new Error(`dist/bin.js is missing: build with \`pnpm exec tsc -b packages/emulator\``)))
         return
       }
       const started = Date.now()
@@ -81,6 +82,24 @@ const tempDir = Effect.acquireRelease(
 )
 
 describe("ivcap-emulator bin", () => {
+  it("every workspace bin is a committed file, so a fresh install links it without warnings", () => {
+    const root = path.join(packageDir, "..", "..")
+    const committed = new Set(
+      execFileSync("git", ["ls-files"], { cwd: root }).toString().split("\n").filter((l) => l !== "")
+    )
+    const bins: Array<string> = []
+    for (const dir of fs.readdirSync(path.join(root, "packages"))) {
+      const manifest = path.join(root, "packages", dir, "package.json")
+      if (!fs.existsSync(manifest)) continue
+      const pkg = JSON.parse(fs.readFileSync(manifest, "utf8")) as { bin?: string | Record<string, string> }
+      const entries = typeof pkg.bin === "string" ? [pkg.bin] : Object.values(pkg.bin ?? {})
+      for (const b of entries) bins.push(path.posix.join("packages", dir, b))
+    }
+    expect(bins).toContain("packages/emulator/bin/ivcap-emulator.js")
+    for (const b of bins) expect(committed.has(b), `${b} is not committed`).toBe(true)
+    expect(fs.statSync(bin).mode & 0o111).not.toBe(0)
+  })
+
   it.scoped("starts in under 3 s, prints its URL and token, and answers HTTP", () =>
     Effect.gen(function*() {
       const r = yield* startBin(["--host", "127.0.0.1", "--port", "0"])

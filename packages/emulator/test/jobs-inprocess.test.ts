@@ -99,7 +99,8 @@ plain.effect("jobs, their job.2 aspects and products survive a restart from the 
     const events: Array<JournalEvent> = []
     const journal: Journal = {
       load: () => events.map((e) => JSON.parse(JSON.stringify(e)) as JournalEvent),
-      append: (es) => void events.push(...es),
+      // JSONL lines, one event each
+      append: (lines) => void events.push(...lines.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as JournalEvent)),
       clear: () => void events.splice(0)
     }
     const blobStore = BlobStore.memory()

@@ -63,7 +63,7 @@ layer(EmulatorServer.layer().pipe(Layer.provideMerge(NodeFileSystem.layer), Laye
       expect(listed.length).toBeGreaterThan(50)
       const log = yield* emulator.requests.log
       expect(log.length).toBeGreaterThan(1)
-      expect(log.every((r) => r.headers["authorization"] === `Bearer ${emulator.token}`)).toBe(true)
+      expect(log.every((r) => r.auth === "token" && r.headers["authorization"] === undefined)).toBe(true)
       expect(log.every((r) => r.headers["traceparent"] === undefined)).toBe(true)
     })))
 

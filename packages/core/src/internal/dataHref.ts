@@ -3,7 +3,8 @@
  * instead of the one the client was configured with (the newer Python client's `fix_data_ref`, wire doc §12):
  * such a URL is replaced by the configured base URL + the href's path and query, so content requests — and the
  * token — always go to the configured deployment. (`IvcapClient.httpClient` would not send the token to another
- * origin anyway; this keeps the request working as well as safe.)
+ * origin anyway; this keeps the request working as well as safe.) Only `http:` and `https:` URLs are used; any other
+ * scheme (`javascript:`, `file:`, `data:`) is an `InvalidArgument`.
  */
 import * as Effect from "effect/Effect"
 import { IvcapClient, type IvcapClientService } from "../IvcapClient.js"
@@ -17,6 +18,10 @@ export const contentUrl = (client: IvcapClientService, href: string): Effect.Eff
     url = new URL(href)
   } catch {
     return Effect.fail(new InvalidArgument({ argument: "data-href", message: `not a URL: ${JSON.stringify(href)}` }))
+  }
+  // only http(s): a javascript:, file: or data: href is refused, never mapped onto a path of the deployment
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return Effect.fail(new InvalidArgument({ argument: "data-href", message: `only http(s) content URLs are followed, got ${JSON.stringify(url.protocol)} in ${JSON.stringify(href.slice(0, 200))}` }))
   }
   return Effect.as(
     Effect.logDebug(`data-href names another host (${url.host}); using the configured deployment with its path`),

@@ -9,8 +9,11 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { IvcapClient } from "../IvcapClient.js"
 import type { InvalidArgument, LoginRequired, RequestTimeout } from "../IvcapError.js"
+import { ResponseTooLarge } from "../IvcapError.js"
+import { errorBodyBytes, MaxResponseBytes } from "./body.js"
 import { pathSegment, validate } from "../Urn.js"
 import { parseRetryAfter } from "./retryAfter.js"
 import {
@@ -83,7 +86,7 @@ export type DeclaredStatus = keyof ErrorByStatus
 type Always = 401 | 429 | 503
 
 /** The error union of an operation that declares `S`. */
-export type StatusError<S extends DeclaredStatus> = ErrorByStatus[S | Always] | UnexpectedStatus | DecodeError
+export type StatusError<S extends DeclaredStatus> = ErrorByStatus[S | Always] | UnexpectedStatus | DecodeError | ResponseTooLarge
 
 const MessageBody = /*#__PURE__*/ Schema.Struct({ message: Schema.String })
 const NotFoundBody = /*#__PURE__*/ Schema.Struct({ id: Schema.String, message: Schema.String })
@@ -95,8 +98,62 @@ const excerpt = (text: string) => (text.length > 1024 ? `${text.slice(0, 1024)}â
 /** `Retry-After` as seconds or an HTTP date. */
 export { parseRetryAfter }
 
-const bodyText = (response: HttpClientResponse.HttpClientResponse) =>
-  response.text.pipe(Effect.orElseSucceed(() => ""))
+const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]!
+  const out = new Uint8Array(size)
+  let o = 0
+  for (const c of chunks) {
+    out.set(c, o)
+    o += c.length
+  }
+  return out
+}
+
+const decoder = new TextDecoder()
+
+/**
+ * A response body, read as a stream and never past the cap in force: a declared `Content-Length` over it
+ * fails at once, an undeclared or lying one as soon as the count passes it (the rest is not read).
+ */
+export const boundedBytes = (
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<Uint8Array, ResponseTooLarge | TransportError> =>
+  Effect.flatMap(MaxResponseBytes, (limit) => {
+    const tooLarge = () => new ResponseTooLarge({ ...describe(response.request), limit })
+    const declared = Number(response.headers["content-length"])
+    if (Number.isFinite(declared) && declared > limit) return Effect.fail(tooLarge())
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    return Stream.runForEach(Stream.mapError(response.stream, transportError), (chunk) => {
+      size += chunk.length
+      if (size > limit) return Effect.fail(tooLarge())
+      chunks.push(chunk)
+      return Effect.void
+    }).pipe(Effect.map(() => concat(chunks, size)))
+  })
+
+/** {@link boundedBytes} as UTF-8 text. */
+export const boundedText = (
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<string, ResponseTooLarge | TransportError> => Effect.map(boundedBytes(response), (bytes) => decoder.decode(bytes))
+
+/** The first `max` bytes of a body as text (`""` when it cannot be read); the rest is never read. */
+const prefixText = (response: HttpClientResponse.HttpClientResponse, max: number = errorBodyBytes): Effect.Effect<string> =>
+  Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    return response.stream.pipe(
+      Stream.takeUntil((chunk) => {
+        const part = chunk.length > max - size ? chunk.subarray(0, max - size) : chunk
+        chunks.push(part)
+        size += part.length
+        return size >= max
+      }),
+      Stream.runDrain,
+      Effect.map(() => decoder.decode(concat(chunks, size))),
+      Effect.orElseSucceed(() => decoder.decode(concat(chunks, size)))
+    )
+  })
 
 /**
  * Turns a non-success response into the operation's typed error. Statuses the operation does not declare, and
@@ -114,7 +171,8 @@ export const failStatus = <S extends DeclaredStatus>(declared: ReadonlyArray<S>)
     if (status === 401) return yield* new Unauthorized(info)
     if (status === 429) return yield* new RateLimited({ ...info, retryAfter: retry() })
     if (status === 503) return yield* new ServiceUnavailable({ ...info, retryAfter: retry() })
-    const text = yield* bodyText(response)
+    // only what the excerpt and the error's JSON need is read
+    const text = yield* prefixText(response)
     const unexpected = new UnexpectedStatus({ ...info, status, body: excerpt(text) })
     if (!(declared as ReadonlyArray<number>).includes(status)) return yield* unexpected
     const json = parseJson(text)
@@ -158,13 +216,13 @@ export const formatParseError = (error: ParseResult.ParseError): string =>
 
 /**
  * Decodes a JSON body with a schema; a non-JSON body or a schema mismatch is a `DecodeError` naming the field, a
- * body that cannot be read to its end a (retryable) `TransportError`.
+ * body that cannot be read to its end a (retryable) `TransportError`, a body over the cap `ResponseTooLarge`.
  */
 export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) => {
   // Built once per schema, not per response.
   const decode = decodeValue(schema, { what: "unexpected response" })
-  return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, DecodeError | TransportError, R> =>
-    Effect.flatMap(Effect.mapError(response.text, transportError), (text) => {
+  return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, DecodeError | TransportError | ResponseTooLarge, R> =>
+    Effect.flatMap(boundedText(response), (text) => {
       let json: unknown
       try {
         json = JSON.parse(text)

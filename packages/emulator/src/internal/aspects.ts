@@ -9,12 +9,12 @@ import * as Effect from "effect/Effect"
 import * as SeedData from "../SeedData.js"
 import { compileFilterOr422, type Fields, normaliseField, compareValues, pageRequest, type PageToken } from "./listing.js"
 import { listLinks, parseAtTime, parseBool } from "./listing.js"
-import { bodyJson, goaValidation, HttpFail, invalidParameter, json, mediaType, notFound, notUnique } from "./http.js"
+import { badRequest, bodyJson, goaValidation, HttpFail, invalidParameter, json, mediaType, notFound, notUnique } from "./http.js"
 import { compileJsonPath, JsonPathError } from "./jsonpath.js"
 import { type FieldValue, likeToRegExp } from "./filter.js"
 import type { AspectRec } from "./model.js"
 import { type Ctx, type Handler, param } from "./route.js"
-import { formatTime, isJsonObject, randomUuid } from "./util.js"
+import { formatTime, isJsonObject, maxContentDepth, nestsDeeperThan, randomUuid } from "./util.js"
 import * as Wire from "./wire.js"
 
 const uriLike = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/
@@ -44,6 +44,10 @@ const assertion = (ctx: Ctx) =>
     }
     const content = yield* bodyJson(ctx.request)
     if (!isJsonObject(content)) return yield* invalidParameter("content", "aspect content must be a JSON object")
+    // content the emulator could not serialise again (for the journal, for every listing) is refused up front
+    if (nestsDeeperThan(content, maxContentDepth)) {
+      return yield* badRequest(`aspect content nests deeper than ${maxContentDepth} levels`)
+    }
     return { entity, schema, content, ...(policy !== undefined && policy !== "" ? { policy } : {}) }
   })
 

@@ -153,23 +153,49 @@ export const bodyStream = (
     return takeBytes(request.stream, cut.value.afterBytes)
   })
 
-const maxJsonBody = 16 * 1024 * 1024
+/** The largest JSON request body the emulator reads (16 MiB). */
+export const maxJsonBody = 16 * 1024 * 1024
 
-/** Reads a (JSON) request body as text; 413 beyond 16 MiB, 400 when not UTF-8 or the read fails. */
+/**
+ * How much of an oversized request body is read and dropped after the limit, so that the client — still sending —
+ * gets to read the 413 instead of a connection reset. Beyond this the connection is dropped.
+ */
+export const maxDrainBytes = 1024 * 1024 * 1024
+
+/** Reads and drops what is left of a request body (at most {@link maxDrainBytes}); never fails. */
+export const drainBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<void> =>
+  Effect.flatMap(bodyStream(request), (stream) => Stream.runDrain(takeBytes(stream, maxDrainBytes))).pipe(Effect.ignore)
+
+/** 413 `{message}`. */
+export const tooLargeResponse = (message: string, headers?: Record<string, string>) => json({ message }, 413, headers)
+
+/**
+ * Reads a (JSON) request body as text; 413 `{message}` beyond 16 MiB (the rest of the body is read and dropped
+ * first, so the client sees the answer), 400 when not UTF-8 or the read fails.
+ */
 export const bodyText = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<string, HttpFail> =>
   Effect.gen(function*() {
+    const tooLarge = () =>
+      fail(tooLargeResponse(`the request body exceeds ${maxJsonBody} bytes (the emulator's limit for JSON bodies)`))
+    const declared = Number(request.headers["content-length"] ?? "0")
+    if (declared > maxJsonBody) {
+      yield* drainBody(request)
+      return yield* tooLarge()
+    }
     const stream = yield* bodyStream(request)
-    const chunks: Array<Uint8Array> = []
+    let chunks: Array<Uint8Array> = []
     let size = 0
     yield* Stream.runForEach(stream, (c) =>
       Effect.suspend(() => {
         size += c.length
-        if (size > maxJsonBody) return fail(json({ message: "request body too large" }, 413))
-        chunks.push(c)
+        if (size <= maxJsonBody) chunks.push(c)
+        else if (size > maxJsonBody + maxDrainBytes) return tooLarge()
+        else chunks = []
         return Effect.void
       })).pipe(
         Effect.catchAll((e) => e instanceof HttpFail ? Effect.fail(e) : badRequest("could not read the request body"))
       )
+    if (size > maxJsonBody) return yield* tooLarge()
     const all = new Uint8Array(size)
     let o = 0
     for (const c of chunks) {

@@ -8,6 +8,10 @@ import type { EmulatorState } from "./state.js"
 export interface Internals {
   readonly state: EmulatorState
   readonly record: (r: RequestRecord) => void
+  /** Counts a refused request. */
+  readonly rejected: (why: "withoutToken" | "withOtherToken" | "badOrigin") => void
+  /** Whether CORS allows this `Origin`. */
+  readonly allowsOrigin: (origin: string) => boolean
   /** Adds `delta` to the number of requests in flight. */
   readonly inFlight: (delta: number) => void
   readonly takeFault: (method: string, pathname: string) => Faults.FaultAction | undefined

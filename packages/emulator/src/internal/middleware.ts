@@ -7,9 +7,9 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { Emulator } from "../Emulator.js"
+import { Emulator, type RequestRecord, tokenTag } from "../Emulator.js"
 import type * as Faults from "../Faults.js"
-import { baseUrlOf, BodyCut, defaultErrorBody, splitUrl, takeBytes } from "./http.js"
+import { baseUrlOf, BodyCut, defaultErrorBody, json, splitUrl, takeBytes, unauthorizedResponse } from "./http.js"
 import { fromUtf8, realSleep, utf8 } from "./util.js"
 
 /**
@@ -26,21 +26,65 @@ const isAdmin = (pathname: string) => pathname === "/_emulator" || pathname.star
 const isPreflight = (request: HttpServerRequest.HttpServerRequest) =>
   request.method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined
 
-/** Records every request (except `/_emulator/*`) before anything else happens to it, and counts it in flight. */
+/** The longest header value the request log keeps (longer ones are cut). */
+const maxLoggedHeader = 1024
+
+/** A request as the log keeps it: no `Authorization` value, long header values cut. */
+const recordOf = (
+  request: HttpServerRequest.HttpServerRequest,
+  authorized: (authorization: string | undefined) => boolean,
+  at: number
+): RequestRecord => {
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(request.headers)) {
+    if (k === "authorization" || k === "proxy-authorization") continue
+    headers[k] = v.length > maxLoggedHeader ? `${v.slice(0, maxLoggedHeader)}…` : v
+  }
+  const header = request.headers["authorization"]
+  const auth = header === undefined ? "none" : authorized(header) ? "token" : "other"
+  const bearer = header === undefined ? null : /^\s*bearer\s+(\S+)\s*$/i.exec(header)
+  return {
+    method: request.method,
+    url: `${baseUrlOf(request)}${request.url}`,
+    headers,
+    auth,
+    ...(bearer !== null ? { tokenTag: tokenTag(bearer[1]!) } : {}),
+    at
+  }
+}
+
+/** Records every request (except `/_emulator/*`) that got past the guard, and counts it in flight. */
 export const recorder = <E, R>(app: HttpApp.Default<E, R>) =>
   Effect.gen(function*() {
     const emu = yield* Emulator
     const request = yield* HttpServerRequest.HttpServerRequest
     const { pathname } = splitUrl(request)
     if (isAdmin(pathname)) return yield* app
-    emu.internal.record({
-      method: request.method,
-      url: `${baseUrlOf(request)}${request.url}`,
-      headers: { ...request.headers },
-      at: emu.internal.state.now()
-    })
+    emu.internal.record(recordOf(request, emu.internal.authorized, emu.internal.state.now()))
     emu.internal.inFlight(1)
     return yield* Effect.ensuring(app, Effect.sync(() => emu.internal.inFlight(-1)))
+  })
+
+/**
+ * The first thing a request meets: an `Origin` CORS does not allow gets 403, and a request needing the token
+ * (every route but the public ones, e.g. tus `OPTIONS` and `/_emulator/health`) without it gets 401 — before it is
+ * recorded or can match (and use up) a fault rule. CORS preflights pass (they carry no token).
+ */
+export const guard = (isPublic: (method: string, request: HttpServerRequest.HttpServerRequest) => boolean) =>
+<E, R>(app: HttpApp.Default<E, R>) =>
+  Effect.gen(function*() {
+    const emu = yield* Emulator
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const origin = request.headers["origin"]
+    if (origin !== undefined && !emu.internal.allowsOrigin(origin)) {
+      emu.internal.rejected("badOrigin")
+      return json({ message: `origin '${origin}' is not allowed (the emulator allows loopback origins; see its CORS option)` }, 403)
+    }
+    if (isPreflight(request) || isPublic(request.method, request) || emu.internal.authorized(request.headers["authorization"])) {
+      return yield* app
+    }
+    emu.internal.rejected(request.headers["authorization"] === undefined ? "withoutToken" : "withOtherToken")
+    return HttpServerResponse.setHeaders(unauthorizedResponse(), corsHeaders(origin))
   })
 
 const exposed = [
@@ -80,19 +124,23 @@ const allowed = [
   "X-Requested-With"
 ]
 
+/** The CORS headers of a response to a request from `origin` (already allowed by the guard). */
+const corsHeaders = (origin: string | undefined): Record<string, string> => ({
+  "access-control-allow-origin": origin ?? "*",
+  ...(origin !== undefined ? { vary: "Origin" } : {}),
+  "access-control-expose-headers": exposed
+})
+
 /**
- * CORS on everything: preflights (`OPTIONS` with `Access-Control-Request-Method`) are answered here (204); other
+ * CORS on everything (the guard has already refused origins that are not allowed): preflights (`OPTIONS` with
+ * `Access-Control-Request-Method`) are answered here (204); other
  * responses get `Access-Control-Allow-Origin` (the request's origin, or `*`) and the exposed headers. Requested
  * headers beyond the list (e.g. `traceparent`, `b3`) are allowed too.
  */
 export const cors = <E, R>(app: HttpApp.Default<E, R>) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const origin = request.headers["origin"]
-    const base = {
-      "access-control-allow-origin": origin ?? "*",
-      ...(origin !== undefined ? { vary: "Origin" } : {})
-    }
+    const base = corsHeaders(request.headers["origin"])
     if (isPreflight(request)) {
       const requested = (request.headers["access-control-request-headers"] ?? "")
         .split(",").map((h) => h.trim()).filter((h) => h !== "")
@@ -107,8 +155,7 @@ export const cors = <E, R>(app: HttpApp.Default<E, R>) =>
         }
       })
     }
-    const response = yield* app
-    return HttpServerResponse.setHeaders(response, { ...base, "access-control-expose-headers": exposed })
+    return HttpServerResponse.setHeaders(yield* app, base)
   })
 
 /** The body of a response as bytes (for MapBody / Malformed), when it is a buffered body. */

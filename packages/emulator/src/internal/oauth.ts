@@ -90,6 +90,11 @@ export class OAuthState {
   readonly rejectMidUpload: boolean
   readonly clientId: string
   private access = new Map<string, { expiresAt: number }>()
+
+  /** Every access and refresh token issued (for leak checks in tests). */
+  issuedTokens(): ReadonlyArray<string> {
+    return [...this.access.keys(), ...this.refresh.keys()]
+  }
   private refresh = new Map<string, RefreshRec>()
   private revokedFamilies = new Set<string>()
   private devices = new Map<string, DeviceRec>()

@@ -30,12 +30,25 @@ export type JournalEvent =
   | { readonly e: "jobObserved"; readonly id: string; readonly observed: NonNullable<JobRec["observed"]> }
   | { readonly e: "secret"; readonly r: SecretRec }
 
-/** Durable storage of journal events (synchronous: small appends). */
+/**
+ * Durable storage of journal events (synchronous: small appends). `append` gets complete JSONL lines (each ends with
+ * a newline) and either stores all of them or throws.
+ */
 export interface Journal {
   readonly load: () => ReadonlyArray<JournalEvent>
-  readonly append: (events: ReadonlyArray<JournalEvent>) => void
+  readonly append: (lines: string) => void
   readonly clear: () => void
 }
+
+/** Journal events as JSONL; throws (before anything is written or changed) when one cannot be serialised. */
+export const journalLines = (events: ReadonlyArray<JournalEvent>): string => {
+  let text = ""
+  for (const e of events) text += JSON.stringify(e) + "\n"
+  return text
+}
+
+/** The default of the largest artifact the emulator accepts: 16 GiB. */
+export const defaultMaxUploadBytes = 16 * 1024 * 1024 * 1024
 
 /** The mutable state of one emulator. */
 export class EmulatorState {
@@ -72,7 +85,9 @@ export class EmulatorState {
   constructor(
     readonly blobs: BlobStore.BlobStore,
     readonly orderStepMillis: number,
-    readonly journal: Journal | undefined
+    readonly journal: Journal | undefined,
+    /** The largest artifact accepted (declared or deferred length). */
+    readonly maxUploadBytes: number = defaultMaxUploadBytes
   ) {}
 
   now(): number {
@@ -83,25 +98,53 @@ export class EmulatorState {
     return ++this.seq
   }
 
-  private pending: Array<JournalEvent> | undefined
+  /** The journal lines and undo steps of the running `batch`. */
+  private pending: { lines: string; undo: Array<() => void> } | undefined
 
-  record(...events: ReadonlyArray<JournalEvent>): void {
-    if (this.replaying || this.journal === undefined) return
-    if (this.pending !== undefined) this.pending.push(...events)
-    else this.journal.append(events)
+  /**
+   * Journals `events`, then runs `apply` — so a write that cannot be journaled (content the serialiser refuses, a
+   * full disk) leaves memory as it was. Inside a `batch` the lines are serialised now (same guarantee) and written
+   * with the batch; `undo` reverts `apply` if that final write fails.
+   */
+  commit(events: ReadonlyArray<JournalEvent>, apply: () => void, undo: () => void): void {
+    if (this.replaying || this.journal === undefined) return apply()
+    const lines = journalLines(events)
+    if (this.pending !== undefined) {
+      this.pending.lines += lines
+      apply()
+      this.pending.undo.push(undo)
+      return
+    }
+    this.journal.append(lines)
+    apply()
   }
 
-  /** Runs `f`, writing its journal events in one append. */
+  /** Runs `f`, writing its journal events in one append; if that append fails, `f`'s changes are undone. */
   batch<A>(f: () => A): A {
-    if (this.pending !== undefined) return f()
-    this.pending = []
-    try {
-      return f()
-    } finally {
-      const events = this.pending
-      this.pending = undefined
-      if (events.length > 0) this.journal?.append(events)
+    if (this.pending !== undefined || this.journal === undefined || this.replaying) return f()
+    const pending: { lines: string; undo: Array<() => void> } = { lines: "", undo: [] }
+    this.pending = pending
+    const rollback = () => {
+      for (let i = pending.undo.length - 1; i >= 0; i--) pending.undo[i]!()
     }
+    let result: A
+    try {
+      result = f()
+    } catch (e) {
+      this.pending = undefined
+      rollback()
+      throw e
+    }
+    this.pending = undefined
+    if (pending.lines !== "") {
+      try {
+        this.journal.append(pending.lines)
+      } catch (e) {
+        rollback()
+        throw e
+      }
+    }
+    return result
   }
 
   /** Clears everything and (unless `withData` is false) loads the seed data. */
@@ -249,31 +292,54 @@ export class EmulatorState {
   }
 
   addOrder(rec: OrderRec): void {
-    this.bumpSeq(rec.seq)
-    this.orders.push(rec)
-    this.ordersById.set(rec.id, rec)
-    this.record({ e: "order", r: rec })
+    const seq = this.seq
+    this.commit([{ e: "order", r: rec }], () => {
+      this.bumpSeq(rec.seq)
+      this.orders.push(rec)
+      this.ordersById.set(rec.id, rec)
+    }, () => {
+      this.seq = seq
+      this.orders.pop()
+      this.ordersById.delete(rec.id)
+    })
   }
 
   addArtifact(rec: ArtifactRec): void {
-    this.bumpSeq(rec.seq)
-    this.artifacts.push(rec)
-    this.artifactsById.set(rec.id, rec)
-    this.record({ e: "artifact", r: { ...rec } })
+    const seq = this.seq
+    this.commit([{ e: "artifact", r: { ...rec } }], () => {
+      this.bumpSeq(rec.seq)
+      this.artifacts.push(rec)
+      this.artifactsById.set(rec.id, rec)
+    }, () => {
+      this.seq = seq
+      this.artifacts.pop()
+      this.artifactsById.delete(rec.id)
+    })
   }
 
   addAspect(rec: AspectRec): void {
-    this.bumpSeq(rec.seq)
-    if (rec.validFrom > this.lastAspectTime) this.lastAspectTime = rec.validFrom
-    this.aspects.push(rec)
-    this.aspectsById.set(rec.id, rec)
-    let list = this.aspectsByEntity.get(rec.entity)
-    if (list === undefined) {
-      list = []
-      this.aspectsByEntity.set(rec.entity, list)
-    }
-    list.push(rec)
-    this.record({ e: "aspect", r: rec })
+    const seq = this.seq
+    const last = this.lastAspectTime
+    this.commit([{ e: "aspect", r: rec }], () => {
+      this.bumpSeq(rec.seq)
+      if (rec.validFrom > this.lastAspectTime) this.lastAspectTime = rec.validFrom
+      this.aspects.push(rec)
+      this.aspectsById.set(rec.id, rec)
+      let list = this.aspectsByEntity.get(rec.entity)
+      if (list === undefined) {
+        list = []
+        this.aspectsByEntity.set(rec.entity, list)
+      }
+      list.push(rec)
+    }, () => {
+      this.seq = seq
+      this.lastAspectTime = last
+      this.aspects.pop()
+      this.aspectsById.delete(rec.id)
+      const list = this.aspectsByEntity.get(rec.entity)
+      list?.pop()
+      if (list?.length === 0) this.aspectsByEntity.delete(rec.entity)
+    })
   }
 
   /** A timestamp for a new aspect: now, but never before the last one (keeps `seq` order = time order). */
@@ -282,46 +348,76 @@ export class EmulatorState {
   }
 
   retractAspect(a: AspectRec, validTo: number, retracter: string): void {
-    a.validTo = validTo
-    a.retracter = retracter
-    this.record({ e: "retract", id: a.id, validTo, retracter })
+    const before = { validTo: a.validTo, retracter: a.retracter }
+    this.commit([{ e: "retract", id: a.id, validTo, retracter }], () => {
+      a.validTo = validTo
+      a.retracter = retracter
+    }, () => {
+      if (before.validTo === undefined) delete a.validTo
+      else a.validTo = before.validTo
+      if (before.retracter === undefined) delete a.retracter
+      else a.retracter = before.retracter
+    })
   }
 
   /** Sets (or overwrites) a secret. */
   setSecret(rec: SecretRec): void {
-    this.secrets.set(rec.name, rec)
-    this.record({ e: "secret", r: rec })
+    const before = this.secrets.get(rec.name)
+    this.commit([{ e: "secret", r: rec }], () => {
+      this.secrets.set(rec.name, rec)
+    }, () => {
+      if (before === undefined) this.secrets.delete(rec.name)
+      else this.secrets.set(rec.name, before)
+    })
   }
 
   advanceClock(millis: number): void {
-    this.clockOffset += millis
-    this.record({ e: "clock", offset: this.clockOffset })
+    const offset = this.clockOffset + millis
+    const before = this.clockOffset
+    this.commit([{ e: "clock", offset }], () => {
+      this.clockOffset = offset
+    }, () => {
+      this.clockOffset = before
+    })
     for (const wake of [...this.clockWaiters]) wake()
   }
 
   addJob(rec: JobRec): void {
-    this.bumpSeq(rec.seq)
-    this.jobs.push(rec)
-    this.jobsById.set(rec.id, rec)
-    this.liveJobs.add(rec)
+    const seq = this.seq
     const { observed: _o, ...r } = rec
-    this.record({ e: "job", r })
+    this.commit([{ e: "job", r }], () => {
+      this.bumpSeq(rec.seq)
+      this.jobs.push(rec)
+      this.jobsById.set(rec.id, rec)
+      this.liveJobs.add(rec)
+    }, () => {
+      this.seq = seq
+      this.jobs.pop()
+      this.jobsById.delete(rec.id)
+      this.liveJobs.delete(rec)
+    })
   }
 
   /** Records what `materialiseJobs` has written for a job (its `job.2` aspect, product, result aspect). */
   observeJob(j: JobRec, observed: NonNullable<JobRec["observed"]>): void {
-    j.observed = observed
-    this.record({ e: "jobObserved", id: j.id, observed: { ...observed } })
+    const before = j.observed
+    this.commit([{ e: "jobObserved", id: j.id, observed: { ...observed } }], () => {
+      j.observed = observed
+    }, () => {
+      if (before === undefined) delete j.observed
+      else j.observed = before
+    })
   }
 
   uploadProgress(a: ArtifactRec): void {
-    this.record({
+    // the bytes are in the blob store already; a failed append is a 500 and replay cuts the blob back
+    this.commit([{
       e: "upload",
       id: a.id,
       offset: a.offset,
       ...(a.length !== undefined ? { length: a.length } : {}),
       ...(a.completedAt !== undefined ? { completedAt: a.completedAt } : {})
-    })
+    }], () => {}, () => {})
   }
 
   /** Creates the product artifacts of orders that have succeeded by now (lazily, on observation). */
@@ -334,9 +430,12 @@ export class EmulatorState {
         const product = service?.behaviour.product?.(o.parameters, o.id)
         if (product === undefined) continue
         const id = `urn:ivcap:artifact:${randomUuid()}`
+        // claimed first: a concurrent request must not materialise the same product while the blob is written
         o.productId = id
-        yield* this.writeProduct(id, o.account, o.policy ?? SeedData.defaultPolicy, product, orderFinishedAt(o))
-        this.record({ e: "product", order: o.id, artifact: id })
+        yield* this.writeProduct(id, o.account, o.policy ?? SeedData.defaultPolicy, product, orderFinishedAt(o)).pipe(
+          Effect.onError(() => Effect.sync(() => delete o.productId))
+        )
+        this.commit([{ e: "product", order: o.id, artifact: id }], () => {}, () => {})
       }
     })
   }

@@ -4,12 +4,12 @@
  * with `Range` for downloads (§7).
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import type * as Chunk from "effect/Chunk"
+import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { BlobStoreError } from "../BlobStore.js"
-import { badRequest, bodyStream, HttpFail, json, mediaType, notFound } from "./http.js"
+import { badRequest, bodyStream, drainBody, HttpFail, json, maxDrainBytes, mediaType, notFound, tooLargeResponse } from "./http.js"
 import type { ArtifactRec } from "./model.js"
 import { type Ctx, type Handler, param } from "./route.js"
 import { etagOf } from "./wire.js"
@@ -53,31 +53,45 @@ export const startUpload = (
     }
     ctx.state.uploading.add(a.id)
     const body = yield* bodyStream(ctx.request)
-    const remaining = a.length === undefined ? Number.POSITIVE_INFINITY : a.length - start
+    const limit = a.length ?? ctx.state.maxUploadBytes
+    const remaining = limit - start
     let seen = 0
+    let tooLarge = false
+    let dropped = 0
     const recheck = ctx.emu.internal.oauth.rejectMidUpload
     const authorization = ctx.request.headers["authorization"]
-    // checked per chunk of buffers (not per buffer): the per-element overhead matters for multi-GiB bodies
+    // checked per chunk of buffers (not per buffer): the per-element overhead matters for multi-GiB bodies. Once
+    // over the limit, the rest of the body is read and dropped (up to maxDrainBytes), so the client reads the 413.
     const limited = Stream.mapChunksEffect(body, (chunk): Effect.Effect<Chunk.Chunk<Uint8Array>, TooLarge | TokenRefused> => {
       let bytes = 0
       for (const b of chunk) bytes += b.length
-      if (seen + bytes > remaining) return Effect.fail(new TooLarge())
+      if (tooLarge || seen + bytes > remaining) {
+        tooLarge = true
+        dropped += bytes
+        return dropped > maxDrainBytes ? Effect.fail(new TooLarge()) : Effect.succeed(Chunk.empty<Uint8Array>())
+      }
       if (recheck && !ctx.emu.internal.authorized(authorization)) return Effect.fail(new TokenRefused())
       seen += bytes
       return Effect.succeed(chunk)
     })
+    const oversized = () => {
+      // nothing of an oversized body is kept
+      a.offset = start
+      return Effect.orDie(ctx.state.blobs.truncate(a.id, start)).pipe(
+        Effect.as(tooLargeResponse(
+          a.length !== undefined
+            ? `the body exceeds Upload-Length ${a.length}`
+            : `the upload exceeds the emulator's maximum size of ${ctx.state.maxUploadBytes} bytes`,
+          tusHeaders
+        ))
+      )
+    }
     const result = yield* ctx.state.blobs.write(a.id, start, limited, (n) => {
       a.offset += n
     }).pipe(
-      Effect.as(undefined),
+      Effect.flatMap(() => (tooLarge ? oversized() : Effect.succeed(undefined))),
       Effect.catchAll((e) => {
-        if (e instanceof TooLarge) {
-          // nothing of an oversized body is kept
-          a.offset = start
-          return Effect.orDie(ctx.state.blobs.truncate(a.id, start)).pipe(
-            Effect.as(json({ message: `the body exceeds Upload-Length ${a.length}` }, 413, tusHeaders))
-          )
-        }
+        if (e instanceof TooLarge) return oversized()
         if (e instanceof TokenRefused) {
           // what arrived while the token was valid is kept; the client resumes from the offset
           return Effect.succeed(HttpServerResponse.empty({
@@ -103,10 +117,15 @@ export const startUpload = (
   })
 
 /** `OPTIONS`: tus discovery. */
-export const optionsBlob: Handler = () =>
+export const optionsBlob: Handler = (ctx) =>
   Effect.succeed(HttpServerResponse.empty({
     status: 204,
-    headers: { ...tusHeaders, "tus-version": "1.0.0", "tus-extension": "creation-defer-length" }
+    headers: {
+      ...tusHeaders,
+      "tus-version": "1.0.0",
+      "tus-extension": "creation-defer-length",
+      "tus-max-size": String(ctx.state.maxUploadBytes)
+    }
   }))
 
 /** `HEAD`: `Upload-Offset`, `Upload-Length` (or `Upload-Defer-Length: 1`), `Cache-Control: no-store`. */
@@ -157,6 +176,13 @@ export const patchBlob: Handler = (ctx) =>
       )
     }
     if (newLength !== undefined) {
+      if (newLength > ctx.state.maxUploadBytes) {
+        yield* drainBody(ctx.request)
+        return tooLargeResponse(
+          `Upload-Length ${newLength} exceeds the emulator's maximum size of ${ctx.state.maxUploadBytes} bytes`,
+          tusHeaders
+        )
+      }
       if (a.length === undefined) {
         if (newLength < a.offset) return yield* badRequest(`Upload-Length ${newLength} is below the offset ${a.offset}`)
         a.length = newLength
@@ -165,8 +191,15 @@ export const patchBlob: Handler = (ctx) =>
       }
     }
     const contentLength = yield* intHeader(ctx, "content-length")
-    if (a.length !== undefined && contentLength !== undefined && offset + contentLength > a.length) {
-      return json({ message: `the body exceeds Upload-Length ${a.length}` }, 413, tusHeaders)
+    const limit = a.length ?? ctx.state.maxUploadBytes
+    if (contentLength !== undefined && offset + contentLength > limit) {
+      yield* drainBody(ctx.request)
+      return tooLargeResponse(
+        a.length !== undefined
+          ? `the body exceeds Upload-Length ${a.length}`
+          : `the upload exceeds the emulator's maximum size of ${ctx.state.maxUploadBytes} bytes`,
+        tusHeaders
+      )
     }
     const failed = yield* startUpload(ctx, a, offset)
     if (failed !== undefined) return failed

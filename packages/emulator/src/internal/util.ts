@@ -112,3 +112,18 @@ export const base64UrlDecode = (s: string): string | undefined => {
 /** A JSON object (not array, not null). */
 export const isJsonObject = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** The deepest nesting of JSON content the emulator stores (objects and arrays; the SDK refuses deeper content). */
+export const maxContentDepth = 256
+
+/** Whether a parsed JSON value nests deeper than `max` levels (iterative: no stack to overflow). */
+export const nestsDeeperThan = (value: unknown, max: number): boolean => {
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    if (typeof v !== "object" || v === null) continue
+    if (depth > max) return true
+    for (const child of Object.values(v)) if (typeof child === "object" && child !== null) stack.push([child, depth + 1])
+  }
+  return false
+}

@@ -51,12 +51,9 @@ const savedContext = Effect.gen(function*() {
   return context
 })
 
-/** Remembers every bearer token the emulator saw. */
+/** Remembers every token the emulator issued (its request log keeps no Authorization values). */
 const rememberBearers = Effect.gen(function*() {
-  for (const r of yield* H.requestLog) {
-    const a = r.headers["authorization"]
-    if (a !== undefined) secrets.add(a.replace(/^bearer\s+/i, ""))
-  }
+  for (const t of yield* (yield* Emulator.Emulator).oauth.issued) secrets.add(t)
 })
 
 /** The program's client, configured as a user's program would be: from the CLI's config alone. */

@@ -1,7 +1,7 @@
 /** `/1/artifacts`: list, read, create (the tus upload that follows is in `../tus.ts`). */
 import * as Effect from "effect/Effect"
 import * as SeedData from "../../SeedData.js"
-import { badRequest, json, mediaType, notFound } from "../http.js"
+import { badRequest, drainBody, json, mediaType, notFound, tooLargeResponse } from "../http.js"
 import { pageRequest, simpleList } from "../listing.js"
 import type { ArtifactRec } from "../model.js"
 import { artifactStatus } from "../model.js"
@@ -74,6 +74,10 @@ export const createArtifact: Handler = (ctx) =>
     const xLength = yield* intHeader(ctx, "X-Content-Length", true)
     const uploadLength = yield* intHeader(ctx, "Upload-Length", false)
     const length = xLength !== undefined && xLength >= 0 ? xLength : xLength === -1 ? undefined : uploadLength
+    if (length !== undefined && length > ctx.state.maxUploadBytes) {
+      yield* drainBody(ctx.request)
+      return tooLargeResponse(`the artifact's length ${length} exceeds the emulator's maximum size of ${ctx.state.maxUploadBytes} bytes`)
+    }
     let name: string | undefined
     if (h["x-name"] !== undefined && h["x-name"] !== "") {
       const bytes = base64ToBytes(h["x-name"])
