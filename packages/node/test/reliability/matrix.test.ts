@@ -180,8 +180,8 @@ const judgeBytes = (got: string, want: string): Verdict => ({ correct: got === w
 const artifactCount = Stream.runCount(Artifact.list())
 
 const rows: ReadonlyArray<Row> = [
-  listRow("Service.list", /^\/1\/services$/, Service.list({ pageSize }), {
-    missingKey: firstItem("account"),
+  listRow("Service.list", /^\/1\/services2?$/, Service.list({ pageSize }), {
+    missingKey: firstItem("href"),
     nullOptional: firstItem("description", null)
   }, Effect.void),
   listRow(
@@ -194,7 +194,7 @@ const rows: ReadonlyArray<Row> = [
     },
     Effect.flatMap(Emulator.Emulator, (e) => e.seed.aspects(60, { entity: listEntity, schema: noteSchema }))
   ),
-  readRow("Service.get", /^\/1\/services\/[^/]+$/, Service.get(hello), (s) => s.id === hello && s.parameters.length === 1, {
+  readRow("Service.get", /^\/1\/services2?\/[^/]+$/, Service.get(hello), (s) => s.id === hello && s.parameters.length === 1, {
     missingKey: without("parameters"),
     nullOptional: set("description", null),
     unknownEnum: set("status", "paused")
