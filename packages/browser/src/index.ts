@@ -2,6 +2,7 @@
  * `@ivcap/browser`: the IVCAP SDK for browsers — one Layer with `fetch`, `Blob`/`File` uploads and a
  * `localStorage` upload store. Everything else comes from `@ivcap/core`.
  *
+ * @module @ivcap/browser
  * @since 0.1.0
  */
 

@@ -49,7 +49,7 @@ export class DownloadMismatch extends /*#__PURE__*/ Schema.TaggedError<DownloadM
 export interface DownloadOptions {
   /**
    * Waits between a dropped connection (or a transient error) and the request that resumes it; restarted whenever
-   * bytes arrive. Default {@link defaultRetrySchedule}.
+   * bytes arrive. Default `Download.defaultRetrySchedule`.
    */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /** The longest wait for the next bytes of the body before the connection counts as dropped; default: the client's timeout. */

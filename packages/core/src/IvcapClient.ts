@@ -76,7 +76,7 @@ export interface Options {
   readonly accountId?: string | undefined
   /** Time limit of one attempt; default 30 s. */
   readonly timeout?: Duration.DurationInput | undefined
-  /** Retry policy for idempotent requests (GET, HEAD, PUT, DELETE), or `false`; default {@link defaultRetryPolicy}. */
+  /** Retry policy for idempotent requests (GET, HEAD, PUT, DELETE), or `false`; default `IvcapClient.defaultRetryPolicy`. */
   readonly retry?: RetryPolicy | false | undefined
   /** A longer `Retry-After` ends the retries; default 60 s. */
   readonly maxRetryAfter?: Duration.DurationInput | undefined
@@ -137,7 +137,7 @@ export const withRequestOptionsStream: {
 } = dual(2, <A, E, R>(self: Stream.Stream<A, E, R>, options: RequestOptions) =>
   Stream.unwrap(Effect.map(CurrentRequestOptions, (current) => Stream.provideService(self, CurrentRequestOptions, { ...current, ...options }))))
 
-/** How a request is sent by {@link IvcapClient.call}. @since 0.1.0 */
+/** How a request is sent by {@link IvcapClientService.call}. @since 0.1.0 */
 export interface CallOptions {
   /** Retry the whole attempt on transient failures; default: true for GET, HEAD, PUT, DELETE, OPTIONS. */
   readonly idempotent?: boolean | undefined

@@ -28,6 +28,8 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import * as Http from "./internal/http.js"
+import * as Listings from "./internal/paging.js"
+import * as Paths from "./internal/paths.js"
 import { IvcapClient } from "./IvcapClient.js"
 import type { RequestTimeout, TransportError } from "./IvcapError.js"
 import { DecodeError, InvalidArgument, UnexpectedStatus } from "./IvcapError.js"
@@ -209,7 +211,7 @@ export const set = (
     const client = yield* IvcapClient
     const body = Schema.encodeSync(SetRequest)({ name: secretName, value: secret, type: options?.type, expiryTime: expiry })
     return yield* client.call(
-      HttpClientRequest.post("/1/secrets").pipe(HttpClientRequest.bodyUnsafeJson(body)),
+      HttpClientRequest.post(Paths.secrets).pipe(HttpClientRequest.bodyUnsafeJson(body)),
       Http.expect(204, setStatuses).empty,
       { idempotent: true }
     )
@@ -264,7 +266,7 @@ export const get = (name: string, options?: GetOptions): Effect.Effect<SecretRec
     const secretName = yield* validateName(name)
     const client = yield* IvcapClient
     const query = Schema.encodeSync(GetQuery)({ name: secretName, type: options?.type })
-    return yield* client.call(HttpClientRequest.get("/1/secrets").pipe(HttpClientRequest.setUrlParams(Http.definedOnly(query))), getHandle)
+    return yield* client.call(HttpClientRequest.get(Paths.secrets).pipe(HttpClientRequest.setUrlParams(Http.definedOnly(query))), getHandle)
   }).pipe(
     Effect.mapError(withheld),
     Effect.withSpan("ivcap.Secret.get", { attributes: { "ivcap.secret": name } })
@@ -280,8 +282,8 @@ export const value = (name: string, options?: GetOptions): Effect.Effect<Redacte
  * @since 0.1.0
  */
 export const listPages = (options?: ListOptions): Stream.Stream<Paging.Page<SecretSummary>, Paging.ListError, IvcapClient> =>
-  Paging.listing({
-    path: "/1/secrets/list",
+  Listings.listing({
+    path: `${Paths.secrets}/list`,
     item: SecretSummary,
     query: Schema.encodeSync(ListQuery)({
       filter: options?.filter,
@@ -304,4 +306,4 @@ export const list = (options?: ListOptions): Stream.Stream<SecretSummary, Paging
 
 /** One page of secrets: the first, or the one `options.cursor` points at. @since 0.1.0 */
 export const page = (options?: ListOptions): Effect.Effect<Paging.Page<SecretSummary>, Paging.ListError, IvcapClient> =>
-  Paging.single(listPages(options))
+  Listings.single(listPages(options))

@@ -1,6 +1,7 @@
 /**
  * `@ivcap/core`: the IVCAP REST API as typed Effects and Streams, platform-free.
  *
+ * @module @ivcap/core
  * @since 0.1.0
  */
 

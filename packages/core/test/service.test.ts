@@ -104,6 +104,17 @@ layer(layerSuite())("Service", (it) => {
       yield* expectFailure(Service.getByName("  "), "InvalidArgument")
     }))
 
+  it.effect("getByName fails with AmbiguousRequest when two services have the name (seeded with seed.service)", () =>
+    Effect.gen(function*() {
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      const copy = Option.getOrThrow(yield* emulator.seed.service(SeedData.helloWorld.id))
+      const e = yield* expectFailure(Service.getByName(SeedData.helloWorld.name), "AmbiguousRequest")
+      expect([...e.candidates].sort()).toEqual([SeedData.helloWorld.id, copy].sort())
+      yield* fresh
+      expect((yield* Service.getByName(SeedData.helloWorld.name)).id).toBe(SeedData.helloWorld.id)
+    }))
+
   it.effect("getByName with two services of that name is AmbiguousRequest listing both", () =>
     Effect.gen(function*() {
       yield* fresh

@@ -10,6 +10,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as BlobStore from "./BlobStore.js"
 import * as Faults from "./Faults.js"
 import type * as InternalService from "./internal/internals.js"
@@ -150,6 +151,12 @@ export interface EmulatorService {
         readonly content?: (i: number) => object
       }
     ) => Effect.Effect<ReadonlyArray<string>>
+    /**
+     * Adds a copy of the service `like` under a new id — by default with the same name, so that
+     * `Service.getByName(name)` fails with `AmbiguousRequest`. Returns the new id, or `None` when `like` is not a
+     * service. Not journaled: gone after `reset` or a restart.
+     */
+    readonly service: (like: string, options?: { readonly name?: string }) => Effect.Effect<Option.Option<string>>
   }
   /**
    * The identity provider (`/1/authinfo.yaml`, device code, token, JWKS): the API accepts the tokens it issues
@@ -349,6 +356,16 @@ export const make = (options: Options = {}): Effect.Effect<EmulatorService, Blob
         now: Effect.sync(() => state.now())
       },
       seed: {
+        service: (like, opts) =>
+          Effect.sync(() => {
+            const original = state.servicesById.get(like)
+            if (original === undefined) return Option.none()
+            const id = `urn:ivcap:service:${randomUuid()}`
+            const copy = { ...original, id, name: opts?.name ?? original.name, seq: state.nextSeq() }
+            state.services.push(copy)
+            state.servicesById.set(id, copy)
+            return Option.some(id)
+          }),
         aspects: (count, opts) =>
           Effect.sync(() => state.batch(() => {
             const entity = opts?.entity ?? bulkEntity

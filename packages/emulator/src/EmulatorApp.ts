@@ -104,6 +104,7 @@ const table: ReadonlyArray<readonly [Method, HttpRouter.PathInput, Handler, bool
   ["GET", "/_emulator/clock", Admin.readClock],
   ["POST", "/_emulator/clock/advance", Admin.advanceClock],
   ["POST", "/_emulator/seed/aspects", Admin.seedAspects],
+  ["POST", "/_emulator/seed/services", Admin.seedService],
   ["GET", "/_emulator/requests", Admin.countRequests],
   ["DELETE", "/_emulator/requests", Admin.resetRequests],
   ["GET", "/1/authinfo.yaml", OAuth.authInfo, false],

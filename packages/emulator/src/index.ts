@@ -2,6 +2,7 @@
  * `@ivcap/emulator`: a faithful local IVCAP REST API v0.41 server — in-process (Layer, HttpApp, a no-socket
  * HttpClient) and, from `@ivcap/emulator/EmulatorServer` or the `ivcap-emulator` bin, over real HTTP.
  *
+ * @module @ivcap/emulator
  * @since 0.1.0
  */
 

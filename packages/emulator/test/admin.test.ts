@@ -90,6 +90,12 @@ layer(EmulatorServer.layer())("admin routes", (it) => {
         const seeded = yield* send("POST", "/_emulator/seed/aspects", { count: 25, entity: "urn:test:bulk", schema: "urn:test:schema:b.1" })
         expect(seeded.body.count).toBe(25)
         expect(seeded.body.ids).toHaveLength(25)
+        // A second service with an existing name (what makes a client's get-by-name ambiguous).
+        const copy = yield* send("POST", "/_emulator/seed/services", { like: SeedData.helloWorld.id })
+        expect(copy.status).toBe(201)
+        const named = yield* call(`/1/services?filter=${encodeURIComponent(`name ~= '${SeedData.helloWorld.name}'`)}`)
+        expect(named.body.items.map((s: { id: string }) => s.id).sort()).toEqual([SeedData.helloWorld.id, copy.body.id].sort())
+        expect((yield* send("POST", "/_emulator/seed/services", { like: "urn:ivcap:service:nope" })).status).toBe(400)
         const list = yield* call("/1/aspects?entity=urn:test:bulk&limit=50")
         expect(list.body.items).toHaveLength(25)
         expect((yield* call("/_emulator/reset", { method: "POST" })).status).toBe(204)

@@ -2,6 +2,7 @@
  * `@ivcap/node`: the IVCAP SDK for Node.js — one Layer with undici HTTP, files, configuration from options,
  * the environment or the IVCAP CLI, and a file-backed upload store.
  *
+ * @module @ivcap/node
  * @since 0.1.0
  */
 

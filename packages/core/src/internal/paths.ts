@@ -20,3 +20,6 @@ export const aspects = "/1/aspects"
 
 /** Datalog search. */
 export const search = "/1/search"
+
+/** Secrets (v0.44+): set and read (`?secret-name=`); the names at `/list`. */
+export const secrets = "/1/secrets"

@@ -4,6 +4,7 @@
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Faults from "../Faults.js"
 import { badRequest, bodyJson, json } from "./http.js"
 import type { Handler } from "./route.js"
@@ -85,6 +86,18 @@ export const seedAspects: Handler = (ctx) =>
       ...(ids.length > 0 ? { first: ids[0], last: ids[ids.length - 1] } : {}),
       ...(ids.length <= 1000 ? { ids } : {})
     })
+  })
+
+/** `POST /_emulator/seed/services` `{like, name?}` → `{id}`: a copy of a service (same name unless given). */
+export const seedService: Handler = (ctx) =>
+  Effect.gen(function*() {
+    const body = yield* bodyJson(ctx.request)
+    if (!isJsonObject(body) || typeof body["like"] !== "string" || (body["name"] !== undefined && typeof body["name"] !== "string")) {
+      return yield* badRequest("body must be { \"like\": \"<service id>\", \"name\"?: \"...\" }")
+    }
+    const id = yield* ctx.emu.seed.service(body["like"], typeof body["name"] === "string" ? { name: body["name"] } : {})
+    if (Option.isNone(id)) return yield* badRequest(`no service ${JSON.stringify(body["like"])} to copy`)
+    return json({ id: id.value }, 201)
   })
 
 /** `GET /_emulator/requests?method=&path=|path-regex=` → `{count}`. */
