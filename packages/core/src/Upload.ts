@@ -89,6 +89,16 @@ export type UploadEvent = Progress | Completed
 export const defaultChunkSize = 8 * 1024 * 1024
 
 /**
+ * The smallest chunk size accepted: 64 KiB. Smaller chunks make a large upload absurdly long (a 10 GiB file in
+ * 1 KiB chunks is ten million requests), so `upload`/`resume` refuse them with `InvalidArgument` before any request.
+ * The same figure is the least a PATCH must confirm (or the rest of the source, if less) to count as progress:
+ * a server that confirms less waits on the retry schedule like a failure, so it cannot drive a tight loop.
+ *
+ * @since 0.1.0
+ */
+export const minimumChunkSize = 64 * 1024
+
+/**
  * The default wait between a failed chunk and the `HEAD` that follows: exponential from 500 ms (×2, jittered),
  * each wait at most 15 s, at most 8 in a row without progress (about a minute). A `Retry-After` lengthens a wait.
  *
@@ -119,7 +129,7 @@ export interface CreateOptions {
 
 /** How content is sent. @since 0.1.0 */
 export interface SendOptions {
-  /** Bytes per PATCH; default {@link defaultChunkSize}. */
+  /** Bytes per PATCH; default {@link defaultChunkSize}, at least {@link minimumChunkSize}. */
   readonly chunkSize?: number | undefined
   /** Waits between a failure and the `HEAD` that follows; default {@link defaultRetrySchedule}. */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
@@ -176,9 +186,11 @@ const validateCreate = (options: CreateOptions) =>
 const validateSend = (options: SendOptions) =>
   Effect.suspend(() => {
     const chunkSize = options.chunkSize ?? defaultChunkSize
-    return Number.isSafeInteger(chunkSize) && chunkSize >= 1
+    return Number.isSafeInteger(chunkSize) && chunkSize >= minimumChunkSize
       ? Effect.succeed({ chunkSize, retry: options.retry ?? defaultRetrySchedule, onProgress: options.onProgress ?? (() => Effect.void) })
-      : Effect.fail(new InvalidArgument({ argument: "chunkSize", message: `chunkSize must be a positive integer, got ${chunkSize}` }))
+      : Effect.fail(
+        new InvalidArgument({ argument: "chunkSize", message: `chunkSize must be an integer of at least ${minimumChunkSize} bytes (64 KiB), got ${chunkSize}` })
+      )
   })
 
 /**

@@ -334,9 +334,15 @@ layer(Layer.merge(layerHttp({ retry: quickRetry, timeout: "10 seconds" }), NodeC
       yield* fresh
       const emulator = yield* Emulator.Emulator
       const source = UploadSource.fromBytes(randomBytes(10))
+      const created0 = "urn:ivcap:artifact:00000000-0000-0000-0000-000000000000"
       expect((yield* Effect.flip(Upload.upload(source, { policy: "urn:ivcap:artifact:x" })))._tag).toBe("InvalidArgument")
       expect((yield* Effect.flip(Upload.upload(source, { collection: "not a urn" })))._tag).toBe("InvalidArgument")
       expect((yield* Effect.flip(Upload.upload(source, { chunkSize: 0 })))._tag).toBe("InvalidArgument")
+      // A 1 KiB chunk would make a 10 GiB upload ten million requests: refused, naming the minimum.
+      const tiny = yield* Effect.flip(Upload.upload(source, { chunkSize: KiB }))
+      assert(tiny._tag === "InvalidArgument")
+      expect([tiny.argument, tiny.message]).toEqual(["chunkSize", expect.stringContaining(String(Upload.minimumChunkSize))])
+      expect((yield* Effect.flip(Upload.resume(created0, source, { chunkSize: Upload.minimumChunkSize - 1 })))._tag).toBe("InvalidArgument")
       expect((yield* Effect.flip(Upload.resume("urn:ivcap:order:1", source)))._tag).toBe("InvalidArgument")
       expect(yield* emulator.requests.count()).toBe(0)
     })))
@@ -346,7 +352,7 @@ layer(Layer.merge(layerHttp({ retry: quickRetry, timeout: "10 seconds" }), NodeC
 const scriptedClient = (url: string) =>
   IvcapClient.layer({ url, token: "scripted", timeout: "5 seconds" }).pipe(Layer.provide(NodeHttpClient.layerUndici))
 
-/** `resumeAt` of 100 KiB against a server answering HEAD and PATCH as `answers` says (by request index). */
+/** `resumeAt` of 160 KiB in 64 KiB chunks against a server answering HEAD and PATCH as `answers` says (by request index). */
 const againstScript = (answers: (method: string, index: number) => { status: number; headers?: Record<string, string> }) =>
   Effect.gen(function*() {
     const server = yield* scriptedServer((request, index, res) => {
@@ -355,7 +361,7 @@ const againstScript = (answers: (method: string, index: number) => { status: num
       res.end()
     })
     const error = yield* Effect.flip(
-      Upload.resumeAt(`${server.url}/files/1`, UploadSource.fromBytes(randomBytes(100 * KiB)), { chunkSize: 40 * KiB, retry: quickRetry }).pipe(
+      Upload.resumeAt(`${server.url}/files/1`, UploadSource.fromBytes(randomBytes(160 * KiB)), { chunkSize: 64 * KiB, retry: quickRetry }).pipe(
         Effect.provide(scriptedClient(server.url))
       )
     )
@@ -367,13 +373,13 @@ layer(Layer.empty)("Upload against a scripted tus server", (it) => {
     live(Effect.gen(function*() {
       const { error, seen } = yield* againstScript((method, i) =>
         method === "HEAD"
-          ? { status: 200, headers: { "upload-offset": "0", "upload-length": String(100 * KiB) } }
+          ? { status: 200, headers: { "upload-offset": "0", "upload-length": String(160 * KiB) } }
           : i === 1
-          ? { status: 204, headers: { "upload-offset": String(40 * KiB) } }
+          ? { status: 204, headers: { "upload-offset": String(64 * KiB) } }
           : { status: 503 })
       expect(error._tag).toBe("UploadOffsetMismatch")
       assert(error._tag === "UploadOffsetMismatch")
-      expect([error.confirmed, error.server]).toEqual([40 * KiB, 0])
+      expect([error.confirmed, error.server]).toEqual([64 * KiB, 0])
       expect(seen.map((r) => r.method)).toEqual(["HEAD", "PATCH", "PATCH", "HEAD"])
     })))
 
@@ -403,5 +409,42 @@ layer(Layer.empty)("Upload against a scripted tus server", (it) => {
       const { error, seen } = yield* againstScript(() => ({ status: 410 }))
       expect(error._tag).toBe("ResourceNotFound")
       expect(seen.length).toBe(1)
+    })))
+
+  it.effect("a server that confirms 1 byte per PATCH waits on the schedule and ends in a typed error (bounded)", () =>
+    live(Effect.gen(function*() {
+      let offset = 0
+      const server = yield* scriptedServer((request, _i, res) => {
+        if (request.method === "PATCH") offset += Math.min(1, request.body.length)
+        res.writeHead(request.method === "PATCH" ? 204 : 200, { "tus-resumable": "1.0.0", "upload-offset": String(offset), "upload-length": String(160 * KiB) })
+        res.end()
+      })
+      const error = yield* Effect.flip(
+        Upload.resumeAt(`${server.url}/files/1`, UploadSource.fromBytes(randomBytes(160 * KiB)), { chunkSize: 64 * KiB, retry: quickRetry }).pipe(
+          Effect.provide(scriptedClient(server.url))
+        )
+      )
+      // quickRetry allows 6 waits without progress: HEAD + 7 PATCHes, not 160 Ki of them.
+      expect(error._tag).toBe("UploadOffsetMismatch")
+      expect(error.message).toContain("confirmed only 1 of the 65536 bytes")
+      expect(server.seen.filter((r) => r.method === "PATCH").length).toBe(7)
+      expect(server.seen.length).toBeLessThanOrEqual(8)
+    })))
+
+  it.effect("a server that confirms a few KiB per PATCH still completes when it keeps going (progress below the minimum waits, not fails, until the schedule ends)", () =>
+    live(Effect.gen(function*() {
+      // 64 KiB then 4 KiB at a time for the last 16 KiB: four tiny confirmations, within quickRetry's 6 waits.
+      let offset = 0
+      const length = 80 * KiB
+      const server = yield* scriptedServer((request, _i, res) => {
+        if (request.method === "PATCH") offset += Math.min(offset < 64 * KiB ? 64 * KiB : 4 * KiB, request.body.length)
+        res.writeHead(request.method === "PATCH" ? 204 : 200, { "tus-resumable": "1.0.0", "upload-offset": String(offset), "upload-length": String(length) })
+        res.end()
+      })
+      const done = yield* Upload.resumeAt(`${server.url}/files/1`, UploadSource.fromBytes(randomBytes(length)), { chunkSize: 64 * KiB, retry: quickRetry }).pipe(
+        Effect.provide(scriptedClient(server.url))
+      )
+      expect(done).toBe(length)
+      expect(server.seen.filter((r) => r.method === "PATCH").length).toBe(5)
     })))
 })

@@ -20,7 +20,7 @@ import * as Stream from "effect/Stream"
 import { IvcapClient } from "../IvcapClient.js"
 import type { RequestTimeout, TransportError } from "../IvcapError.js"
 import { DecodeError, isTransient, ResourceNotFound, Unauthorized, UnexpectedStatus } from "../IvcapError.js"
-import { Progress, UploadOffsetMismatch } from "../Upload.js"
+import { minimumChunkSize, Progress, UploadOffsetMismatch } from "../Upload.js"
 import type { Piece, Reader, SourceError } from "../UploadSource.js"
 import * as Http from "./http.js"
 import { makeWaiter } from "./retry.js"
@@ -178,7 +178,7 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
       if (Option.isSome(total) && state.offset > total.value) {
         return yield* mismatch(state.offset, `the server is at byte ${state.offset}, beyond the length ${total.value}`)
       }
-      if (state.offset > confirmed) {
+      if (isProgress(state.offset)) {
         yield* waiter.reset
         renewedSinceProgress = false
       }
@@ -186,6 +186,13 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
       sent = confirmed
       yield* report
     })
+    /**
+     * Whether moving to `offset` is real progress: at least `minimumChunkSize` bytes (or the rest of the source).
+     * Only real progress restarts the retry schedule; a server that confirms a byte or two per request would
+     * otherwise make the upload resend a whole chunk in a tight loop, for as long as the source lasts.
+     */
+    const isProgress = (offset: number) =>
+      offset - confirmed >= Option.match(total, { onNone: () => minimumChunkSize, onSome: (t) => Math.min(minimumChunkSize, t - confirmed) })
     // A 401 to a PATCH (its token expired or was withdrawn mid-body) has renewed the token already (see
     // internal/authorize): ask the server for its offset with the new one and go on. Once per stretch of
     // progress; a second 401 without progress in between waits like any other failure.
@@ -242,13 +249,20 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
         yield* sync
         continue
       }
-      if (server > confirmed) {
+      const tiny = !isProgress(server) && server - confirmed < piece.length
+      if (server > confirmed && !tiny) {
         yield* waiter.reset
         renewedSinceProgress = false
       }
+      const before = confirmed
       confirmed = server
       sent = Math.max(sent, confirmed)
       yield* report
+      if (tiny) {
+        // Confirmed almost nothing: keep the bytes, but wait like after a failure (and give up when the schedule
+        // does), so the next PATCH is not sent at once.
+        yield* pause(mismatch(server, `the server confirmed only ${server - before} of the ${piece.length} bytes sent at ${before}, again and again`))
+      }
     }
     return confirmed
   })

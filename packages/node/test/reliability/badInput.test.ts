@@ -212,7 +212,7 @@ const pageSizeOperations: ReadonlyArray<readonly [string, (pageSize: number) => 
   ["Search.search", (pageSize) => drain(Search.search("q(X) :- aspect(X).", { pageSize }))]
 ]
 
-const badChunkSizes: ReadonlyArray<number> = [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]
+const badChunkSizes: ReadonlyArray<number> = [0, -1, 1.5, 1024, Number.NaN, Number.POSITIVE_INFINITY]
 
 /** Paths that are not a readable regular file (tests run as root, so permissions would not stop a read). */
 const badPaths = Effect.gen(function*() {
