@@ -15,7 +15,7 @@ const n = Number(args[1] ?? 10)
 run(
   Effect.gen(function*() {
     const service = yield* Service.getByName(serviceName)
-    yield* Job.list(service.id, { orderBy: "requested-at", orderDesc: true, pageSize: 20 }).pipe(
+    yield* Job.list(service.id, { orderBy: "requested-at", orderDirection: "DESC", pageSize: 20 }).pipe(
       Stream.take(n),
       Stream.runForEach((j) =>
         Console.log(`${j.id}  ${j.status.padEnd(9)}  ${j.finishedAt ? DateTime.formatIso(j.finishedAt) : "(running)"}`)
