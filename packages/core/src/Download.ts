@@ -3,15 +3,19 @@
  *
  * The content URL is the record's `data-href` moved to the configured deployment when it names another host (as
  * the CLI and the newer Python client do), so the token never leaves the configured origin. When the connection
- * drops or stalls mid-body, the download continues with `Range: bytes=<received>-` (and `If-Range` with the
- * first response's `ETag`) under a `Schedule` that restarts whenever bytes arrive. The answer to a resumed request
- * is checked: a `206` must start exactly where asked (`Content-Range`); a `200` means the server ignored the range,
- * and the prefix already delivered is skipped — unless its `ETag` shows the content changed, which fails with
- * `DownloadMismatch`. At the end the byte count must equal the announced length and the record's `size`.
+ * drops, stalls or trickles (below {@link DownloadOptions.minRate}, a `RequestTimeout`) mid-body, the download
+ * continues with `Range: bytes=<received>-` and `If-Range` with the first response's validator (its strong `ETag`,
+ * else its `Last-Modified`) under a `Schedule` that restarts after every attempt that made progress. The answer to a
+ * resumed request is checked: a `206` must start exactly where asked (`Content-Range`); a `200` with the same
+ * validator means the server ignored the range, and the prefix already delivered is skipped; a `200` with another
+ * validator means the content changed and is never appended. Two versions are never spliced: when the server sent
+ * no validator, or the content changed, the download starts again from byte 0 if the consumer can discard what it
+ * got (`onRestart`; `downloadToFile` does), and fails with `DownloadMismatch` (`resume` or `etag`) otherwise. At the
+ * end the byte count must equal the announced length and the record's `size`.
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -27,7 +31,9 @@ import type * as Urn from "./Urn.js"
 
 /**
  * The content received does not match what was announced: a resumed response that starts elsewhere than asked
- * (`range`), content that changed between two requests (`etag`), a byte count other than the announced length
+ * (`range`), content that changed between two requests (`etag`), a resume after bytes were delivered when the server
+ * sent no validator (`resume`: neither `ETag` nor `Last-Modified`, so nothing proves the rest is the same content), a
+ * byte count other than the announced length
  * or the record's size (`size`), or content whose digest is not the expected one (`checksum`, node's
  * `downloadToFile`).
  *
@@ -35,7 +41,7 @@ import type * as Urn from "./Urn.js"
  */
 export class DownloadMismatch extends /*#__PURE__*/ Schema.TaggedError<DownloadMismatch>()("DownloadMismatch", {
   url: Schema.String,
-  reason: Schema.Literal("range", "etag", "size", "checksum"),
+  reason: Schema.Literal("range", "etag", "size", "checksum", "resume"),
   message: Schema.String
 }) {}
 
@@ -48,7 +54,35 @@ export interface DownloadOptions {
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /** The longest wait for the next bytes of the body before the connection counts as dropped; default: the client's timeout. */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * The idle-rate rule: an attempt that receives fewer than `bytesPerSecond` on average over a `window` (while the
+   * consumer keeps up) fails with `RequestTimeout` and is resumed under `retry` like any timeout; a trickle is no
+   * progress, so it does not restart the schedule. Default {@link defaultMinRate} (1 KiB/s over 30 s); `false`
+   * turns the rule off.
+   */
+  readonly minRate?: MinRate | false | undefined
+  /**
+   * Lets the download start again from byte 0 when it cannot resume safely (no `ETag`/`Last-Modified` from the
+   * server, or the content changed): called first, it must discard every byte the consumer received (truncate a
+   * file, clear a buffer). Without it such a resume fails with `DownloadMismatch` (`resume` or `etag`) rather than
+   * splicing two versions.
+   */
+  readonly onRestart?: Effect.Effect<void, DownloadError> | undefined
 }
+
+/** A minimum download rate: `bytesPerSecond` on average over each `window`. @since 0.1.0 */
+export interface MinRate {
+  readonly bytesPerSecond: number
+  readonly window: Duration.DurationInput
+}
+
+/**
+ * The default idle-rate rule: 1 KiB/s on average over each 30 s window (30 KiB), which only catches connections
+ * that are as good as dead, such as a server trickling a few bytes a second.
+ *
+ * @since 0.1.0
+ */
+export const defaultMinRate: MinRate = { bytesPerSecond: 1024, window: "30 seconds" }
 
 /**
  * The default wait before resuming: exponential from 250 ms (×2, jittered), each wait at most 10 s, at most 8 in a
@@ -98,7 +132,18 @@ export const stream = (artifact: ArtifactRef, options: DownloadOptions = {}): St
   Stream.unwrap(Effect.gen(function*() {
     const details = yield* record(artifact)
     const url = yield* contentUrlOf(details)
-    return Engine.resumable({ url, expectedSize: Option.fromNullable(details.size), retry: options.retry ?? defaultRetrySchedule, idleTimeout: options.idleTimeout })
+    const minRate = options.minRate === false ? undefined : options.minRate ?? defaultMinRate
+    return Engine.resumable({
+      url,
+      expectedSize: Option.fromNullable(details.size),
+      retry: options.retry ?? defaultRetrySchedule,
+      idleTimeout: options.idleTimeout,
+      minRate: minRate === undefined ? undefined : {
+        bytes: Math.ceil(minRate.bytesPerSecond * Duration.toSeconds(minRate.window)),
+        window: Duration.decode(minRate.window)
+      },
+      onRestart: options.onRestart
+    })
   })).pipe(Stream.withSpan("ivcap.Download.stream", { attributes: { "ivcap.id": typeof artifact === "string" ? artifact : artifact.id } }))
 
 /**

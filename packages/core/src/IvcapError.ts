@@ -126,10 +126,12 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
 /** No complete answer within the timeout. @since 0.1.0 */
 export class RequestTimeout extends Schema.TaggedError<RequestTimeout>()("RequestTimeout", {
   ...RequestInfo,
-  timeout: Schema.DurationFromMillis
+  timeout: Schema.DurationFromMillis,
+  /** What timed out when it is not the whole answer (e.g. a download slower than its minimum rate). */
+  reason: Schema.optional(Schema.String)
 }) {
   override get message() {
-    return `${this.method} ${this.url}: no response within ${Duration.format(this.timeout)}`
+    return `${this.method} ${this.url}: ${this.reason ?? `no response within ${Duration.format(this.timeout)}`}`
   }
 }
 

@@ -224,8 +224,8 @@ layer(Layer.empty)("Download against a scripted server", (it) => {
     live(Effect.gen(function*() {
       const server = yield* scriptedServer((_, i, res) =>
         i === 0
-          ? answer(res, 200, {}, bytes, 10 * KiB)
-          : answer(res, 206, { "content-range": `bytes 0-${bytes.length - 1}/${bytes.length}` }, bytes))
+          ? answer(res, 200, { etag: "\"v1\"" }, bytes, 10 * KiB)
+          : answer(res, 206, { "content-range": `bytes 0-${bytes.length - 1}/${bytes.length}`, etag: "\"v1\"" }, bytes))
       const error = yield* Effect.flip(Stream.runDrain(Download.stream(recordAt(`${server.url}/blob`, bytes.length), { retry: quickRetry }).pipe(
         Stream.provideLayer(clientOf(server.url))
       )))
@@ -279,6 +279,87 @@ layer(Layer.empty)("Download against a scripted server", (it) => {
       )))
       expect(error._tag === "DownloadMismatch" && error.reason).toBe("size")
       expect(error.message).toContain("more than the record's")
+      server.server.closeAllConnections()
+    })))
+
+  it.effect("no ETag nor Last-Modified: a resume after delivered bytes fails (resume) instead of splicing two versions", () =>
+    live(Effect.gen(function*() {
+      const changed = randomBytes(bytes.length, 18)
+      // The content changes between the two requests, and nothing tells it (no validator, and a 200 to the Range).
+      const server = yield* scriptedServer((_, i, res) => i === 0 ? answer(res, 200, {}, bytes, 10 * KiB) : answer(res, 200, {}, changed))
+      const received: Array<Uint8Array> = []
+      const error = yield* Effect.flip(Stream.runForEach(
+        Download.stream(recordAt(`${server.url}/blob`, bytes.length), { retry: quickRetry }),
+        (b) => Effect.sync(() => received.push(b))
+      ).pipe(Effect.provide(clientOf(server.url))))
+      expect(error._tag === "DownloadMismatch" && error.reason).toBe("resume")
+      // Only the first version's bytes were delivered, and no resume was asked.
+      expect(sha256(received)).toBe(sha256([bytes.subarray(0, received.reduce((n, b) => n + b.length, 0))]))
+      expect(server.seen.length).toBe(1)
+    })))
+
+  it.effect("no validator, nothing delivered yet: the retry starts again from byte 0", () =>
+    live(Effect.gen(function*() {
+      const server = yield* scriptedServer((_, i, res) => i === 0 ? answer(res, 200, {}, bytes, 0) : answer(res, 200, {}, bytes))
+      const parts = yield* collect(Download.stream(recordAt(`${server.url}/blob`, bytes.length), { retry: quickRetry }).pipe(
+        Stream.provideLayer(clientOf(server.url))
+      ))
+      expect(sha256(parts)).toBe(sha256(bytes))
+      expect(server.seen.map((r) => r.headers["range"])).toEqual([undefined, undefined])
+    })))
+
+  it.effect("Last-Modified only: the resume sends it as If-Range", () =>
+    live(Effect.gen(function*() {
+      const lastModified = "Tue, 01 Dec 2026 10:00:00 GMT"
+      const server = yield* scriptedServer((request, i, res) =>
+        i === 0
+          ? answer(res, 200, { "last-modified": lastModified }, bytes, 10 * KiB)
+          : request.headers["if-range"] === lastModified
+          ? answer(res, 206, { "content-range": `bytes ${10 * KiB}-${bytes.length - 1}/${bytes.length}`, "last-modified": lastModified }, bytes.subarray(10 * KiB))
+          : answer(res, 200, { "last-modified": lastModified }, bytes))
+      const parts = yield* collect(Download.stream(recordAt(`${server.url}/blob`, bytes.length), { retry: quickRetry }).pipe(
+        Stream.provideLayer(clientOf(server.url))
+      ))
+      expect(sha256(parts)).toBe(sha256(bytes))
+      expect(server.seen.map((r) => [r.headers["range"], r.headers["if-range"]])).toEqual([[undefined, undefined], [`bytes=${10 * KiB}-`, lastModified]])
+    })))
+
+  it.effect("a weak ETag is no If-Range validator: Last-Modified is used instead", () =>
+    live(Effect.gen(function*() {
+      const lastModified = "Tue, 01 Dec 2026 11:00:00 GMT"
+      const headers = { etag: "W/\"weak\"", "last-modified": lastModified }
+      const server = yield* scriptedServer((_, i, res) =>
+        i === 0
+          ? answer(res, 200, headers, bytes, 10 * KiB)
+          : answer(res, 206, { ...headers, "content-range": `bytes ${10 * KiB}-${bytes.length - 1}/${bytes.length}` }, bytes.subarray(10 * KiB)))
+      const parts = yield* collect(Download.stream(recordAt(`${server.url}/blob`, bytes.length), { retry: quickRetry }).pipe(
+        Stream.provideLayer(clientOf(server.url))
+      ))
+      expect(sha256(parts)).toBe(sha256(bytes))
+      expect(server.seen[1]?.headers["if-range"]).toBe(lastModified)
+    })))
+
+  it.effect("a 2 bytes/s trickle ends in RequestTimeout once the schedule is spent (the idle-rate rule)", () =>
+    live(Effect.gen(function*() {
+      const server = yield* scriptedServer((_, __, res) => {
+        res.writeHead(200, { "content-length": String(bytes.length), etag: "\"v1\"" })
+        res.flushHeaders()
+        let sent = 0
+        const timer = setInterval(() => res.write(bytes.subarray(sent, ++sent)), 500)
+        res.on("close", () => clearInterval(timer))
+      })
+      const started = Date.now()
+      const error = yield* Effect.flip(Stream.runDrain(
+        Download.stream(recordAt(`${server.url}/blob`, bytes.length), {
+          retry: Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(2))),
+          minRate: { bytesPerSecond: 100, window: "600 millis" }
+        })
+      ).pipe(Effect.provide(clientOf(server.url)), Effect.timeout("6 seconds")))
+      expect(error._tag).toBe("RequestTimeout")
+      expect(error.message).toContain("fewer than 60 bytes")
+      // Three attempts of one window each (a trickle is no progress, so it never restarts the schedule).
+      expect(server.seen.length).toBe(3)
+      expect(Date.now() - started).toBeLessThan(5000)
       server.server.closeAllConnections()
     })))
 })

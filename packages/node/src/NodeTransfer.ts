@@ -13,6 +13,7 @@
 import { createHash, randomBytes } from "node:crypto"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import type { PlatformError } from "@effect/platform/Error"
 import type * as IvcapClient from "@ivcap/core/IvcapClient"
 import * as Artifact from "@ivcap/core/Artifact"
 import * as Download from "@ivcap/core/Download"
@@ -150,7 +151,9 @@ const md5Etag = (etag: string | undefined): Option.Option<string> =>
 /**
  * Downloads an artifact's content to `file`: streamed (resuming dropped connections) into a temporary file next to
  * it, checked — byte count against the record's size, md5 against an md5-shaped `etag`, and `md5`/`sha256` when
- * given — then renamed over `file`. Nothing is left behind on failure or interruption.
+ * given — then renamed over `file`. Nothing is left behind on failure or interruption. When a dropped connection
+ * cannot be resumed safely (the server sent no `ETag` or `Last-Modified`, or the content changed), the temporary
+ * file is truncated and the content written again from byte 0 — never two versions spliced together.
  *
  * @since 0.1.0
  */
@@ -171,22 +174,36 @@ export const downloadToFile = (
     const url = yield* Download.contentUrlOf(details)
     const wantMd5 = options.md5?.toLowerCase() ?? Option.getOrUndefined(md5Etag(details.etag))
     // md5 only when there is one to check it against: each hash costs about a CPU second per GiB.
-    const md5 = wantMd5 === undefined ? undefined : createHash("md5")
-    const sha256 = createHash("sha256")
+    let md5 = wantMd5 === undefined ? undefined : createHash("md5")
+    let sha256 = createHash("sha256")
     let size = 0
-    yield* Download.stream(details, options).pipe(
-      Stream.mapChunks((chunk) => {
-        for (const bytes of chunk) {
+    // The file is closed (scope) before it is renamed into place.
+    yield* Effect.scoped(Effect.gen(function*() {
+      const handle = yield* fs.open(temp, { flag: "w" }).pipe(Effect.catchTags({ SystemError: fileError("cannot write"), BadArgument: fileError("cannot write") }))
+      // A truncation that failed is reported by the next write (the download's errors cannot carry a FileError).
+      let restartFailure: Option.Option<PlatformError> = Option.none()
+      const onRestart = Effect.zipRight(handle.truncate(0), handle.seek(0, "start")).pipe(
+        Effect.tap(() =>
+          Effect.sync(() => {
+            md5 = wantMd5 === undefined ? undefined : createHash("md5")
+            sha256 = createHash("sha256")
+            size = 0
+          })
+        ),
+        Effect.catchAll((e) => Effect.sync(() => restartFailure = Option.some(e)))
+      )
+      yield* Download.stream(details, { ...options, onRestart }).pipe(
+        Stream.runForEach((bytes) => {
+          if (Option.isSome(restartFailure)) return Effect.fail(restartFailure.value)
           md5?.update(bytes)
           sha256.update(bytes)
           size += bytes.length
-        }
-        return chunk
-      }),
-      Stream.run(fs.sink(temp)),
-      // The platform errors are the temporary file's; the others the download's.
-      Effect.catchTags({ SystemError: fileError("cannot write"), BadArgument: fileError("cannot write") })
-    )
+          return handle.writeAll(bytes)
+        }),
+        // The platform errors are the temporary file's; the others the download's.
+        Effect.catchTags({ SystemError: fileError("cannot write"), BadArgument: fileError("cannot write") })
+      )
+    }))
     const digests = { md5: md5?.digest("hex"), sha256: sha256.digest("hex") }
     const expected: Array<["md5" | "sha256", string | undefined]> = [["md5", wantMd5], ["sha256", options.sha256?.toLowerCase()]]
     for (const [name, want] of expected) {

@@ -1,7 +1,11 @@
 /**
  * The download engine behind `Download` (wire doc §7): a `GET` of a content URL as a Stream that resumes with
- * `Range: bytes=<received>-` (and `If-Range` with the first `ETag`) after a dropped or stalled connection, under a
- * retry `Schedule` restarted whenever bytes arrive, checking every answer against what was asked and announced.
+ * `Range: bytes=<received>-` and `If-Range: <validator>` (the first answer's strong `ETag`, else its
+ * `Last-Modified`) after a dropped, stalled or too slow connection, under a retry `Schedule` restarted whenever an
+ * attempt makes progress, checking every answer against what was asked and announced. Without a validator it never
+ * resumes mid-content (two versions could be spliced): it restarts from byte 0 when the consumer can discard what
+ * it got (`onRestart`), and fails with `DownloadMismatch` (`resume`) otherwise; a `200` whose validator differs
+ * (the content changed, `If-Range` did not match) is handled the same way, never appended.
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -28,6 +32,10 @@ const contentRange = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i
 const strongEtag = (response: HttpClientResponse.HttpClientResponse): Option.Option<string> =>
   Option.filter(Option.fromNullable(response.headers["etag"]), (e) => !e.startsWith("W/"))
 
+/** The validator of an answer for `If-Range`: its strong `ETag`, else its `Last-Modified` (RFC 9110 §13.1.5). */
+const validatorOf = (response: HttpClientResponse.HttpClientResponse): Option.Option<string> =>
+  Option.orElse(strongEtag(response), () => Option.fromNullable(response.headers["last-modified"]))
+
 /** Drops the first `n` bytes of a stream (per chunk of elements). */
 const skip = <E>(n: number, body: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array, E> =>
   n === 0 ? body : Stream.suspend(() => {
@@ -47,15 +55,29 @@ const skip = <E>(n: number, body: Stream.Stream<Uint8Array, E>): Stream.Stream<U
 /** How many pieces of the body (~64 KiB each) the reader may get ahead of the consumer. */
 const readAhead = 16
 
+/** A minimum transfer rate: fewer than `bytes` received over any `window` (while the consumer keeps up) fails. */
+export interface MinRate {
+  readonly bytes: number
+  readonly window: Duration.Duration
+}
+
 /**
- * The body with its idle watchdog: fails with `onIdle()` when no bytes arrive for `idle`. The body is read by one
+ * The body with its idle watchdog: fails with `onIdle()` when no bytes arrive for `idle`, and with `onSlow()` when
+ * fewer than `minRate.bytes` arrive in a `minRate.window` (a window in which the consumer held the reader back is
+ * not counted). The body is read by one
  * fiber into a small mailbox ({@link readAhead} pieces) that the consumer drains a chunk at a time, and one
  * watchdog fiber sleeps until the deadline the last piece pushed back and then fails the mailbox. Nothing runs
  * per piece but the reader's offer: `Stream.interruptWhen` (and `Stream.timeoutFail`) fork and race per pull,
  * which was two thirds of a download's client CPU. Pieces already read are delivered before a failure, so a
  * resume starts after every byte received.
  */
-const watchedBody = <E, E2>(self: Stream.Stream<Uint8Array, E>, idle: Duration.Duration, onIdle: () => E2): Stream.Stream<Uint8Array, E | E2> =>
+const watchedBody = <E, E2>(
+  self: Stream.Stream<Uint8Array, E>,
+  idle: Duration.Duration,
+  onIdle: () => E2,
+  minRate: MinRate | undefined,
+  onSlow: () => E2
+): Stream.Stream<Uint8Array, E | E2> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const clock = yield* Effect.clock
     const idleMillis = Duration.toMillis(idle)
@@ -65,16 +87,34 @@ const watchedBody = <E, E2>(self: Stream.Stream<Uint8Array, E>, idle: Duration.D
       const left = last + idleMillis - clock.unsafeCurrentTimeMillis()
       return left <= 0 ? mailbox.fail(onIdle()) : Effect.zipRight(clock.sleep(Duration.millis(left)), watchdog)
     })
+    let windowBytes = 0
+    let heldBack = false
+    const rateWatch = (rate: MinRate): Effect.Effect<boolean> =>
+      Effect.zipRight(
+        clock.sleep(rate.window),
+        Effect.suspend(() => {
+          const slow = windowBytes < rate.bytes && !heldBack
+          windowBytes = 0
+          heldBack = false
+          return slow ? mailbox.fail(onSlow()) : rateWatch(rate)
+        })
+      )
     yield* self.pipe(
       Stream.runForEachChunk((chunk) => {
         last = clock.unsafeCurrentTimeMillis()
-        return mailbox.offerAll(chunk)
+        for (const bytes of chunk) windowBytes += bytes.length
+        const rest = mailbox.unsafeOfferAll(chunk)
+        if (Chunk.isEmpty(rest)) return Effect.void
+        // The consumer is behind: this window says nothing about the server's rate.
+        heldBack = true
+        return Effect.asVoid(mailbox.offerAll(rest))
       }),
       Effect.exit,
       Effect.flatMap((exit) => mailbox.done(exit)),
       Effect.forkScoped
     )
     yield* Effect.forkScoped(watchdog)
+    if (minRate !== undefined && minRate.bytes > 0) yield* Effect.forkScoped(rateWatch(minRate))
     return Mailbox.toStream(mailbox)
   }))
 
@@ -88,28 +128,41 @@ export interface Options {
   readonly retry: Schedule.Schedule<unknown, unknown>
   /** The longest wait for the next bytes; default the client's timeout. */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /** The minimum rate; `undefined` = none. */
+  readonly minRate?: MinRate | undefined
+  /**
+   * Discards what the consumer got so far, before the content is sent again from byte 0 (no validator to resume
+   * with, or the content changed). Without it such a resume fails with `DownloadMismatch`.
+   */
+  readonly onRestart?: Effect.Effect<void, DownloadError> | undefined
 }
 
 /** The content at `url` as a Stream that resumes dropped connections (see the module comment). */
 export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadError, IvcapClient> =>
   Stream.unwrap(Effect.gen(function*() {
-    const { expectedSize, url } = options
+    const { expectedSize, onRestart, url } = options
     const client = yield* IvcapClient
     const { timeout } = yield* client.requestOptions
     const idle = options.idleTimeout === undefined ? timeout : Duration.decode(options.idleTimeout)
     const waiter = yield* makeWaiter(options.retry)
     let received = 0
+    /** Bytes received by the current attempt (the retry schedule restarts after an attempt that made progress). */
+    let progressed = false
     let length: Option.Option<number> = Option.none()
-    let etag: Option.Option<string> = Option.none()
+    let validator: Option.Option<string> = Option.none()
     const mismatch = (reason: DownloadMismatch["reason"], message: string) => new DownloadMismatch({ url, reason, message })
+
+    /** Forgets the content received so far (the consumer discarded it): the next answer starts it again. */
+    const restart = Effect.suspend(() => {
+      received = 0
+      length = Option.none()
+      validator = Option.none()
+      return onRestart ?? Effect.void
+    })
 
     /** Checks the answer to a request for the bytes from `offset` on; returns how many leading bytes to skip. */
     const accept = (response: HttpClientResponse.HttpClientResponse, offset: number): Effect.Effect<number, DownloadError> => {
-      const responseEtag = strongEtag(response)
-      if (Option.isSome(etag) && Option.isSome(responseEtag) && etag.value !== responseEtag.value) {
-        return Effect.fail(mismatch("etag", `the content changed while downloading (ETag ${etag.value} → ${responseEtag.value})`))
-      }
-      if (Option.isNone(etag)) etag = responseEtag
+      const responseValidator = validatorOf(response)
       const announce = (total: Option.Option<number>) => {
         if (Option.isSome(length) && Option.isSome(total) && length.value !== total.value) {
           return Effect.fail(mismatch("size", `the length changed from ${length.value} to ${total.value} bytes`))
@@ -121,7 +174,12 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
         if (Option.isNone(length)) length = total
         return Effect.void
       }
+      if (offset === 0 && (response.status === 200 || response.status === 206)) validator = responseValidator
       if (response.status === 206) {
+        const etag = strongEtag(response)
+        if (Option.isSome(validator) && Option.isSome(etag) && validator.value.startsWith("\"") && validator.value !== etag.value) {
+          return Effect.fail(mismatch("etag", `the content changed while downloading (ETag ${validator.value} → ${etag.value})`))
+        }
         const m = contentRange.exec(response.headers["content-range"] ?? "")
         if (m === null || Number(m[1]) !== offset) {
           return Effect.fail(mismatch("range", `asked for bytes from ${offset}, got Content-Range ${JSON.stringify(response.headers["content-range"] ?? null)}`))
@@ -129,18 +187,32 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
         return Effect.as(announce(m[3] === "*" ? Option.none() : Option.some(Number(m[3]))), 0)
       }
       if (response.status === 200) {
-        // A full answer to a resumed request: the server ignored the range (or the ETag no longer matched `If-Range`,
-        // caught above when the server sends one): skip what was already delivered.
-        return Effect.as(announce(Http.intHeader(response.headers["content-length"])), offset)
+        const total = Http.intHeader(response.headers["content-length"])
+        // The same validator: the server ignored the range, skip what was already delivered.
+        if (offset === 0 || Option.getOrUndefined(validator) === Option.getOrUndefined(responseValidator)) {
+          return Effect.as(announce(total), offset)
+        }
+        // Another (or no) validator: the content changed (`If-Range` did not match), never append it.
+        const changed = `the content changed while downloading (${Option.getOrElse(validator, () => "no validator")} → ${
+          Option.getOrElse(responseValidator, () => "none")
+        })`
+        if (onRestart === undefined) return Effect.fail(mismatch("etag", `${changed}; it cannot be appended to the ${offset} bytes delivered`))
+        return restart.pipe(
+          Effect.zipRight(Effect.sync(() => {
+            validator = responseValidator
+          })),
+          Effect.zipRight(announce(total)),
+          Effect.as(0)
+        )
       }
       return Http.failStatus(getStatuses)(response)
     }
 
     const open = (offset: number) => {
       const headers: Record<string, string> = { "cache-control": "no-cache" }
-      if (offset > 0) {
+      if (offset > 0 && Option.isSome(validator)) {
         headers["range"] = `bytes=${offset}-`
-        if (Option.isSome(etag)) headers["if-range"] = etag.value
+        headers["if-range"] = validator.value
       }
       const request = HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers))
       return client.call(request, (response) => Effect.map(accept(response, offset), (toSkip) => ({ response, toSkip })), { idempotent: false })
@@ -156,18 +228,27 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
           )
         ),
         idle,
-        () => new RequestTimeout({ method: "GET", url, timeout: idle })
+        () => new RequestTimeout({ method: "GET", url, timeout: idle }),
+        options.minRate,
+        () =>
+          new RequestTimeout({
+            method: "GET",
+            url,
+            timeout: options.minRate!.window,
+            reason: `fewer than ${options.minRate!.bytes} bytes received in ${Duration.format(options.minRate!.window)}`
+          })
       ).pipe(
-        // Bookkeeping per chunk of elements: count, check against the announced length, restart the retry schedule.
+        // Bookkeeping per chunk of elements: count, check against the announced length.
         Stream.mapChunksEffect((chunk) => {
           for (const bytes of chunk) received += bytes.length
+          if (chunk.length > 0) progressed = true
           if (Option.isSome(length) && received > length.value) {
             return Effect.fail(mismatch("size", `received more than the announced ${length.value} bytes`))
           }
           // Stop as soon as a body outgrows the record, rather than reading the rest of it.
           return Option.isSome(expectedSize) && received > expectedSize.value
             ? Effect.fail(mismatch("size", `received more than the record's ${expectedSize.value} bytes`))
-            : Effect.as(waiter.reset, chunk)
+            : Effect.succeed(chunk)
         })
       )
 
@@ -182,10 +263,27 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
       return Stream.empty
     })
 
-    const resumeAfter = (error: DownloadError): Stream.Stream<Uint8Array, DownloadError> =>
-      isTransient(error)
-        ? Stream.unwrap(Effect.as(waiter.wait(error), Stream.suspend(() => from(received))))
-        : Stream.fail(error)
+    /** A transient error resumes after a wait; the schedule restarts after an attempt that made progress in time. */
+    const resumeAfter = (error: DownloadError): Stream.Stream<Uint8Array, DownloadError> => {
+      if (!isTransient(error)) return Stream.fail(error)
+      // A too slow attempt did receive bytes, but is no progress: a trickle must exhaust the schedule.
+      const slow = error._tag === "RequestTimeout" && error.reason !== undefined
+      const reset = progressed && !slow ? waiter.reset : Effect.void
+      progressed = false
+      return Stream.unwrap(Effect.as(Effect.zipRight(reset, waiter.wait(error)), Stream.suspend(() => resume)))
+    }
+
+    /** The next attempt: from the bytes received with a validator; else from byte 0 when nothing (or `onRestart`) allows. */
+    const resume = Stream.suspend((): Stream.Stream<Uint8Array, DownloadError> => {
+      if (received === 0 || Option.isSome(validator)) return from(received)
+      if (onRestart === undefined) {
+        return Stream.fail(mismatch(
+          "resume",
+          `the server sent neither ETag nor Last-Modified, so the download cannot resume after ${received} bytes without risking two versions spliced together`
+        ))
+      }
+      return Stream.unwrap(Effect.as(restart, Stream.suspend(() => from(0))))
+    })
 
     const from = (offset: number): Stream.Stream<Uint8Array, DownloadError> =>
       Stream.unwrap(

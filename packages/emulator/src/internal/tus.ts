@@ -259,7 +259,10 @@ export const getBlob: Handler = (ctx) =>
     const contentType = a.mimeType ?? "application/octet-stream"
     const rangeHeader = ctx.request.headers["range"]
     const ifRange = ctx.request.headers["if-range"]
-    const range = rangeHeader === undefined || (ifRange !== undefined && ifRange.trim() !== etag)
+    // `If-Range` (RFC 9110 §13.1.5): the range only when the validator — our strong ETag, or the exact
+    // Last-Modified date — still matches; otherwise the whole (changed) content with 200.
+    const ifRangeMatches = ifRange === undefined || ifRange.trim() === etag || ifRange.trim() === common["last-modified"]
+    const range = rangeHeader === undefined || !ifRangeMatches
       ? undefined
       : parseRange(rangeHeader, size)
     if (range === "unsatisfiable") {

@@ -1,0 +1,74 @@
+/**
+ * `downloadToFile` never splices two versions: against a loopback server whose content changes between two requests,
+ * a resume without a validator, or one whose `If-Range` no longer matches (a 200), rewrites the file from byte 0.
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { expect, layer } from "@effect/vitest"
+import { Artifact, IvcapClient, Urn } from "@ivcap/core"
+import * as NodeTransfer from "@ivcap/node/NodeTransfer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as fs from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import * as path from "node:path"
+import { digest, KiB, live, quickRetry, randomBytes, tempDir } from "./upload-helpers.js"
+
+/** A loopback server that answers the `i`-th GET with `version(i)` (its headers and bytes), cutting the first after 10 KiB. */
+const changingServer = (version: (i: number) => { readonly headers: Record<string, string>; readonly bytes: Uint8Array }) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly url: string; readonly seen: Array<http.IncomingHttpHeaders>; readonly server: http.Server }>((resume) => {
+      const seen: Array<http.IncomingHttpHeaders> = []
+      const server = http.createServer((req, res) => {
+        const i = seen.push(req.headers) - 1
+        const { bytes, headers } = version(i)
+        res.writeHead(200, { ...headers, "content-length": String(bytes.length) })
+        if (i === 0) res.write(bytes.subarray(0, 10 * KiB), () => res.socket?.destroy())
+        else res.end(bytes)
+      })
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server })))
+    }),
+    ({ server }) => Effect.async<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    })
+  )
+
+const download = (url: string, size: number, target: string) =>
+  NodeTransfer.downloadToFile(
+    new Artifact.ArtifactDetails({ id: Urn.ArtifactUrn.make("urn:ivcap:artifact:scripted"), status: "ready", links: [], dataHref: `${url}/blob`, size }),
+    target,
+    { retry: quickRetry }
+  ).pipe(
+    Effect.provide(IvcapClient.layer({ url, token: "scripted-token", retry: false, timeout: "5 seconds" }).pipe(Layer.provide(NodeHttpClient.layerUndici)))
+  )
+
+layer(NodeContext.layer)("NodeTransfer.downloadToFile when the content changes between requests", (it) => {
+  const first = randomBytes(100 * KiB, 31)
+  const second = randomBytes(100 * KiB, 32)
+
+  it.effect("without ETag or Last-Modified the resume rewrites the file from byte 0: the second version, whole", () =>
+    live(Effect.gen(function*() {
+      const server = yield* changingServer((i) => ({ headers: {}, bytes: i === 0 ? first : second }))
+      const target = path.join(yield* tempDir, "out.bin")
+      const result = yield* download(server.url, second.length, target)
+      expect(digest("sha256", new Uint8Array(fs.readFileSync(target)))).toBe(digest("sha256", second))
+      expect(result.sha256).toBe(digest("sha256", second))
+      expect(result.size).toBe(second.length)
+      // No Range without a validator: the retry asked for everything again.
+      expect(server.seen.map((h) => h.range)).toEqual([undefined, undefined])
+    })))
+
+  it.effect("with an ETag, a 200 to the If-Range resume (content changed) is not appended: the file restarts", () =>
+    live(Effect.gen(function*() {
+      const server = yield* changingServer((i) => i === 0 ? { headers: { etag: "\"v1\"" }, bytes: first } : { headers: { etag: "\"v2\"" }, bytes: second })
+      const dir = yield* tempDir
+      const target = path.join(dir, "out.bin")
+      const result = yield* download(server.url, second.length, target)
+      expect(digest("sha256", new Uint8Array(fs.readFileSync(target)))).toBe(digest("sha256", second))
+      expect(result.sha256).toBe(digest("sha256", second))
+      expect(server.seen.map((h) => [h.range, h["if-range"]])).toEqual([[undefined, undefined], [`bytes=${10 * KiB}-`, "\"v1\""]])
+      expect(fs.readdirSync(dir)).toEqual(["out.bin"])
+    })))
+})
