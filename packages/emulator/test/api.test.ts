@@ -138,6 +138,14 @@ layer(EmulatorServer.layer({ orderStepMillis: 1000 }))("emulator over HTTP", (it
         expect(range.text).toBe("world")
         expect(range.headers.get("content-range")).toBe("bytes 6-10/11")
         expect((yield* call(data, { headers: { range: "bytes=11-" } })).status).toBe(416)
+        // If-Range: the range only while the validator (the ETag, or the exact Last-Modified) still matches.
+        const full = yield* call(data)
+        for (const validator of [full.headers.get("etag"), full.headers.get("last-modified")]) {
+          const resumed = yield* call(data, { headers: { range: "bytes=6-", "if-range": validator ?? "" } })
+          expect([resumed.status, resumed.text], String(validator)).toEqual([206, "world"])
+        }
+        const stale = yield* call(data, { headers: { range: "bytes=6-", "if-range": "\"another-version\"" } })
+        expect([stale.status, stale.text, stale.headers.get("content-range")]).toEqual([200, "hello world", null])
       }))
   })
 
