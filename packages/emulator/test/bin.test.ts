@@ -100,10 +100,13 @@ describe("ivcap-emulator bin", () => {
     expect(fs.statSync(bin).mode & 0o111).not.toBe(0)
   })
 
-  it.scoped("starts in under 3 s, prints its URL and token, and answers HTTP", () =>
+  // Start-up speed is a benchmark's business (bench/src/coldstart.ts, BENCHMARKS.md: about 1.4 s of CPU since
+  // jobs, search and the identity provider joined); this bound only catches a bin that hangs or crawls, and leaves
+  // room for the other test workers sharing a 2-core machine.
+  it.scoped("starts in under 10 s, prints its URL and token, and answers HTTP", () =>
     Effect.gen(function*() {
       const r = yield* startBin(["--host", "127.0.0.1", "--port", "0"])
-      expect(r.startedInMillis).toBeLessThan(3_000)
+      expect(r.startedInMillis).toBeLessThan(10_000)
       expect(r.token).toBe(SeedData.defaultToken)
       const services = yield* request(r, "/1/services?limit=1")
       expect(services.status).toBe(200)

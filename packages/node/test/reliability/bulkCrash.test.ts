@@ -3,7 +3,7 @@
  * pipeline that writes one result aspect per input aspect, with @ivcap/node's file-backed checkpoints, and is
  * killed with SIGKILL when the server has received a random number of its writes — three times — then run again
  * until it finishes. Every input must end with exactly one result (the writes counted on the server: the result
- * aspects, one per input, none twice, none missing). Default: 1,000 items; `IVCAP_RELIABILITY_LONG=1`: 100,000.
+ * aspects, one per input, none twice, none missing). Default: 1,000 items; `IVCAP_RELIABILITY_LONG=1` (CI): 10,000.
  * `IVCAP_BULK_CRASH_ITEMS` sets the size; `IVCAP_RELIABILITY_SEED` replays the kill points. Figures go to
  * `build/reliability/bulk-crash[-long].json`.
  */
@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url"
 import * as H from "./harness.js"
 
 const long = process.env["IVCAP_RELIABILITY_LONG"] === "1"
-const items = Number(process.env["IVCAP_BULK_CRASH_ITEMS"] ?? (long ? 100_000 : 1_000))
+const items = Number(process.env["IVCAP_BULK_CRASH_ITEMS"] ?? (long ? 10_000 : 1_000))
 const kills = 3
 const concurrency = 16
 const input = "urn:example:schema:reliability-bulk-in.1"
