@@ -19,8 +19,9 @@ import { fresh, layerSuite, requestCount, withClient } from "./utils/suite.js"
 
 const hello = SeedData.helloWorld.id
 const rich = SeedData.richService.id
-const path = "/1/services/"
-const helloPath = `/1/services/${hello}`
+// The default (v0.48) emulator serves services at /1/services2 (the client finds that out with one probe).
+const path = "/1/services2/"
+const helloPath = `/1/services2/${hello}`
 const emulator = Emulator.Emulator
 const inject = (rule: Faults.FaultRule) => Effect.flatMap(emulator, (e) => e.faults.inject(rule))
 /** Arrival times (emulator ms) of the requests under `path`. */
