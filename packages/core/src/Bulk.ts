@@ -440,15 +440,19 @@ export const run = <A, B, E, R, SE, SR, EC = never, RC = never>(
         const wasPending = verify.delete(key)
         inFlight++
         const check: Effect.Effect<boolean, EC, RC> = wasPending && options.alreadyDone !== undefined ? options.alreadyDone(item) : Effect.succeed(false)
+        // Each outcome is counted and its key settled in one synchronous step, so no checkpoint can see one
+        // without the other (a success counted while its key is still pending would be counted again on resume).
         const work: Effect.Effect<void, E | EC, R | RC> = Effect.flatMap(check, (done) => {
           if (done) {
             recovered++
             succeeded++
+            settle(w, key)
             return Effect.void
           }
           return Effect.map(options.process(item), () => {
             processed++
             succeeded++
+            settle(w, key)
           })
         })
         return work.pipe(
@@ -457,12 +461,12 @@ export const run = <A, B, E, R, SE, SR, EC = never, RC = never>(
               processed++
               failed.push({ key, item, error })
               failedRecords.push(describeError(key, error))
+              settle(w, key)
             })
           ),
           Effect.ensuring(Effect.sync(() => {
             inFlight--
-          })),
-          Effect.zipRight(Effect.sync(() => settle(w, key)))
+          }))
         )
       })
 
