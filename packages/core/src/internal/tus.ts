@@ -15,13 +15,15 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { IvcapClient } from "../IvcapClient.js"
 import type { RequestTimeout, TransportError } from "../IvcapError.js"
 import { DecodeError, isTransient, ResourceNotFound, Unauthorized, UnexpectedStatus } from "../IvcapError.js"
 import { minimumChunkSize, Progress, UploadOffsetMismatch } from "../Upload.js"
-import type { Piece, Reader, SourceError } from "../UploadSource.js"
+import type { IterableBody, Piece, Reader } from "../UploadSource.js"
+import { isIterableBody, IterableBodies, SourceError } from "../UploadSource.js"
 import * as Http from "./http.js"
 import { makeWaiter } from "./retry.js"
 
@@ -96,22 +98,70 @@ const chunkBytes = (chunk: Chunk.Chunk<Uint8Array>): number => {
   return n
 }
 
+/** What a source's iterable threw, as a `SourceError` (sources built with `fromRanges` throw one already). */
+const asSourceError = (cause: unknown): SourceError =>
+  cause instanceof SourceError ? cause : new SourceError({ source: "source", message: "read failed", cause })
+
+/**
+ * The stream of an iterable body, opened when it is run. Each buffer is copied: the iterable may read into it again
+ * once the next one is asked for, while a stream body may still hold it in a queue.
+ */
+const iterableStream = (body: IterableBody): Stream.Stream<Uint8Array, SourceError> =>
+  Stream.fromAsyncIterable({ [Symbol.asyncIterator]: () => body.open()[Symbol.asyncIterator]() }, asSourceError).pipe(
+    Stream.map((bytes) => bytes.slice())
+  )
+
+/**
+ * An iterable body as the platform client takes it (`HttpBody.raw`): each buffer is reported with `onSent` (its
+ * progress event runs before the buffer is handed over, as on the stream path) and a failure of the source is
+ * recorded with `onFailure` before the iterator throws it (the client then aborts the request).
+ */
+const rawIterable = (
+  body: IterableBody,
+  onSent: (bytes: number) => Effect.Effect<void>,
+  onFailure: (error: SourceError) => void,
+  runtime: Runtime.Runtime<never>
+): AsyncIterable<Uint8Array> => {
+  const run = Runtime.runPromise(runtime)
+  return {
+    [Symbol.asyncIterator]: async function*() {
+      try {
+        for await (const bytes of body.open()) {
+          await run(onSent(bytes.length))
+          yield bytes
+        }
+      } catch (cause) {
+        const error = asSourceError(cause)
+        onFailure(error)
+        throw error
+      }
+    }
+  }
+}
+
 /** `PATCH <url>` with the piece at `offset`: the server's new offset. One attempt. */
 const patch = (url: string, offset: number, piece: Piece, options: PatchOptions): Effect.Effect<number, RequestError | SourceError, IvcapClient> =>
-  Effect.flatMap(IvcapClient, (client) => {
-    // A body stream that fails surfaces as a transport error; keep the real cause to report it instead.
+  Effect.flatMap(Effect.all([IvcapClient, IterableBodies, Effect.runtime<never>()]), ([client, iterables, runtime]) => {
+    // A body that fails surfaces as a transport error; keep the real cause to report it instead.
     let sourceFailure: Option.Option<SourceError> = Option.none()
-    const body = piece.bytes instanceof Uint8Array
-      ? HttpBody.uint8Array(piece.bytes, offsetContentType)
-      : HttpBody.stream(
-        piece.bytes.pipe(
+    const onFailure = (e: SourceError) => void (sourceFailure = Option.some(e))
+    const streamed = (bytes: Stream.Stream<Uint8Array, SourceError>) =>
+      HttpBody.stream(
+        bytes.pipe(
           // One progress step per chunk of elements, not per element (a file source yields 1 MiB buffers).
           Stream.mapChunksEffect((chunk) => Effect.as(options.onSent(chunkBytes(chunk)), chunk)),
-          Stream.tapError((e) => Effect.sync(() => (sourceFailure = Option.some(e))))
+          Stream.tapError((e) => Effect.sync(() => onFailure(e)))
         ),
         offsetContentType,
         piece.length
       )
+    const body = piece.bytes instanceof Uint8Array
+      ? HttpBody.uint8Array(piece.bytes, offsetContentType)
+      : isIterableBody(piece.bytes)
+      ? iterables
+        ? HttpBody.raw(rawIterable(piece.bytes, options.onSent, onFailure, runtime), { contentType: offsetContentType, contentLength: piece.length })
+        : streamed(iterableStream(piece.bytes))
+      : streamed(piece.bytes)
     const request = HttpClientRequest.patch(url).pipe(
       HttpClientRequest.setBody(body),
       HttpClientRequest.setHeaders({
