@@ -81,6 +81,20 @@ layer(layerNode)("NodeFileSource", (it) => {
       })))
   }
 
+  it.effect("without a chunkSize, chunks double while the server confirms them quickly and halve after a failure", () =>
+    live(Effect.gen(function*() {
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      const { bytes, file } = yield* tempFile(64 * MiB, "grows.bin")
+      // The second PATCH (16 MiB) is cut after 1 MiB: the server keeps it, the next chunk is half as large.
+      yield* emulator.faults.inject(Faults.cutRequestBody(1 * MiB, { match: { method: "PATCH" }, skip: 1, times: 1 }))
+      const source = yield* NodeFileSource.fromFile(file)
+      const artifact = yield* Upload.upload(source, { retry: quickRetry, resume: false })
+      const sizes = (yield* emulator.requests.log).filter((r) => r.method === "PATCH").map((r) => Number(r.headers["content-length"]) / MiB)
+      expect(sizes).toEqual([8, 16, 8, 16, 31])
+      expect(digest("sha256", yield* stored(artifact.dataHref))).toBe(digest("sha256", bytes))
+    })))
+
   it.effect("interrupting an upload mid-PATCH aborts it and closes the file", () =>
     live(Effect.gen(function*() {
       yield* fresh

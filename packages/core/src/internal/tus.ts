@@ -13,6 +13,8 @@ import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
@@ -193,7 +195,13 @@ export interface SendOptions {
   readonly reader: Reader
   /** The total length, when known. */
   readonly length: Option.Option<number>
+  /** The size of the first chunk (and of every chunk, unless `grow`). */
   readonly chunkSize: number
+  /**
+   * Grow chunks read while they are sent: double the next after a whole chunk confirmed within `within`, up to
+   * `max`; halve it after a failure, down to `chunkSize`.
+   */
+  readonly grow: Option.Option<{ readonly max: number; readonly within: Duration.Duration }>
   /** Waits between a failure and the HEAD that follows it; restarted whenever the server confirms progress. */
   readonly retry: Schedule.Schedule<unknown, unknown>
   /** The offset the server is known to be at (0 right after creation); `None` asks it with HEAD first. */
@@ -206,7 +214,9 @@ export interface SendOptions {
  */
 export const send = (options: SendOptions): Effect.Effect<number, SendError, IvcapClient> =>
   Effect.gen(function*() {
-    const { chunkSize, reader, url } = options
+    const { reader, url } = options
+    let chunkSize = options.chunkSize
+    const shrink = () => void (chunkSize = Math.max(options.chunkSize, Math.floor(chunkSize / 2)))
     const waiter = yield* makeWaiter(options.retry)
     let total = options.length
     let confirmed = 0
@@ -266,12 +276,14 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
       if (Option.isSome(total) && piece.length === 0) {
         return yield* mismatch(confirmed, `the source ended at byte ${confirmed}, before its length ${total.value}`)
       }
+      const started = yield* Clock.currentTimeMillis
       const attempt = yield* Effect.either(patch(url, confirmed, piece, {
         deferLength: Option.isNone(total),
         ...(declaring ? { uploadLength: confirmed } : {}),
         onSent
       }))
       if (attempt._tag === "Left") {
+        shrink()
         if (attempt.left instanceof Unauthorized && !renewedSinceProgress) {
           renewedSinceProgress = true
           yield* Effect.logDebug("upload: the token was refused mid-upload; asking the server for its offset with the renewed one")
@@ -298,6 +310,13 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
         yield* pause(mismatch(server, `the server accepted none of the ${piece.length} bytes sent at ${confirmed}`))
         yield* sync
         continue
+      }
+      if (Option.isSome(options.grow) && !(piece.bytes instanceof Uint8Array) && piece.length === chunkSize) {
+        // A whole chunk read while it was sent: its size costs no memory, so grow it while the server keeps up.
+        const took = (yield* Clock.currentTimeMillis) - started
+        if (server === confirmed + piece.length && took < Duration.toMillis(options.grow.value.within)) {
+          chunkSize = Math.min(options.grow.value.max, chunkSize * 2)
+        } else if (server < confirmed + piece.length) shrink()
       }
       const tiny = !isProgress(server) && server - confirmed < piece.length
       if (server > confirmed && !tiny) {
