@@ -24,6 +24,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as HashWorker from "./internal/hashWorker.js"
 import * as Marker from "./Marker.js"
 import * as NodeFileSource from "./NodeFileSource.js"
 
@@ -58,26 +59,6 @@ const matching = (file: string, marker: Option.Option<Marker.Marker>) =>
           ))
   })
 
-/**
- * A hash of a file's bytes fed as they are read, in any order and with repeats: each buffer adds the bytes from the
- * end of what was hashed so far on. Complete when it reached the file's size without a gap (an upload resumed
- * mid-file never reads the start).
- */
-const inOrderHash = (algorithm: string) => {
-  const hash = createHash(algorithm)
-  let upTo = 0
-  return {
-    update: (position: number, bytes: Uint8Array) => {
-      const end = position + bytes.length
-      if (position <= upTo && end > upTo) {
-        hash.update(position === upTo ? bytes : bytes.subarray(upTo - position))
-        upTo = end
-      }
-    },
-    digest: (size: number): Option.Option<string> => (upTo === size ? Option.some(hash.digest("hex")) : Option.none())
-  }
-}
-
 /** Options of {@link uploadFile}. @since 0.1.0 */
 export interface UploadFileOptions extends Upload.UploadOptions {
   /** Upload even when the marker says the file was uploaded already (the Python `force_upload`). */
@@ -86,8 +67,8 @@ export interface UploadFileOptions extends Upload.UploadOptions {
 
 /**
  * Uploads a file, unless its marker shows the same content is uploaded already (then that artifact is returned,
- * without any upload request), and writes the marker afterwards (its md5 computed from the bytes as they are sent;
- * only an upload resumed mid-file reads the file again for it). The name defaults to the file's base name and the
+ * without any upload request), and writes the marker afterwards (its md5 computed in a worker thread that reads the
+ * file while the upload runs, so it costs the upload's thread nothing). The name defaults to the file's base name and the
  * content type to a guess from its extension. A marker that cannot be written (a read-only folder) is logged, not
  * an error. With the upload store of `IvcapNode.layer`, an interrupted upload of the file resumes.
  *
@@ -104,17 +85,19 @@ export const uploadFile = (
       const existing = yield* artifactForFile(file)
       if (Option.isSome(existing)) return existing.value
     }
-    const md5 = inOrderHash("md5")
-    const source = yield* NodeFileSource.fromFile(file, { name: options.name, contentType: options.contentType, onRead: md5.update })
+    const source = yield* NodeFileSource.fromFile(file, { name: options.name, contentType: options.contentType })
+    // The marker's md5 is computed in a worker thread while the upload runs (stopped if the upload fails).
+    const md5 = yield* HashWorker.start(file, "md5")
     const artifact = yield* Upload.upload(source, options)
-    // The md5 of the bytes as they were sent; a resumed upload did not read the start of the file: read it all then.
-    const digest = yield* Option.match(md5.digest(Option.getOrElse(source.size, () => -1)), {
-      onNone: () => Marker.md5File(file),
-      onSome: Effect.succeed
-    })
-    yield* Marker.write(file, { md5: digest, artifactId: artifact.id })
+    const { digest, size } = yield* md5
+    // A file that changed size meanwhile gets no marker: its md5 would not be the uploaded content's.
+    if (Option.isSome(source.size) && size !== source.size.value) {
+      yield* Effect.logWarning(`no upload marker for ${file}: it changed while it was uploaded (${source.size.value} bytes sent, ${size} now)`)
+    } else {
+      yield* Marker.write(file, { md5: digest, artifactId: artifact.id })
+    }
     return artifact
-  }).pipe(Effect.withSpan("ivcap.NodeTransfer.uploadFile"))
+  }).pipe(Effect.scoped, Effect.withSpan("ivcap.NodeTransfer.uploadFile"))
 
 /** A local file operation failed. @since 0.1.0 */
 export class FileError extends Schema.TaggedError<FileError>()("FileError", {
