@@ -20,6 +20,10 @@ main(async () => {
   const program = Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const stop = stopwatch()
+    if (api === "discard") {
+      const bytes = yield* Download.stream(artifact).pipe(Stream.runFold(0, (n, chunk) => n + chunk.length))
+      return { bytes, ...stop() }
+    }
     if (api === "node") yield* NodeTransfer.downloadToFile(artifact, out)
     else yield* Download.stream(artifact).pipe(Stream.run(fs.sink(out)))
     const time = stop()
