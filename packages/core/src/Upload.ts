@@ -82,8 +82,9 @@ export type UploadEvent = Progress | Completed
 
 /**
  * The default chunk size (bytes per PATCH): 8 MiB, chosen by measurement (see BENCHMARKS.md). A file source
- * streams each chunk from disk, so memory does not grow with it; a `Blob` or one-pass `Stream` source holds one
- * chunk in memory, and a failure may re-send up to one chunk. (The CLI's default is 10 MB.)
+ * streams each chunk from disk, so memory does not grow with it, and its chunks grow from this size (see
+ * {@link maxChunkSize}); a `Blob` or one-pass `Stream` source holds one chunk in memory, and a failure may re-send
+ * up to one chunk. (The CLI's default is 10 MB.)
  *
  * @since 0.1.0
  */
