@@ -11,7 +11,8 @@
  * @since 0.2.0
  */
 import { createHash, randomBytes } from "node:crypto"
-import { type FileHandle, open as openFile } from "node:fs/promises"
+import { writeSync, writevSync } from "node:fs"
+import { open as openFile } from "node:fs/promises"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import type * as IvcapClient from "@ivcap/core/IvcapClient"
@@ -136,17 +137,14 @@ export interface DownloadedFile {
   readonly artifact: Artifact.ArtifactDetails
 }
 
-/**
- * Writes `pieces` (`bytes` in all) at `position` with one vectored write, completing a short write (rare for a
- * regular file) piece by piece.
- */
-const writeAllAt = async (handle: FileHandle, pieces: ReadonlyArray<Uint8Array>, bytes: number, position: number): Promise<void> => {
-  let done = (await handle.writev(pieces as Array<Uint8Array>, position)).bytesWritten
+/** Writes `pieces` (`bytes` in all) at `position` with one vectored write, completing a short one (rare for a regular file). */
+const writeAllAt = (fd: number, pieces: ReadonlyArray<Uint8Array>, bytes: number, position: number): void => {
+  let done = writevSync(fd, pieces as Array<Uint8Array>, position)
   if (done === bytes) return
   let offset = 0
   for (const piece of pieces) {
     const end = offset + piece.length
-    while (done < end) done += (await handle.write(piece, done - offset, end - done, position + done)).bytesWritten
+    while (done < end) done += writeSync(fd, piece, done - offset, end - done, position + done)
     offset = end
   }
 }
@@ -187,7 +185,7 @@ export const downloadToFile = (
     const hashSha256 = wantSha256 !== undefined || options.computeSha256 === true
     let sha256 = hashSha256 ? createHash("sha256") : undefined
     let size = 0
-    // The file is closed (scope) before it is renamed into place; closing waits for a write still in flight.
+    // The file is closed (scope) before it is renamed into place.
     yield* Effect.scoped(Effect.gen(function*() {
       const handle = yield* Effect.acquireRelease(
         Effect.tryPromise({ try: () => openFile(temp, "w"), catch: fileError("cannot write") }),
@@ -207,22 +205,28 @@ export const downloadToFile = (
         ),
         Effect.catchAll((e) => Effect.sync(() => restartFailure = Option.some(e)))
       )
-      // One vectored write per batch the download hands over (~1 MiB), hashed while the write is in flight.
+      // One vectored write per batch the download hands over (~1 MiB), synchronous like curl's: an asynchronous
+      // write per batch left the thread idle between batches, which made V8 run a full GC every ~30 MiB and cost
+      // twice the CPU (BENCHMARKS.md, "Download"); a write to the page cache takes under a millisecond.
       yield* Download.stream(details, { ...options, onRestart }).pipe(
-        Stream.runForEachChunk((chunk) => {
-          if (Option.isSome(restartFailure)) return Effect.fail(restartFailure.value)
-          const pieces = Chunk.toReadonlyArray(chunk)
-          let bytes = 0
-          for (const piece of pieces) bytes += piece.length
-          const written = writeAllAt(handle, pieces, bytes, position)
-          position += bytes
-          size += bytes
-          for (const piece of pieces) {
-            md5?.update(piece)
-            sha256?.update(piece)
-          }
-          return Effect.tryPromise({ try: () => written, catch: fileError("cannot write") })
-        })
+        Stream.runForEachChunk((chunk) =>
+          Effect.suspend(() => {
+            if (Option.isSome(restartFailure)) return Effect.fail(restartFailure.value)
+            const pieces = Chunk.toReadonlyArray(chunk)
+            let bytes = 0
+            for (const piece of pieces) bytes += piece.length
+            return Effect.try({ try: () => writeAllAt(handle.fd, pieces, bytes, position), catch: fileError("cannot write") }).pipe(
+              Effect.map(() => {
+                position += bytes
+                size += bytes
+                for (const piece of pieces) {
+                  md5?.update(piece)
+                  sha256?.update(piece)
+                }
+              })
+            )
+          })
+        )
       )
     }))
     const digests = { md5: md5?.digest("hex"), sha256: sha256?.digest("hex") }
