@@ -171,7 +171,7 @@ const tour = (workDir: string) =>
 
     yield* step("Download the artifact and verify it")
     const downloaded = yield* NodeTransfer.downloadToFile(artifact, `${workDir}/downloaded.bin`, { sha256 })
-    yield* info(`${Progress.mib(downloaded.size)} written, sha256 ${downloaded.sha256.slice(0, 16)}… matches`)
+    yield* info(`${Progress.mib(downloaded.size)} written, sha256 ${Option.getOrElse(downloaded.sha256, () => "").slice(0, 16)}… matches`)
     yield* fs.remove(file)
   })
 

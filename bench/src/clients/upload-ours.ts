@@ -1,26 +1,32 @@
 /**
  * Ours: uploads a file with the SDK on Node, timed from just before the upload starts:
- * - `--api node` (default): `NodeTransfer.uploadFile(path, { force: true })`, the user-facing call — record
- *   creation, tus PATCHes of `--chunk-size`, the finished record read back, then the file's md5 for the
- *   `.ivcap-<name>.txt` marker (as the Python client does);
- * - `--api core`: `UploadSource.fromFile` + `Upload.upload`, the same without the marker.
+ * - `--api node` (default): `NodeTransfer.uploadFile(path, { force: true })`, the user-facing call with its
+ *   defaults — record creation, tus PATCHes, the finished record read back, and the md5 for the
+ *   `.ivcap-<name>.txt` marker (as the Python client writes it);
+ * - `--api plain`: `NodeFileSource.fromFile` + `Upload.upload`, the same without the marker.
+ * `--chunk-size` fixes the chunk size (default: the SDK's). The result carries the RSS right after the SDK's
+ * modules were imported (`importRss`), the floor the peak is compared with.
  */
-import { Upload, UploadSource } from "@ivcap/core"
-import { NodeTransfer } from "@ivcap/node"
+import { Upload } from "@ivcap/core"
+import { NodeFileSource, NodeTransfer } from "@ivcap/node"
 import * as Effect from "effect/Effect"
-import { flag, main, numeric, report, required, stopwatch } from "./common.js"
+import { flag, main, report, required, stopwatch } from "./common.js"
 import { oursLayer } from "./ours.js"
+
+// The static imports above are loaded: this is the RSS of a program that has imported `@ivcap/node`.
+const importRss = process.memoryUsage.rss()
 
 main(async () => {
   const file = required("file")
-  const chunkSize = numeric("chunk-size")
+  const given = flag("chunk-size")
+  const chunkSize = given === undefined ? undefined : Number(given)
   const api = flag("api") ?? "node"
   const program = Effect.gen(function*() {
     const stop = stopwatch()
-    const artifact = api === "core"
-      ? yield* Effect.flatMap(UploadSource.fromFile(file), (source) => Upload.upload(source, { chunkSize, resume: false }))
+    const artifact = api === "plain"
+      ? yield* Effect.flatMap(NodeFileSource.fromFile(file), (source) => Upload.upload(source, { chunkSize, resume: false }))
       : yield* NodeTransfer.uploadFile(file, { chunkSize, resume: false, force: true })
-    return { id: artifact.id, ...stop() }
+    return { id: artifact.id, importRss, ...stop() }
   })
   report(await Effect.runPromise(program.pipe(Effect.provide(oursLayer()))))
 })

@@ -1,6 +1,6 @@
 /**
  * Artifact helpers shared by the upload and download benchmarks: test files, artifact records created and
- * checked with plain `fetch` (outside any timing), and the `curl` baseline that sends chunk files as tus PATCHes.
+ * checked with plain `fetch` (outside any timing), and the `curl` baseline that sends a file as one tus PATCH.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Data from "effect/Data"
@@ -97,23 +97,17 @@ export const expectReady = (emu: EmulatorProcess, id: string, size: number) =>
       : Effect.fail(new CheckFailed({ message: `artifact ${id}: status ${a.status}, size ${a.size}; expected ready with ${size} bytes` })))
 
 /**
- * The curl baseline: one curl process sends every chunk file as a tus PATCH to `dataHref` (`--next` per chunk,
- * so the connection is reused), with `Expect:` off (no 100-continue round trip) and the headers from a file (the
- * token stays out of argv). Fails unless every PATCH answered 204.
+ * The curl baseline: one curl process sends the whole file as one tus PATCH to `dataHref` (`-T file`), with
+ * `Expect:` off (no 100-continue round trip) and the headers from a file (the token stays out of argv). Fails
+ * unless the PATCH answered 204.
  */
 export const curlUpload = (emu: EmulatorProcess, dataHref: string, file: TestFile, headerFile: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     yield* fs.writeFileString(headerFile, `Authorization: Bearer ${emu.token}\nTus-Resumable: 1.0.0\nContent-Type: application/offset+octet-stream\nExpect:\n`)
-    const args = file.chunks.flatMap((c, i) => [
-      ...(i === 0 ? [] : ["--next"]),
-      "-sS", "-X", "PATCH", "-H", `@${headerFile}`, "-H", `Upload-Offset: ${c.offset}`,
-      "-T", c.path, "-o", "/dev/null", "-w", "%{http_code}\\n", dataHref
-    ])
-    const finished = yield* run("curl", args)
-    const codes = finished.stdout.trim().split("\n")
-    if (codes.length !== file.chunks.length || codes.some((c) => c !== "204")) {
-      return yield* new CheckFailed({ message: `curl PATCH statuses: ${codes.join(",")}; stderr: ${finished.stderr.slice(0, 300)}` })
+    const finished = yield* run("curl", ["-sS", "-X", "PATCH", "-H", `@${headerFile}`, "-H", "Upload-Offset: 0", "-T", file.path, "-o", "/dev/null", "-w", "%{http_code}", dataHref])
+    if (finished.stdout.trim() !== "204") {
+      return yield* new CheckFailed({ message: `curl PATCH status: ${finished.stdout.trim()}; stderr: ${finished.stderr.slice(0, 300)}` })
     }
     return finished
   })

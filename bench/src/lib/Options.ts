@@ -20,6 +20,8 @@ export interface Options {
   readonly uploadLargeBytes: number
   /** Download size in bytes (issue: 1 GiB). */
   readonly downloadBytes: number
+  /** The larger download, to show RSS does not grow with size (issue: 4 GiB). */
+  readonly downloadLargeBytes: number
   /** PATCH chunk size shared by all upload clients; `undefined` = the SDK's default. */
   readonly chunkBytes: number | undefined
   /** Aspects listed (issue: 100k). */
@@ -76,8 +78,8 @@ export const formatBytes = (bytes: number): string =>
 /** The usage text. */
 export const usage = `pnpm bench [-- options]
   --quick              small sizes, one repetition (CI-like time)
-  --size <bytes>       upload and download size (default 1GiB; quick 32MiB); the large upload is 4x this
-  --upload-size, --download-size, --large-upload-size <bytes>
+  --size <bytes>       upload and download size (default 1GiB; quick 32MiB); the large upload and download are 4x this
+  --upload-size, --download-size, --large-upload-size, --large-download-size <bytes>
   --chunk-size <bytes> PATCH chunk size of every upload client (default: the SDK's default)
   --items <n>          aspects to list (default 100k; quick 2k)
   --creates <n>        aspects to create per concurrency level (default 10k; quick 500)
@@ -109,7 +111,7 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
     flags.set(name, value)
   }
   if (flags.has("help")) throw new Error(usage)
-  const known = new Set([...booleans, "size", "upload-size", "download-size", "large-upload-size", "chunk-size", "items", "creates", "bulk-items", "search-items", "concurrency", "runs", "cold-runs", "only", "out"])
+  const known = new Set([...booleans, "size", "upload-size", "download-size", "large-upload-size", "large-download-size", "chunk-size", "items", "creates", "bulk-items", "search-items", "concurrency", "runs", "cold-runs", "only", "out"])
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}\n${usage}`)
 
   const quick = flags.has("quick")
@@ -134,6 +136,7 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
     uploadBytes,
     uploadLargeBytes: bytes("large-upload-size", 4 * uploadBytes),
     downloadBytes: bytes("download-size", size),
+    downloadLargeBytes: bytes("large-download-size", 4 * bytes("download-size", size)),
     chunkBytes: chunk === undefined ? undefined : parseBytes(chunk),
     listItems: count("items", quick ? 2_000 : 100_000),
     createCount: count("creates", quick ? 500 : 10_000),

@@ -122,7 +122,9 @@ export const contentUrlOf: (artifact: Artifact.ArtifactDetails) => Effect.Effect
 
 /**
  * The content of an artifact as a Stream of byte chunks, resumed with `Range` after dropped connections. The
- * response's pieces are passed on unchanged; at most 16 of them (~1 MiB) are read ahead of the consumer.
+ * response's pieces (as the platform reads them, ~64 KiB on Node) are passed on unchanged, in Stream chunks of
+ * about 1 MiB (what has arrived when 1 MiB is waiting, or 2 ms after the first piece while the consumer waits);
+ * at most 4 MiB are read ahead of the consumer, after which the connection is left to fill (back-pressure).
  *
  * @example
  * Download.stream("urn:ivcap:artifact:…").pipe(Stream.runFold(0, (n, bytes) => n + bytes.length))

@@ -20,6 +20,7 @@
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -81,12 +82,31 @@ export type UploadEvent = Progress | Completed
 
 /**
  * The default chunk size (bytes per PATCH): 8 MiB, chosen by measurement (see BENCHMARKS.md). A file source
- * streams each chunk from disk, so memory does not grow with it; a `Blob` or one-pass `Stream` source holds one
- * chunk in memory, and a failure may re-send up to one chunk. (The CLI's default is 10 MB.)
+ * streams each chunk from disk, so memory does not grow with it, and its chunks grow from this size (see
+ * {@link maxChunkSize}); a `Blob` or one-pass `Stream` source holds one chunk in memory, and a failure may re-send
+ * up to one chunk. (The CLI's default is 10 MB.)
  *
  * @since 0.1.0
  */
 export const defaultChunkSize = 8 * 1024 * 1024
+
+/**
+ * The largest chunk an upload grows to when no `chunkSize` is given: 256 MiB. Only chunks read while they are sent
+ * (files) grow, as their memory does not depend on the chunk size: the first is {@link defaultChunkSize}, and each
+ * chunk the server confirms whole within {@link growWithin} doubles the next, so a fast link sends a GiB in about
+ * eight requests while a slow one keeps requests of a few seconds (a cut then re-sends little, even through a
+ * proxy that buffers whole request bodies). A failed chunk halves the next, down to the first size.
+ *
+ * @since 0.3.0
+ */
+export const maxChunkSize = 256 * 1024 * 1024
+
+/**
+ * How quickly the server must confirm a whole chunk for the next one to double (see {@link maxChunkSize}): 2 s.
+ *
+ * @since 0.3.0
+ */
+export const growWithin: Duration.Duration = /*#__PURE__*/ Duration.seconds(2)
 
 /**
  * The smallest chunk size accepted: 64 KiB. Smaller chunks make a large upload absurdly long (a 10 GiB file in
@@ -129,7 +149,11 @@ export interface CreateOptions {
 
 /** How content is sent. @since 0.1.0 */
 export interface SendOptions {
-  /** Bytes per PATCH; default {@link defaultChunkSize}, at least {@link minimumChunkSize}. */
+  /**
+   * Bytes per PATCH, at least {@link minimumChunkSize}. Default: {@link defaultChunkSize}, growing up to
+   * {@link maxChunkSize} for sources read while they are sent (files) over a link that confirms chunks quickly.
+   * A given size is used for every chunk.
+   */
   readonly chunkSize?: number | undefined
   /** Waits between a failure and the `HEAD` that follows; default {@link defaultRetrySchedule}. */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
@@ -187,7 +211,12 @@ const validateSend = (options: SendOptions) =>
   Effect.suspend(() => {
     const chunkSize = options.chunkSize ?? defaultChunkSize
     return Number.isSafeInteger(chunkSize) && chunkSize >= minimumChunkSize
-      ? Effect.succeed({ chunkSize, retry: options.retry ?? defaultRetrySchedule, onProgress: options.onProgress ?? (() => Effect.void) })
+      ? Effect.succeed({
+        chunkSize,
+        grow: options.chunkSize === undefined ? Option.some({ max: maxChunkSize, within: growWithin }) : Option.none(),
+        retry: options.retry ?? defaultRetrySchedule,
+        onProgress: options.onProgress ?? (() => Effect.void)
+      })
       : Effect.fail(
         new InvalidArgument({ argument: "chunkSize", message: `chunkSize must be an integer of at least ${minimumChunkSize} bytes (64 KiB), got ${chunkSize}` })
       )

@@ -12,6 +12,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -28,8 +29,54 @@ export class SourceError extends /*#__PURE__*/ Schema.TaggedError<SourceError>()
 }) {}
 
 /**
- * The bytes of one chunk: `length` bytes in memory, or as a stream of exactly `length` bytes read while it is
- * sent (files: the memory of a chunk is then a few MiB of reads, not the chunk size).
+ * The bytes of a chunk as a plain `AsyncIterable` made afresh for each request (a Node `fs.ReadStream` over a file
+ * range is one): read while it is sent, with no Effect `Stream` step per buffer. When the `HttpClient` in context
+ * takes such a body as it is ({@link IterableBodies}: undici on Node), the tus engine hands it over with
+ * `HttpBody.raw`, counting each buffer for progress; otherwise it is sent as a `Stream` of copies. Anything it
+ * throws fails the upload with `SourceError` (not a transport error), as does a length other than the piece's.
+ *
+ * A buffer it yields is done with once the next one is asked for (undici writes each buffer of 16 KiB or more to
+ * the socket before it asks for the next one, and the `Stream` path copies), so an iterable may read into the
+ * same few buffers again and again instead of allocating fresh memory per read.
+ *
+ * @since 0.3.0
+ */
+export interface IterableBody {
+  readonly _tag: "IterableBody"
+  /** Opens the bytes of one request (called once per attempt, only when the body is read). */
+  readonly open: () => AsyncIterable<Uint8Array>
+}
+
+/**
+ * An {@link IterableBody} from a function that opens the bytes of one request.
+ *
+ * @example
+ * UploadSource.iterableBody(() => fs.createReadStream(path, { start: offset, end: offset + length - 1 }))
+ * @since 0.3.0
+ */
+export const iterableBody = (open: () => AsyncIterable<Uint8Array>): IterableBody => ({ _tag: "IterableBody", open })
+
+/** Whether the bytes of a piece are an {@link IterableBody}. @since 0.3.0 */
+export const isIterableBody = (bytes: Piece["bytes"]): bytes is IterableBody =>
+  !(bytes instanceof Uint8Array) && (bytes as Partial<IterableBody>)._tag === "IterableBody"
+
+/**
+ * Whether the platform's `HttpClient` sends an `AsyncIterable<Uint8Array>` given as `HttpBody.raw` as the request
+ * body. `false` by default (fetch and `node:http` do not); `@ivcap/node`'s layers, which use undici, set it, and a
+ * program that pairs `IvcapClient.layer` with `NodeHttpClient.layerUndici` itself can provide it with
+ * `Layer.succeed(UploadSource.IterableBodies, true)`. When `false`, an {@link IterableBody} is sent as a `Stream`
+ * (same bytes, more work per buffer).
+ *
+ * @since 0.3.0
+ */
+export class IterableBodies extends /*#__PURE__*/ Context.Reference<IterableBodies>()("@ivcap/core/UploadSource/IterableBodies", {
+  defaultValue: () => false
+}) {}
+
+/**
+ * The bytes of one chunk: `length` bytes in memory, as a stream of exactly `length` bytes read while it is sent,
+ * or as an {@link IterableBody} read while it is sent (files: the memory of a chunk is then a few MiB of reads,
+ * not the chunk size).
  *
  * @since 0.1.0
  */
@@ -37,7 +84,7 @@ export interface Piece {
   readonly length: number
   /** Whether the source ends with this piece (how an upload of unknown size learns its length). */
   readonly end: boolean
-  readonly bytes: Uint8Array | Stream.Stream<Uint8Array, SourceError>
+  readonly bytes: Uint8Array | Stream.Stream<Uint8Array, SourceError> | IterableBody
 }
 
 /** An opened source. @since 0.1.0 */
@@ -88,10 +135,10 @@ export interface Ranges {
   /** Identifies the same content across restarts (see {@link fileFingerprint}); absent: not resumable after a restart. */
   readonly fingerprint?: string | undefined
   /**
-   * The bytes `[offset, offset + length)` (`length` ≥ 1, within the size): in memory, or as a stream read while it
-   * is sent. A stream that yields fewer or more bytes fails the upload with `SourceError`.
+   * The bytes `[offset, offset + length)` (`length` ≥ 1, within the size): in memory, or as a stream or an
+   * {@link IterableBody} read while it is sent. One that yields fewer or more bytes fails the upload with `SourceError`.
    */
-  readonly read: (offset: number, length: number) => Effect.Effect<Uint8Array | Stream.Stream<Uint8Array, SourceError>, SourceError>
+  readonly read: (offset: number, length: number) => Effect.Effect<Piece["bytes"], SourceError>
 }
 
 /**
@@ -107,7 +154,12 @@ export const fromRanges = (ranges: Ranges, options?: SourceOptions): UploadSourc
   const reader = Internal.sized(ranges.size, (offset, length) =>
     length === 0
       ? Effect.succeed(new Uint8Array(0))
-      : Effect.map(ranges.read(offset, length), (bytes) => bytes instanceof Uint8Array ? bytes : Internal.exactly(ranges.description, length, bytes)))
+      : Effect.map(ranges.read(offset, length), (bytes) =>
+        bytes instanceof Uint8Array
+          ? bytes
+          : isIterableBody(bytes)
+          ? Internal.exactlyIterable(ranges.description, length, bytes)
+          : Internal.exactly(ranges.description, length, bytes)))
   return {
     description: ranges.description,
     size: Option.some(ranges.size),

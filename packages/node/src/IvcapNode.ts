@@ -20,6 +20,7 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import * as Bulk from "@ivcap/core/Bulk"
 import * as Credentials from "@ivcap/core/Credentials"
 import * as IvcapClient from "@ivcap/core/IvcapClient"
+import * as UploadSource from "@ivcap/core/UploadSource"
 import * as UploadStore from "@ivcap/core/UploadStore"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -50,7 +51,7 @@ export interface Options extends NodeConfig.Options, Omit<IvcapClient.Options, "
 }
 
 /** Everything {@link layer} provides. @since 0.1.0 */
-export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | FileSystem.FileSystem | Path.Path | UploadStore.UploadStore | Bulk.ProgressStore
+export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | FileSystem.FileSystem | Path.Path | UploadStore.UploadStore | Bulk.ProgressStore | UploadSource.IterableBodies
 
 /**
  * Why {@link layer} can fail to build: missing or invalid configuration, or an expired CLI login that cannot be
@@ -58,9 +59,13 @@ export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | FileSys
  */
 export type LayerError = ConfigError.ConfigError | NodeConfig.TokenExpired
 
-/** Undici HTTP, the Node file system and `Path`. @since 0.1.0 */
-const layerRuntime: Layer.Layer<HttpClient.HttpClient | FileSystem.FileSystem | Path.Path> = Layer.mergeAll(
+/**
+ * Undici HTTP (which sends a file source's buffers as they are read: `UploadSource.IterableBodies`), the Node file
+ * system and `Path`.
+ */
+const layerRuntime: Layer.Layer<HttpClient.HttpClient | UploadSource.IterableBodies | FileSystem.FileSystem | Path.Path> = Layer.mergeAll(
   NodeHttpClient.layerUndici,
+  Layer.succeed(UploadSource.IterableBodies, true),
   NodeFileSystem.layer,
   NodePath.layer
 )

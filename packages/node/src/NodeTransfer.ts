@@ -11,18 +11,21 @@
  * @since 0.2.0
  */
 import { createHash, randomBytes } from "node:crypto"
+import { writeSync, writevSync } from "node:fs"
+import { open as openFile } from "node:fs/promises"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import type { PlatformError } from "@effect/platform/Error"
 import type * as IvcapClient from "@ivcap/core/IvcapClient"
 import * as Artifact from "@ivcap/core/Artifact"
 import * as Download from "@ivcap/core/Download"
 import * as Upload from "@ivcap/core/Upload"
 import type * as UploadSource from "@ivcap/core/UploadSource"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as HashWorker from "./internal/hashWorker.js"
 import * as Marker from "./Marker.js"
 import * as NodeFileSource from "./NodeFileSource.js"
 
@@ -57,26 +60,6 @@ const matching = (file: string, marker: Option.Option<Marker.Marker>) =>
           ))
   })
 
-/**
- * A hash of a file's bytes fed as they are read, in any order and with repeats: each buffer adds the bytes from the
- * end of what was hashed so far on. Complete when it reached the file's size without a gap (an upload resumed
- * mid-file never reads the start).
- */
-const inOrderHash = (algorithm: string) => {
-  const hash = createHash(algorithm)
-  let upTo = 0
-  return {
-    update: (position: number, bytes: Uint8Array) => {
-      const end = position + bytes.length
-      if (position <= upTo && end > upTo) {
-        hash.update(position === upTo ? bytes : bytes.subarray(upTo - position))
-        upTo = end
-      }
-    },
-    digest: (size: number): Option.Option<string> => (upTo === size ? Option.some(hash.digest("hex")) : Option.none())
-  }
-}
-
 /** Options of {@link uploadFile}. @since 0.1.0 */
 export interface UploadFileOptions extends Upload.UploadOptions {
   /** Upload even when the marker says the file was uploaded already (the Python `force_upload`). */
@@ -85,8 +68,8 @@ export interface UploadFileOptions extends Upload.UploadOptions {
 
 /**
  * Uploads a file, unless its marker shows the same content is uploaded already (then that artifact is returned,
- * without any upload request), and writes the marker afterwards (its md5 computed from the bytes as they are sent;
- * only an upload resumed mid-file reads the file again for it). The name defaults to the file's base name and the
+ * without any upload request), and writes the marker afterwards (its md5 computed in a worker thread that reads the
+ * file while the upload runs, so it costs the upload's thread nothing). The name defaults to the file's base name and the
  * content type to a guess from its extension. A marker that cannot be written (a read-only folder) is logged, not
  * an error. With the upload store of `IvcapNode.layer`, an interrupted upload of the file resumes.
  *
@@ -103,17 +86,19 @@ export const uploadFile = (
       const existing = yield* artifactForFile(file)
       if (Option.isSome(existing)) return existing.value
     }
-    const md5 = inOrderHash("md5")
-    const source = yield* NodeFileSource.fromFile(file, { name: options.name, contentType: options.contentType, onRead: md5.update })
+    const source = yield* NodeFileSource.fromFile(file, { name: options.name, contentType: options.contentType })
+    // The marker's md5 is computed in a worker thread while the upload runs (stopped if the upload fails).
+    const md5 = yield* HashWorker.start(file, "md5")
     const artifact = yield* Upload.upload(source, options)
-    // The md5 of the bytes as they were sent; a resumed upload did not read the start of the file: read it all then.
-    const digest = yield* Option.match(md5.digest(Option.getOrElse(source.size, () => -1)), {
-      onNone: () => Marker.md5File(file),
-      onSome: Effect.succeed
-    })
-    yield* Marker.write(file, { md5: digest, artifactId: artifact.id })
+    const { digest, size } = yield* md5
+    // A file that changed size meanwhile gets no marker: its md5 would not be the uploaded content's.
+    if (Option.isSome(source.size) && size !== source.size.value) {
+      yield* Effect.logWarning(`no upload marker for ${file}: it changed while it was uploaded (${source.size.value} bytes sent, ${size} now)`)
+    } else {
+      yield* Marker.write(file, { md5: digest, artifactId: artifact.id })
+    }
     return artifact
-  }).pipe(Effect.withSpan("ivcap.NodeTransfer.uploadFile"))
+  }).pipe(Effect.scoped, Effect.withSpan("ivcap.NodeTransfer.uploadFile"))
 
 /** A local file operation failed. @since 0.1.0 */
 export class FileError extends Schema.TaggedError<FileError>()("FileError", {
@@ -126,8 +111,13 @@ export class FileError extends Schema.TaggedError<FileError>()("FileError", {
 export interface DownloadFileOptions extends Download.DownloadOptions {
   /** The expected md5 (hex); a different one fails with `DownloadMismatch` (`checksum`). */
   readonly md5?: string | undefined
-  /** The expected sha-256 (hex). */
+  /** The expected sha-256 (hex); a different one fails with `DownloadMismatch` (`checksum`). */
   readonly sha256?: string | undefined
+  /**
+   * Compute the sha-256 of the content for {@link DownloadedFile.sha256} even without an expected one to check
+   * (about 0.7 CPU s per GiB). Default `false`: the sha-256 is computed only when `sha256` is given.
+   */
+  readonly computeSha256?: boolean | undefined
 }
 
 /** A finished download. @since 0.1.0 */
@@ -139,9 +129,24 @@ export interface DownloadedFile {
    * `None` otherwise, as it is not computed then.
    */
   readonly md5: Option.Option<string>
-  /** The lower-case hex sha-256 of what was written. */
-  readonly sha256: string
+  /**
+   * The lower-case hex sha-256 of what was written, when it was computed (a `sha256` to check, or
+   * `computeSha256: true`); `None` otherwise.
+   */
+  readonly sha256: Option.Option<string>
   readonly artifact: Artifact.ArtifactDetails
+}
+
+/** Writes `pieces` (`bytes` in all) at `position` with one vectored write, completing a short one (rare for a regular file). */
+const writeAllAt = (fd: number, pieces: ReadonlyArray<Uint8Array>, bytes: number, position: number): void => {
+  let done = writevSync(fd, pieces as Array<Uint8Array>, position)
+  if (done === bytes) return
+  let offset = 0
+  for (const piece of pieces) {
+    const end = offset + piece.length
+    while (done < end) done += writeSync(fd, piece, done - offset, end - done, position + done)
+    offset = end
+  }
 }
 
 /** An `ETag` that is an md5 (32 hex digits, as S3-style stores send): worth checking. */
@@ -150,8 +155,9 @@ const md5Etag = (etag: string | undefined): Option.Option<string> =>
 
 /**
  * Downloads an artifact's content to `file`: streamed (resuming dropped connections) into a temporary file next to
- * it, checked — byte count against the record's size, md5 against an md5-shaped `etag`, and `md5`/`sha256` when
- * given — then renamed over `file`. Nothing is left behind on failure or interruption. When a dropped connection
+ * it in ~1 MiB vectored writes, checked — byte count against the record's size, md5 against an md5-shaped `etag`,
+ * and `md5`/`sha256` when given — then renamed over `file`. A digest is computed only when it is checked (or
+ * `computeSha256` asks for the sha-256), while the write before it is in flight. Nothing is left behind on failure or interruption. When a dropped connection
  * cannot be resumed safely (the server sent no `ETag` or `Last-Modified`, or the content changed), the temporary
  * file is truncated and the content written again from byte 0 — never two versions spliced together.
  *
@@ -168,44 +174,63 @@ export const downloadToFile = (
     const details = yield* Download.record(artifact)
     const target = path.resolve(file)
     const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString("hex")}.part`)
-    const fileError = (message: string) => (cause: { readonly message: string }) =>
-      new FileError({ path: target, message: `${message}: ${cause.message}`, cause })
+    const fileError = (message: string) => (cause: unknown) =>
+      new FileError({ path: target, message: `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
     yield* Effect.addFinalizer(() => fs.remove(temp, { force: true }).pipe(Effect.ignore))
     const url = yield* Download.contentUrlOf(details)
     const wantMd5 = options.md5?.toLowerCase() ?? Option.getOrUndefined(md5Etag(details.etag))
-    // md5 only when there is one to check it against: each hash costs about a CPU second per GiB.
     let md5 = wantMd5 === undefined ? undefined : createHash("md5")
-    let sha256 = createHash("sha256")
+    const wantSha256 = options.sha256?.toLowerCase()
+    // A digest is computed only when there is one to check or it is asked for: each costs 0.7–1.5 CPU s per GiB.
+    const hashSha256 = wantSha256 !== undefined || options.computeSha256 === true
+    let sha256 = hashSha256 ? createHash("sha256") : undefined
     let size = 0
     // The file is closed (scope) before it is renamed into place.
     yield* Effect.scoped(Effect.gen(function*() {
-      const handle = yield* fs.open(temp, { flag: "w" }).pipe(Effect.catchTags({ SystemError: fileError("cannot write"), BadArgument: fileError("cannot write") }))
+      const handle = yield* Effect.acquireRelease(
+        Effect.tryPromise({ try: () => openFile(temp, "w"), catch: fileError("cannot write") }),
+        (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+      )
+      let position = 0
       // A truncation that failed is reported by the next write (the download's errors cannot carry a FileError).
-      let restartFailure: Option.Option<PlatformError> = Option.none()
-      const onRestart = Effect.zipRight(handle.truncate(0), handle.seek(0, "start")).pipe(
+      let restartFailure: Option.Option<FileError> = Option.none()
+      const onRestart = Effect.tryPromise({ try: () => handle.truncate(0), catch: fileError("cannot truncate") }).pipe(
         Effect.tap(() =>
           Effect.sync(() => {
             md5 = wantMd5 === undefined ? undefined : createHash("md5")
-            sha256 = createHash("sha256")
+            sha256 = hashSha256 ? createHash("sha256") : undefined
             size = 0
+            position = 0
           })
         ),
         Effect.catchAll((e) => Effect.sync(() => restartFailure = Option.some(e)))
       )
+      // One vectored write per batch the download hands over (~1 MiB), synchronous like curl's: an asynchronous
+      // write per batch left the thread idle between batches, which made V8 run a full GC every ~30 MiB and cost
+      // twice the CPU (BENCHMARKS.md, "Download"); a write to the page cache takes under a millisecond.
       yield* Download.stream(details, { ...options, onRestart }).pipe(
-        Stream.runForEach((bytes) => {
-          if (Option.isSome(restartFailure)) return Effect.fail(restartFailure.value)
-          md5?.update(bytes)
-          sha256.update(bytes)
-          size += bytes.length
-          return handle.writeAll(bytes)
-        }),
-        // The platform errors are the temporary file's; the others the download's.
-        Effect.catchTags({ SystemError: fileError("cannot write"), BadArgument: fileError("cannot write") })
+        Stream.runForEachChunk((chunk) =>
+          Effect.suspend(() => {
+            if (Option.isSome(restartFailure)) return Effect.fail(restartFailure.value)
+            const pieces = Chunk.toReadonlyArray(chunk)
+            let bytes = 0
+            for (const piece of pieces) bytes += piece.length
+            return Effect.try({ try: () => writeAllAt(handle.fd, pieces, bytes, position), catch: fileError("cannot write") }).pipe(
+              Effect.map(() => {
+                position += bytes
+                size += bytes
+                for (const piece of pieces) {
+                  md5?.update(piece)
+                  sha256?.update(piece)
+                }
+              })
+            )
+          })
+        )
       )
     }))
-    const digests = { md5: md5?.digest("hex"), sha256: sha256.digest("hex") }
-    const expected: Array<["md5" | "sha256", string | undefined]> = [["md5", wantMd5], ["sha256", options.sha256?.toLowerCase()]]
+    const digests = { md5: md5?.digest("hex"), sha256: sha256?.digest("hex") }
+    const expected: Array<["md5" | "sha256", string | undefined]> = [["md5", wantMd5], ["sha256", wantSha256]]
     for (const [name, want] of expected) {
       const got = digests[name]
       if (want !== undefined && want !== got) {
@@ -213,5 +238,5 @@ export const downloadToFile = (
       }
     }
     yield* fs.rename(temp, target).pipe(Effect.mapError(fileError("cannot move the download into place")))
-    return { path: target, size, md5: Option.fromNullable(digests.md5), sha256: digests.sha256, artifact: details }
+    return { path: target, size, md5: Option.fromNullable(digests.md5), sha256: Option.fromNullable(digests.sha256), artifact: details }
   }).pipe(Effect.scoped, Effect.withSpan("ivcap.NodeTransfer.downloadToFile"))

@@ -27,7 +27,7 @@ layer(layerNode)("NodeTransfer.downloadToFile", (it) => {
       const result = yield* NodeTransfer.downloadToFile(artifact.id, target, { retry: quickRetry, sha256: digest("sha256", bytes) })
       expect(digest("sha256", new Uint8Array(fs.readFileSync(target)))).toBe(digest("sha256", bytes))
       // No md5 to check (the emulator's ETags are not md5s), so none is computed.
-      expect(result).toMatchObject({ path: target, size: bytes.length, md5: Option.none(), sha256: digest("sha256", bytes) })
+      expect(result).toMatchObject({ path: target, size: bytes.length, md5: Option.none(), sha256: Option.some(digest("sha256", bytes)) })
       expect(fs.readdirSync(dir)).toEqual(["out.bin"])
       expect(yield* emulator.requests.count({ method: "GET", path: /\/blob$/ })).toBe(2)
     })))
@@ -39,7 +39,18 @@ layer(layerNode)("NodeTransfer.downloadToFile", (it) => {
       const target = path.join(yield* tempDir, "out.bin")
       const result = yield* NodeTransfer.downloadToFile(artifact, target, { md5: digest("md5", bytes).toUpperCase() })
       expect(result.md5).toEqual(Option.some(digest("md5", bytes)))
-      expect(result.sha256).toBe(digest("sha256", bytes))
+      // No sha-256 to check and none asked for: not computed.
+      expect(result.sha256).toEqual(Option.none())
+    })))
+
+  it.effect("computeSha256 reports the sha-256 without one to check", () =>
+    live(Effect.gen(function*() {
+      const bytes = randomBytes(2 * 1024 * KiB + 5, 24)
+      const artifact = yield* uploaded(bytes)
+      const target = path.join(yield* tempDir, "out.bin")
+      const result = yield* NodeTransfer.downloadToFile(artifact, target, { computeSha256: true })
+      expect(result).toMatchObject({ size: bytes.length, md5: Option.none(), sha256: Option.some(digest("sha256", bytes)) })
+      expect(digest("sha256", new Uint8Array(fs.readFileSync(target)))).toBe(digest("sha256", bytes))
     })))
 
   it.effect("a wrong expected digest fails with DownloadMismatch (checksum); the target is untouched, nothing left behind", () =>

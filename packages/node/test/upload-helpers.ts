@@ -4,7 +4,7 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { IvcapClient } from "@ivcap/core"
+import { IvcapClient, UploadSource } from "@ivcap/core"
 import { Emulator } from "@ivcap/emulator"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
 import * as Effect from "effect/Effect"
@@ -26,7 +26,9 @@ export const clientLayer = Layer.unwrapEffect(Effect.gen(function*() {
   const server = yield* EmulatorServer.EmulatorServer
   const emulator = yield* Emulator.Emulator
   return IvcapClient.layer({ url: server.url, token: emulator.token, retry: quickRetry, timeout: "10 seconds" }).pipe(
-    Layer.provide(NodeHttpClient.layerUndici)
+    Layer.provide(NodeHttpClient.layerUndici),
+    // undici sends a file source's buffers as they are read, as under IvcapNode.layer
+    Layer.merge(Layer.succeed(UploadSource.IterableBodies, true))
   )
 }))
 

@@ -7,12 +7,14 @@
  * it got (`onRestart`), and fails with `DownloadMismatch` (`resume`) otherwise; a `200` whose validator differs
  * (the content changed, `If-Range` did not match) is handled the same way, never appended.
  */
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Mailbox from "effect/Mailbox"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -36,24 +38,14 @@ const strongEtag = (response: HttpClientResponse.HttpClientResponse): Option.Opt
 const validatorOf = (response: HttpClientResponse.HttpClientResponse): Option.Option<string> =>
   Option.orElse(strongEtag(response), () => Option.fromNullable(response.headers["last-modified"]))
 
-/** Drops the first `n` bytes of a stream (per chunk of elements). */
-const skip = <E>(n: number, body: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array, E> =>
-  n === 0 ? body : Stream.suspend(() => {
-    let left = n
-    return Stream.mapChunks(body, (chunk) => {
-      if (left === 0) return chunk
-      const kept: Array<Uint8Array> = []
-      for (const bytes of chunk) {
-        const dropped = Math.min(left, bytes.length)
-        left -= dropped
-        if (dropped < bytes.length) kept.push(dropped === 0 ? bytes : bytes.subarray(dropped))
-      }
-      return Chunk.unsafeFromArray(kept)
-    })
-  })
+/** The reader hands the consumer what it has read once this many bytes are waiting (or after {@link flushDelay}). */
+export const batchBytes = 1024 * 1024
 
-/** How many pieces of the body (~64 KiB each) the reader may get ahead of the consumer. */
-const readAhead = 16
+/** How long the first bytes of a batch may wait for more while the consumer waits (the latency batching costs). */
+const flushDelay = 2
+
+/** How far (bytes) the reader may get ahead of the consumer before it stops reading: the socket is then paused. */
+export const readAheadBytes = 4 * batchBytes
 
 /** A minimum transfer rate: fewer than `bytes` received over any `window` (while the consumer keeps up) fails. */
 export interface MinRate {
@@ -61,61 +53,145 @@ export interface MinRate {
   readonly window: Duration.Duration
 }
 
+/** How {@link watchedBody} reads one response body. */
+interface BodyOptions<E> {
+  /** Leading bytes to drop (a `200` to a resumed request repeats the content from byte 0). */
+  readonly skip: number
+  /** Called with each batch's size as it is read (before it is queued); an error ends the body with it. */
+  readonly count: (bytes: number) => E | undefined
+  readonly idle: Duration.Duration
+  readonly onIdle: () => E
+  readonly minRate: MinRate | undefined
+  readonly onSlow: () => E
+  /** The error of a failed read (the platform's errors carry the request, token included: never pass them on). */
+  readonly onError: (error: HttpClientError.HttpClientError) => E
+}
+
 /**
- * The body with its idle watchdog: fails with `onIdle()` when no bytes arrive for `idle`, and with `onSlow()` when
- * fewer than `minRate.bytes` arrive in a `minRate.window` (a window in which the consumer held the reader back is
- * not counted). The body is read by one
- * fiber into a small mailbox ({@link readAhead} pieces) that the consumer drains a chunk at a time, and one
- * watchdog fiber sleeps until the deadline the last piece pushed back and then fails the mailbox. Nothing runs
- * per piece but the reader's offer: `Stream.interruptWhen` (and `Stream.timeoutFail`) fork and race per pull,
- * which was two thirds of a download's client CPU. Pieces already read are delivered before a failure, so a
- * resume starts after every byte received.
+ * A response body as a Stream, read in one stage: one reader fiber drains the platform's body stream and, per
+ * piece it gets, drops the bytes to skip, counts (and checks, `count`) the rest and queues them; the consumer takes
+ * everything queued at once, as soon as {@link batchBytes} are waiting or {@link flushDelay} ms after the first of
+ * them, so a GiB crosses into the Stream as ~1,024 chunks rather than 16,384 pieces of 64 KiB each woken for
+ * separately. The reader stops (and the socket fills) when {@link readAheadBytes} wait. One watchdog fiber sleeps
+ * until the deadline the last read pushed back and fails the body with `onIdle()` when no bytes arrive for `idle`;
+ * with a `minRate`, a window with fewer bytes (in which the consumer did not hold the reader back) fails it with
+ * `onSlow()`. Bytes already read are delivered before a failure, so a resume starts after every byte counted.
  */
-const watchedBody = <E, E2>(
-  self: Stream.Stream<Uint8Array, E>,
-  idle: Duration.Duration,
-  onIdle: () => E2,
-  minRate: MinRate | undefined,
-  onSlow: () => E2
-): Stream.Stream<Uint8Array, E | E2> =>
+const watchedBody = <E>(response: HttpClientResponse.HttpClientResponse, options: BodyOptions<E>): Stream.Stream<Uint8Array, E> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const clock = yield* Effect.clock
-    const idleMillis = Duration.toMillis(idle)
+    const idleMillis = Duration.toMillis(options.idle)
     let last = clock.unsafeCurrentTimeMillis()
-    const mailbox = yield* Mailbox.make<Uint8Array, E | E2>({ capacity: readAhead })
-    const watchdog: Effect.Effect<boolean> = Effect.suspend(() => {
-      const left = last + idleMillis - clock.unsafeCurrentTimeMillis()
-      return left <= 0 ? mailbox.fail(onIdle()) : Effect.zipRight(clock.sleep(Duration.millis(left)), watchdog)
-    })
+    let skip = options.skip
+    let queue: Array<Uint8Array> = []
+    let queued = 0
+    let end: Exit.Exit<void, E> | undefined
+    /** The consumer waiting for bytes, and the reader waiting for room. */
+    let consumer: ((pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>>) => void) | undefined
+    let reader: (() => void) | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
     let windowBytes = 0
     let heldBack = false
-    const rateWatch = (rate: MinRate): Effect.Effect<boolean> =>
-      Effect.zipRight(
+
+    /** Everything queued, or the end once the queue is empty. */
+    const next = (): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> => {
+      if (queue.length > 0) {
+        const chunk = Chunk.unsafeFromArray(queue)
+        queue = []
+        queued = 0
+        const resume = reader
+        reader = undefined
+        resume?.()
+        return Effect.succeed(chunk)
+      }
+      return end !== undefined && Exit.isFailure(end) ? Effect.failCause(Cause.map(end.cause, Option.some)) : Effect.fail(Option.none())
+    }
+    const wake = () => {
+      const resume = consumer
+      if (resume === undefined) return
+      consumer = undefined
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+      resume(next())
+    }
+    const finish = (exit: Exit.Exit<void, E>) => {
+      end ??= exit
+      wake()
+    }
+    yield* Effect.addFinalizer(() => Effect.sync(() => timer !== undefined && clearTimeout(timer)))
+
+    const offer = (chunk: Chunk.Chunk<Uint8Array>): Effect.Effect<void, E> => {
+      // After a failure (the watchdog's) the reader only waits to be interrupted.
+      if (end !== undefined) return Effect.never
+      last = clock.unsafeCurrentTimeMillis()
+      let bytes = 0
+      const pieces: Array<Uint8Array> = []
+      for (let piece of chunk) {
+        if (skip > 0) {
+          const dropped = Math.min(skip, piece.length)
+          skip -= dropped
+          piece = piece.subarray(dropped)
+        }
+        if (piece.length === 0) continue
+        pieces.push(piece)
+        bytes += piece.length
+      }
+      if (bytes === 0) return Effect.void
+      windowBytes += bytes
+      const error = options.count(bytes)
+      if (error !== undefined) return Effect.fail(error)
+      for (const piece of pieces) queue.push(piece)
+      queued += bytes
+      if (consumer !== undefined) {
+        if (queued >= batchBytes) wake()
+        else timer ??= setTimeout(wake, flushDelay)
+      }
+      if (queued < readAheadBytes) return Effect.void
+      // The consumer is behind: this window says nothing about the server's rate.
+      heldBack = true
+      return Effect.async<void>((resume) => {
+        reader = () => resume(Effect.void)
+        return Effect.sync(() => {
+          reader = undefined
+        })
+      })
+    }
+    yield* response.stream.pipe(
+      Stream.runForEachChunk(offer),
+      Effect.mapError((e) => (HttpClientError.isHttpClientError(e) ? options.onError(e) : e)),
+      Effect.exit,
+      Effect.flatMap((exit) => Effect.sync(() => finish(exit))),
+      Effect.forkScoped
+    )
+
+    const watchdog: Effect.Effect<void> = Effect.suspend(() => {
+      const left = last + idleMillis - clock.unsafeCurrentTimeMillis()
+      return left <= 0 ? Effect.sync(() => finish(Exit.fail(options.onIdle()))) : Effect.zipRight(clock.sleep(Duration.millis(left)), watchdog)
+    })
+    yield* Effect.forkScoped(watchdog)
+    const rate = options.minRate
+    if (rate !== undefined && rate.bytes > 0) {
+      const rateWatch: Effect.Effect<void> = Effect.zipRight(
         clock.sleep(rate.window),
         Effect.suspend(() => {
           const slow = windowBytes < rate.bytes && !heldBack
           windowBytes = 0
           heldBack = false
-          return slow ? mailbox.fail(onSlow()) : rateWatch(rate)
+          return slow ? Effect.sync(() => finish(Exit.fail(options.onSlow()))) : rateWatch
         })
       )
-    yield* self.pipe(
-      Stream.runForEachChunk((chunk) => {
-        last = clock.unsafeCurrentTimeMillis()
-        for (const bytes of chunk) windowBytes += bytes.length
-        const rest = mailbox.unsafeOfferAll(chunk)
-        if (Chunk.isEmpty(rest)) return Effect.void
-        // The consumer is behind: this window says nothing about the server's rate.
-        heldBack = true
-        return Effect.asVoid(mailbox.offerAll(rest))
-      }),
-      Effect.exit,
-      Effect.flatMap((exit) => mailbox.done(exit)),
-      Effect.forkScoped
-    )
-    yield* Effect.forkScoped(watchdog)
-    if (minRate !== undefined && minRate.bytes > 0) yield* Effect.forkScoped(rateWatch(minRate))
-    return Mailbox.toStream(mailbox)
+      yield* Effect.forkScoped(rateWatch)
+    }
+
+    const pull = Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<E>>((resume) => {
+      if (queued >= batchBytes || end !== undefined) return resume(next())
+      consumer = resume
+      if (queue.length > 0) timer ??= setTimeout(wake, flushDelay)
+      return Effect.sync(() => {
+        consumer = undefined
+      })
+    })
+    return Stream.repeatEffectChunkOption(pull)
   }))
 
 /** What the engine needs to fetch one content URL. */
@@ -219,38 +295,31 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
     }
 
     const body = (response: HttpClientResponse.HttpClientResponse, toSkip: number): Stream.Stream<Uint8Array, DownloadError> =>
-      watchedBody(
-        skip(
-          toSkip,
-          response.stream.pipe(
-            // Never the platform error itself: its request carries the headers, token included.
-            Stream.mapError(Http.transportError)
-          )
-        ),
+      watchedBody<DownloadError>(response, {
+        skip: toSkip,
+        // Bookkeeping per batch read: count, check against the announced length and the record.
+        count: (bytes) => {
+          received += bytes
+          progressed = true
+          if (Option.isSome(length) && received > length.value) return mismatch("size", `received more than the announced ${length.value} bytes`)
+          // Stop as soon as a body outgrows the record, rather than reading the rest of it.
+          return Option.isSome(expectedSize) && received > expectedSize.value
+            ? mismatch("size", `received more than the record's ${expectedSize.value} bytes`)
+            : undefined
+        },
         idle,
-        () => new RequestTimeout({ method: "GET", url, timeout: idle }),
-        options.minRate,
-        () =>
+        onIdle: () => new RequestTimeout({ method: "GET", url, timeout: idle }),
+        minRate: options.minRate,
+        onSlow: () =>
           new RequestTimeout({
             method: "GET",
             url,
             timeout: options.minRate!.window,
             reason: `fewer than ${options.minRate!.bytes} bytes received in ${Duration.format(options.minRate!.window)}`
-          })
-      ).pipe(
-        // Bookkeeping per chunk of elements: count, check against the announced length.
-        Stream.mapChunksEffect((chunk) => {
-          for (const bytes of chunk) received += bytes.length
-          if (chunk.length > 0) progressed = true
-          if (Option.isSome(length) && received > length.value) {
-            return Effect.fail(mismatch("size", `received more than the announced ${length.value} bytes`))
-          }
-          // Stop as soon as a body outgrows the record, rather than reading the rest of it.
-          return Option.isSome(expectedSize) && received > expectedSize.value
-            ? Effect.fail(mismatch("size", `received more than the record's ${expectedSize.value} bytes`))
-            : Effect.succeed(chunk)
-        })
-      )
+          }),
+        // Never the platform error itself: its request carries the headers, token included.
+        onError: Http.transportError
+      })
 
     /** The end of a response: complete, or cut short (resume), checked against the record. */
     const ended = Stream.suspend((): Stream.Stream<Uint8Array, DownloadError> => {

@@ -1,11 +1,11 @@
 /**
- * The plumbing of `UploadSource`: clamping reads to a size, checking that a ranged stream yields exactly its
- * length, and the content type of a source.
+ * The plumbing of `UploadSource`: clamping reads to a size, checking that a ranged stream or iterable body yields
+ * exactly its length, and the content type of a source.
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { Piece, Reader, SourceOptions } from "../UploadSource.js"
+import type { IterableBody, Piece, Reader, SourceOptions } from "../UploadSource.js"
 import { SourceError } from "../UploadSource.js"
 import { guessContentType } from "./mime.js"
 
@@ -41,3 +41,24 @@ export const exactly = (description: string, length: number, stream: Stream.Stre
       ))
     )
   })
+
+/**
+ * An iterable body of exactly `length` bytes: fewer or more, or any error it throws, is a `SourceError` naming the
+ * source (thrown by the iterator, so the tus engine reports it instead of the transport error it causes).
+ */
+export const exactlyIterable = (description: string, length: number, body: IterableBody): IterableBody => ({
+  _tag: "IterableBody",
+  open: async function*() {
+    let seen = 0
+    try {
+      for await (const bytes of body.open()) {
+        seen += bytes.length
+        if (seen > length) throw new SourceError({ source: description, message: `expected ${length} bytes, read more` })
+        yield bytes
+      }
+    } catch (cause) {
+      throw cause instanceof SourceError ? cause : new SourceError({ source: description, message: "read failed", cause })
+    }
+    if (seen !== length) throw new SourceError({ source: description, message: `expected ${length} bytes, read ${seen}` })
+  }
+})

@@ -13,15 +13,19 @@ import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { IvcapClient } from "../IvcapClient.js"
 import type { RequestTimeout, TransportError } from "../IvcapError.js"
 import { DecodeError, isTransient, ResourceNotFound, Unauthorized, UnexpectedStatus } from "../IvcapError.js"
 import { minimumChunkSize, Progress, UploadOffsetMismatch } from "../Upload.js"
-import type { Piece, Reader, SourceError } from "../UploadSource.js"
+import type { IterableBody, Piece, Reader } from "../UploadSource.js"
+import { isIterableBody, IterableBodies, SourceError } from "../UploadSource.js"
 import * as Http from "./http.js"
 import { makeWaiter } from "./retry.js"
 
@@ -96,22 +100,70 @@ const chunkBytes = (chunk: Chunk.Chunk<Uint8Array>): number => {
   return n
 }
 
+/** What a source's iterable threw, as a `SourceError` (sources built with `fromRanges` throw one already). */
+const asSourceError = (cause: unknown): SourceError =>
+  cause instanceof SourceError ? cause : new SourceError({ source: "source", message: "read failed", cause })
+
+/**
+ * The stream of an iterable body, opened when it is run. Each buffer is copied: the iterable may read into it again
+ * once the next one is asked for, while a stream body may still hold it in a queue.
+ */
+const iterableStream = (body: IterableBody): Stream.Stream<Uint8Array, SourceError> =>
+  Stream.fromAsyncIterable({ [Symbol.asyncIterator]: () => body.open()[Symbol.asyncIterator]() }, asSourceError).pipe(
+    Stream.map((bytes) => bytes.slice())
+  )
+
+/**
+ * An iterable body as the platform client takes it (`HttpBody.raw`): each buffer is reported with `onSent` (its
+ * progress event runs before the buffer is handed over, as on the stream path) and a failure of the source is
+ * recorded with `onFailure` before the iterator throws it (the client then aborts the request).
+ */
+const rawIterable = (
+  body: IterableBody,
+  onSent: (bytes: number) => Effect.Effect<void>,
+  onFailure: (error: SourceError) => void,
+  runtime: Runtime.Runtime<never>
+): AsyncIterable<Uint8Array> => {
+  const run = Runtime.runPromise(runtime)
+  return {
+    [Symbol.asyncIterator]: async function*() {
+      try {
+        for await (const bytes of body.open()) {
+          await run(onSent(bytes.length))
+          yield bytes
+        }
+      } catch (cause) {
+        const error = asSourceError(cause)
+        onFailure(error)
+        throw error
+      }
+    }
+  }
+}
+
 /** `PATCH <url>` with the piece at `offset`: the server's new offset. One attempt. */
 const patch = (url: string, offset: number, piece: Piece, options: PatchOptions): Effect.Effect<number, RequestError | SourceError, IvcapClient> =>
-  Effect.flatMap(IvcapClient, (client) => {
-    // A body stream that fails surfaces as a transport error; keep the real cause to report it instead.
+  Effect.flatMap(Effect.all([IvcapClient, IterableBodies, Effect.runtime<never>()]), ([client, iterables, runtime]) => {
+    // A body that fails surfaces as a transport error; keep the real cause to report it instead.
     let sourceFailure: Option.Option<SourceError> = Option.none()
-    const body = piece.bytes instanceof Uint8Array
-      ? HttpBody.uint8Array(piece.bytes, offsetContentType)
-      : HttpBody.stream(
-        piece.bytes.pipe(
+    const onFailure = (e: SourceError) => void (sourceFailure = Option.some(e))
+    const streamed = (bytes: Stream.Stream<Uint8Array, SourceError>) =>
+      HttpBody.stream(
+        bytes.pipe(
           // One progress step per chunk of elements, not per element (a file source yields 1 MiB buffers).
           Stream.mapChunksEffect((chunk) => Effect.as(options.onSent(chunkBytes(chunk)), chunk)),
-          Stream.tapError((e) => Effect.sync(() => (sourceFailure = Option.some(e))))
+          Stream.tapError((e) => Effect.sync(() => onFailure(e)))
         ),
         offsetContentType,
         piece.length
       )
+    const body = piece.bytes instanceof Uint8Array
+      ? HttpBody.uint8Array(piece.bytes, offsetContentType)
+      : isIterableBody(piece.bytes)
+      ? iterables
+        ? HttpBody.raw(rawIterable(piece.bytes, options.onSent, onFailure, runtime), { contentType: offsetContentType, contentLength: piece.length })
+        : streamed(iterableStream(piece.bytes))
+      : streamed(piece.bytes)
     const request = HttpClientRequest.patch(url).pipe(
       HttpClientRequest.setBody(body),
       HttpClientRequest.setHeaders({
@@ -143,7 +195,13 @@ export interface SendOptions {
   readonly reader: Reader
   /** The total length, when known. */
   readonly length: Option.Option<number>
+  /** The size of the first chunk (and of every chunk, unless `grow`). */
   readonly chunkSize: number
+  /**
+   * Grow chunks read while they are sent: double the next after a whole chunk confirmed within `within`, up to
+   * `max`; halve it after a failure, down to `chunkSize`.
+   */
+  readonly grow: Option.Option<{ readonly max: number; readonly within: Duration.Duration }>
   /** Waits between a failure and the HEAD that follows it; restarted whenever the server confirms progress. */
   readonly retry: Schedule.Schedule<unknown, unknown>
   /** The offset the server is known to be at (0 right after creation); `None` asks it with HEAD first. */
@@ -156,7 +214,9 @@ export interface SendOptions {
  */
 export const send = (options: SendOptions): Effect.Effect<number, SendError, IvcapClient> =>
   Effect.gen(function*() {
-    const { chunkSize, reader, url } = options
+    const { reader, url } = options
+    let chunkSize = options.chunkSize
+    const shrink = () => void (chunkSize = Math.max(options.chunkSize, Math.floor(chunkSize / 2)))
     const waiter = yield* makeWaiter(options.retry)
     let total = options.length
     let confirmed = 0
@@ -216,12 +276,14 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
       if (Option.isSome(total) && piece.length === 0) {
         return yield* mismatch(confirmed, `the source ended at byte ${confirmed}, before its length ${total.value}`)
       }
+      const started = yield* Clock.currentTimeMillis
       const attempt = yield* Effect.either(patch(url, confirmed, piece, {
         deferLength: Option.isNone(total),
         ...(declaring ? { uploadLength: confirmed } : {}),
         onSent
       }))
       if (attempt._tag === "Left") {
+        shrink()
         if (attempt.left instanceof Unauthorized && !renewedSinceProgress) {
           renewedSinceProgress = true
           yield* Effect.logDebug("upload: the token was refused mid-upload; asking the server for its offset with the renewed one")
@@ -248,6 +310,13 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
         yield* pause(mismatch(server, `the server accepted none of the ${piece.length} bytes sent at ${confirmed}`))
         yield* sync
         continue
+      }
+      if (Option.isSome(options.grow) && !(piece.bytes instanceof Uint8Array) && piece.length === chunkSize) {
+        // A whole chunk read while it was sent: its size costs no memory, so grow it while the server keeps up.
+        const took = (yield* Clock.currentTimeMillis) - started
+        if (server === confirmed + piece.length && took < Duration.toMillis(options.grow.value.within)) {
+          chunkSize = Math.min(options.grow.value.max, chunkSize * 2)
+        } else if (server < confirmed + piece.length) shrink()
       }
       const tiny = !isProgress(server) && server - confirmed < piece.length
       if (server > confirmed && !tiny) {
