@@ -203,10 +203,12 @@ export const bundle: Benchmark = () =>
     progress("bundle: building both apps with esbuild and Vite")
     const ours = yield* app(oursApp)
     const base = yield* app(baselineApp)
-    const limit = 70_000
+    // Issue 14: at most 1.05× the same app written by hand on bare Effect (issue 7's absolute 70 kB is below
+    // what the hand-written app itself weighs).
+    const maxRatio = 1.05
     const rows: Array<Row> = [
-      limitRow("browser bundle, esbuild (min + gzip -9)", ours.es.size.gzip, base.es.size.gzip, kB, limit, "70 kB"),
-      limitRow("browser bundle, Vite (min + gzip -9)", ours.vite.gzip, base.vite.gzip, kB, limit, "70 kB")
+      limitRow("browser bundle, esbuild (min + gzip -9) vs the hand-written app", ours.es.size.gzip, base.es.size.gzip, kB, maxRatio * base.es.size.gzip, `${maxRatio}× the hand-written app`),
+      limitRow("browser bundle, Vite (min + gzip -9) vs the hand-written app", ours.vite.gzip, base.vite.gzip, kB, maxRatio * base.vite.gzip, `${maxRatio}× the hand-written app`)
     ]
     const w = weights(ours.es.metafile)
     const extra = extraModules(ours.es.metafile, base.es.metafile)
