@@ -56,7 +56,9 @@ const results = (url: string) =>
     return counts
   })
 
-layer(H.layer(), { timeout: 60_000 })("bulk crash-resume", (it) => {
+// The write count comes from the request log: keep every request of the run (writes, pages, checks), not the
+// default newest 100,000.
+layer(H.layer({}, { requestLogLimit: 4 * items + 10_000 }), { timeout: 60_000 })("bulk crash-resume", (it) => {
   it.effect(`a ${items}-item pipeline killed ${kills} times with SIGKILL finishes with every item processed exactly once`, () =>
     H.observed(Effect.gen(function*() {
       expect(fs.existsSync(built), "the built packages (run `pnpm exec tsc -b packages/node` first)").toBe(true)
