@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestServices from "effect/TestServices"
@@ -218,6 +219,28 @@ layer(Layer.empty)("Download against a scripted server", (it) => {
       expect(server.seen.map((r) => r.headers["range"])).toEqual([undefined, `bytes=${stalled}-`])
       // Cut by the 300 ms watchdog, well before the client's 5 s timeout.
       expect(Date.now() - started).toBeLessThan(4000)
+    })))
+
+  it.effect("bytes that arrive are handed over without waiting for a full batch (a held connection still delivers them)", () =>
+    live(Effect.gen(function*() {
+      const first = 3 * KiB
+      const server = yield* scriptedServer((_, __, res) => {
+        res.writeHead(200, { "content-length": String(bytes.length), etag: "\"v1\"" })
+        res.write(bytes.subarray(0, first)) // then nothing: the connection stays open
+      })
+      // Were the pieces held until ~1 MiB had arrived, nothing would come before the 60 s idle timeout (no idle-rate
+      // rule): the 10 s bound catches that hang only.
+      const head = Option.getOrThrow(
+        yield* Download.stream(recordAt(`${server.url}/blob`, bytes.length), { retry: quickRetry, idleTimeout: "60 seconds", minRate: false }).pipe(
+          Stream.runHead,
+          Effect.timeout("10 seconds"),
+          Effect.provide(clientOf(server.url))
+        )
+      )
+      // The first piece: some of the bytes sent, from the start.
+      expect(head.length).toBeGreaterThan(0)
+      expect(head.length).toBeLessThanOrEqual(first)
+      expect(sha256([head])).toBe(sha256([bytes.subarray(0, head.length)]))
     })))
 
   it.effect("a 206 that starts elsewhere than asked fails with DownloadMismatch (range)", () =>

@@ -107,11 +107,11 @@ const watchedBody = <E>(response: HttpClientResponse.HttpClientResponse, options
       return end !== undefined && Exit.isFailure(end) ? Effect.failCause(Cause.map(end.cause, Option.some)) : Effect.fail(Option.none())
     }
     const wake = () => {
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
       const resume = consumer
       if (resume === undefined) return
       consumer = undefined
-      if (timer !== undefined) clearTimeout(timer)
-      timer = undefined
       resume(next())
     }
     const finish = (exit: Exit.Exit<void, E>) => {
