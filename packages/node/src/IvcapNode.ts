@@ -22,7 +22,7 @@ import * as Credentials from "@ivcap/core/Credentials"
 import * as IvcapClient from "@ivcap/core/IvcapClient"
 import * as UploadSource from "@ivcap/core/UploadSource"
 import * as UploadStore from "@ivcap/core/UploadStore"
-import type * as Config from "effect/Config"
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -203,10 +203,17 @@ export const layerCredentials = (
   return resolved.token === undefined ? Credentials.layerNone : Credentials.layerFixed(resolved.token)
 }
 
+/** The `apiVersion` option, else `IVCAP_API_VERSION` (`v0.41`, `v0.44` or `auto`), else `"auto"`. */
+const apiVersionConfig = (option: IvcapClient.ApiVersion | "auto" | undefined) =>
+  option !== undefined
+    ? Effect.succeed(option)
+    : Config.literal("v0.41", "v0.44", "auto")("IVCAP_API_VERSION").pipe(Config.withDefault("auto" as const))
+
 /**
  * The client and everything it needs on Node, configured by precedence (explicit options > `IVCAP_URL` /
  * `IVCAP_JWT` / `IVCAP_ACCESS_TOKEN` / `IVCAP_ACCOUNT_ID` > `IVCAP_BASE_URL` (in-platform, no token) > the IVCAP
- * CLI's active context, whose login is renewed with its refresh token when it expires).
+ * CLI's active context, whose login is renewed with its refresh token when it expires). The API version is the
+ * `apiVersion` option, else `IVCAP_API_VERSION` (`v0.41`, `v0.44` or `auto`; default `auto`).
  *
  * @example
  * Effect.provide(program, IvcapNode.layer())                                      // environment or CLI login
@@ -216,8 +223,8 @@ export const layerCredentials = (
 export const layer = (options: Options = {}): Layer.Layer<Services, LayerError> => {
   const { accountId: _a, bulkStateDir: _b, cliConfigDir: _c, context: _x, platform: _p, token: _t, uploadStateDir: _u, url: _url, ...client } = options
   const clientLayer = Layer.unwrapEffect(
-    Effect.map(NodeConfig.resolve(options), (resolved) =>
-      IvcapClient.layer({ ...client, url: resolved.url, accountId: resolved.accountId }).pipe(
+    Effect.map(Effect.all([NodeConfig.resolve(options), apiVersionConfig(options.apiVersion)]), ([resolved, apiVersion]) =>
+      IvcapClient.layer({ ...client, apiVersion, url: resolved.url, accountId: resolved.accountId }).pipe(
         Layer.provide(layerCredentials(resolved))
       ))
   )

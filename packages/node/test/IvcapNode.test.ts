@@ -96,6 +96,33 @@ layer(EmulatorServer.layer().pipe(Layer.provideMerge(NodeFileSystem.layer), Laye
       yield* emulator.faults.reset
     })))
 
+  it.effect("reads IVCAP_API_VERSION (an apiVersion option wins; a bad value is a ConfigError naming it)", () =>
+    live(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const { url } = yield* EmulatorServer.EmulatorServer
+      const base = { IVCAP_URL: url, IVCAP_JWT: emulator.token, IVCAP_CLI_CONFIG_DIR: "/nonexistent" }
+      const paths = Effect.map(emulator.requests.log, (log) => log.map((r) => new URL(r.url, url).pathname))
+      // v0.41 from the environment: the services come from /1/services, with no probe of /1/services2.
+      yield* emulator.requests.reset
+      yield* names.pipe(Effect.provide(IvcapNode.layer()), withEnv({ ...base, IVCAP_API_VERSION: "v0.41" }))
+      expect(yield* paths).toContain("/1/services")
+      expect((yield* paths).filter((p) => p.startsWith("/1/services2"))).toEqual([])
+      // Unset: auto, one probe of /1/services2 and the listing from there (the emulator speaks v0.48).
+      yield* emulator.requests.reset
+      yield* names.pipe(Effect.provide(IvcapNode.layer()), withEnv(base))
+      expect((yield* paths).every((p) => p.startsWith("/1/services2"))).toBe(true)
+      // The option wins over the environment.
+      yield* emulator.requests.reset
+      yield* names.pipe(Effect.provide(IvcapNode.layer({ apiVersion: "v0.44" })), withEnv({ ...base, IVCAP_API_VERSION: "v0.41" }))
+      expect((yield* paths).every((p) => p.startsWith("/1/services2"))).toBe(true)
+      // A value it does not know fails the layer before any request.
+      yield* emulator.requests.reset
+      const error = yield* Effect.flip(names.pipe(Effect.provide(IvcapNode.layer()), withEnv({ ...base, IVCAP_API_VERSION: "0.48" })))
+      expect(error._tag).toBe("ConfigError")
+      expect(String(error)).toContain("IVCAP_API_VERSION")
+      expect(yield* emulator.requests.count()).toBe(0)
+    })))
+
   it.effect("keeps upload state in files, created on first use, so a new layer resumes an interrupted upload", () =>
     live(Effect.gen(function*() {
       const emulator = yield* Emulator.Emulator
