@@ -6,13 +6,12 @@
  *
  * @since 0.1.0
  */
-import { createHash } from "node:crypto"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import * as UploadSource from "@ivcap/core/UploadSource"
+import type * as UploadSource from "@ivcap/core/UploadSource"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
+import * as FileDigest from "./internal/fileDigest.js"
 
 /** A marker's content. @since 0.1.0 */
 export interface Marker {
@@ -80,14 +79,10 @@ export const write = (file: string, marker: Marker): Effect.Effect<boolean, neve
   })
 
 /**
- * The md5 of a file as lower-case hex, read as a stream (constant memory).
+ * The md5 of a file as lower-case hex, read 1 MiB at a time (constant memory); a large file is hashed in a worker
+ * thread. (The `FileSystem` requirement is kept for compatibility; the file is read with Node's own API.)
  *
  * @since 0.1.0
  */
 export const md5File = (file: string): Effect.Effect<string, UploadSource.SourceError, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const hash = createHash("md5")
-    yield* Stream.runForEach(fs.stream(file, { chunkSize: FileSystem.KiB(256) }), (bytes) => Effect.sync(() => hash.update(bytes)))
-    return hash.digest("hex")
-  }).pipe(Effect.mapError((cause) => new UploadSource.SourceError({ source: `file ${file}`, message: "cannot read the file", cause })))
+  Effect.scoped(Effect.flatMap(FileDigest.start(file, "md5"), (digest) => Effect.map(digest, (d) => d.digest)))

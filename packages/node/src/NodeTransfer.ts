@@ -25,7 +25,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as HashWorker from "./internal/hashWorker.js"
+import * as FileDigest from "./internal/fileDigest.js"
 import * as Marker from "./Marker.js"
 import * as NodeFileSource from "./NodeFileSource.js"
 
@@ -68,8 +68,8 @@ export interface UploadFileOptions extends Upload.UploadOptions {
 
 /**
  * Uploads a file, unless its marker shows the same content is uploaded already (then that artifact is returned,
- * without any upload request), and writes the marker afterwards (its md5 computed in a worker thread that reads the
- * file while the upload runs, so it costs the upload's thread nothing). The name defaults to the file's base name and the
+ * without any upload request), and writes the marker afterwards (a large file's md5 computed in a worker thread that
+ * reads the file while the upload runs, so it costs the upload's thread nothing). The name defaults to the file's base name and the
  * content type to a guess from its extension. A marker that cannot be written (a read-only folder) is logged, not
  * an error. With the upload store of `IvcapNode.layer`, an interrupted upload of the file resumes.
  *
@@ -87,8 +87,9 @@ export const uploadFile = (
       if (Option.isSome(existing)) return existing.value
     }
     const source = yield* NodeFileSource.fromFile(file, { name: options.name, contentType: options.contentType })
-    // The marker's md5 is computed in a worker thread while the upload runs (stopped if the upload fails).
-    const md5 = yield* HashWorker.start(file, "md5")
+    // The marker's md5: a large file's in a worker thread while the upload runs (stopped if the upload fails), a
+    // small file's on this thread afterwards (see internal/fileDigest).
+    const md5 = yield* FileDigest.start(file, "md5")
     const artifact = yield* Upload.upload(source, options)
     const { digest, size } = yield* md5
     // A file that changed size meanwhile gets no marker: its md5 would not be the uploaded content's.

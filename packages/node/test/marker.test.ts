@@ -5,6 +5,7 @@
  */
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Upload, UploadSource } from "@ivcap/core"
+import * as FileDigest from "../src/internal/fileDigest.js"
 import * as Marker from "@ivcap/node/Marker"
 import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Effect from "effect/Effect"
@@ -36,6 +37,16 @@ layer(layerNode)("Marker files with uploads over HTTP", (it) => {
       const text = fs.readFileSync(markerFile, "utf8")
       expect(text).toBe(`${digest("md5", bytes)}|${artifact.id}\n`)
       expect(text).toMatch(/^[0-9a-f]{32}\|urn:ivcap:artifact:[^|\s]+\n$/)
+      expect(Option.map(yield* NodeTransfer.artifactForFile(file), (a) => a.id)).toEqual(Option.some(artifact.id))
+    })))
+
+  it.effect("a file above the in-thread size is hashed in a worker: the same marker, and artifactForFile finds it", () =>
+    live(Effect.gen(function*() {
+      yield* fresh
+      const { bytes, file, markerFile } = yield* tempFile(FileDigest.inThreadBytes + 99)
+      const artifact = yield* NodeTransfer.uploadFile(file, { ...options, chunkSize: 4 * 1024 * KiB })
+      expect(fs.readFileSync(markerFile, "utf8")).toBe(`${digest("md5", bytes)}|${artifact.id}\n`)
+      expect(yield* Marker.md5File(file)).toBe(digest("md5", bytes))
       expect(Option.map(yield* NodeTransfer.artifactForFile(file), (a) => a.id)).toEqual(Option.some(artifact.id))
     })))
 
