@@ -224,15 +224,8 @@ export interface SecretRec {
 }
 
 /** A job as seen at time `t` (what `JobStatusRT` shows, as plain fields; e.g. for search predicates). */
-export interface JobView {
-  readonly id: string
-  readonly service: string
-  readonly serviceName: string
-  readonly order: string
-  readonly account: string
-  readonly policy: string
+export interface JobView extends Pick<JobRec, "id" | "service" | "serviceName" | "order" | "account" | "policy" | "requestedAt"> {
   readonly status: JobStatus
-  readonly requestedAt: number
   readonly startedAt?: number
   readonly finishedAt?: number
   readonly errorMessage?: string

@@ -291,30 +291,37 @@ export class EmulatorState {
     if (seq > this.seq) this.seq = seq
   }
 
-  addOrder(rec: OrderRec): void {
+  /**
+   * Journals a new record, then appends it to its list and index (and `also`, e.g. the live jobs); all of it undone
+   * when the journal cannot be written.
+   */
+  private addRecord<R extends { readonly seq: number; readonly id: string }>(
+    event: JournalEvent,
+    rec: R,
+    list: Array<R>,
+    byId: Map<string, R>,
+    also?: Set<R>
+  ): void {
     const seq = this.seq
-    this.commit([{ e: "order", r: rec }], () => {
+    this.commit([event], () => {
       this.bumpSeq(rec.seq)
-      this.orders.push(rec)
-      this.ordersById.set(rec.id, rec)
+      list.push(rec)
+      byId.set(rec.id, rec)
+      also?.add(rec)
     }, () => {
       this.seq = seq
-      this.orders.pop()
-      this.ordersById.delete(rec.id)
+      list.pop()
+      byId.delete(rec.id)
+      also?.delete(rec)
     })
   }
 
+  addOrder(rec: OrderRec): void {
+    this.addRecord({ e: "order", r: rec }, rec, this.orders, this.ordersById)
+  }
+
   addArtifact(rec: ArtifactRec): void {
-    const seq = this.seq
-    this.commit([{ e: "artifact", r: { ...rec } }], () => {
-      this.bumpSeq(rec.seq)
-      this.artifacts.push(rec)
-      this.artifactsById.set(rec.id, rec)
-    }, () => {
-      this.seq = seq
-      this.artifacts.pop()
-      this.artifactsById.delete(rec.id)
-    })
+    this.addRecord({ e: "artifact", r: { ...rec } }, rec, this.artifacts, this.artifactsById)
   }
 
   addAspect(rec: AspectRec): void {
@@ -383,20 +390,10 @@ export class EmulatorState {
   }
 
   addJob(rec: JobRec): void {
-    const seq = this.seq
     const { observed: _o, ...r } = rec
-    this.commit([{ e: "job", r }], () => {
-      this.bumpSeq(rec.seq)
-      this.jobs.push(rec)
-      this.jobsById.set(rec.id, rec)
-      this.liveJobs.add(rec)
-    }, () => {
-      this.seq = seq
-      this.jobs.pop()
-      this.jobsById.delete(rec.id)
-      this.liveJobs.delete(rec)
-    })
+    this.addRecord({ e: "job", r }, rec, this.jobs, this.jobsById, this.liveJobs)
   }
+
 
   /** Records what `materialiseJobs` has written for a job (its `job.2` aspect, product, result aspect). */
   observeJob(j: JobRec, observed: NonNullable<JobRec["observed"]>): void {
