@@ -285,6 +285,14 @@ export const layer = (options: Options): Layer.Layer<IvcapClient, ConfigError.Co
   Layer.effect(IvcapClient, make(options))
 
 /**
+ * `IVCAP_API_VERSION`: `v0.41`, `v0.44` or `auto` (the default when unset); another value is a `ConfigError`
+ * naming it. See {@link ApiVersion}. @since 0.3.0
+ */
+export const apiVersionConfig: Config.Config<ApiVersion | "auto"> = Config.literal("v0.41", "v0.44", "auto")("IVCAP_API_VERSION").pipe(
+  Config.withDefault("auto" as const)
+)
+
+/**
  * Options read from configuration: `IVCAP_URL` with `IVCAP_JWT` (redacted), or — inside the platform —
  * `IVCAP_BASE_URL` alone (no `Authorization` header; `IVCAP_JWT` is then ignored, as the Python client does);
  * `IVCAP_URL` wins when both are set. `IVCAP_ACCOUNT_ID` is optional, and so is `IVCAP_API_VERSION` (`v0.41`,
@@ -297,7 +305,7 @@ export const defaultConfig: Config.Config<Options> = Config.all({
   baseUrl: Config.option(Config.string("IVCAP_BASE_URL")),
   token: Config.option(Config.redacted("IVCAP_JWT")),
   accountId: Config.option(Config.string("IVCAP_ACCOUNT_ID")),
-  apiVersion: Config.literal("v0.41", "v0.44", "auto")("IVCAP_API_VERSION").pipe(Config.withDefault("auto" as const))
+  apiVersion: apiVersionConfig
 }).pipe(Config.mapOrFail(({ accountId, apiVersion, baseUrl, token, url }): Either.Either<Options, ConfigError.ConfigError> => {
   const account = { accountId: Option.getOrUndefined(accountId), apiVersion }
   if (Option.isSome(url)) {

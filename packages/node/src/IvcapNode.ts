@@ -22,7 +22,7 @@ import * as Credentials from "@ivcap/core/Credentials"
 import * as IvcapClient from "@ivcap/core/IvcapClient"
 import * as UploadSource from "@ivcap/core/UploadSource"
 import * as UploadStore from "@ivcap/core/UploadStore"
-import * as Config from "effect/Config"
+import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -205,9 +205,7 @@ export const layerCredentials = (
 
 /** The `apiVersion` option, else `IVCAP_API_VERSION` (`v0.41`, `v0.44` or `auto`), else `"auto"`. */
 const apiVersionConfig = (option: IvcapClient.ApiVersion | "auto" | undefined) =>
-  option !== undefined
-    ? Effect.succeed(option)
-    : Config.literal("v0.41", "v0.44", "auto")("IVCAP_API_VERSION").pipe(Config.withDefault("auto" as const))
+  option !== undefined ? Effect.succeed(option) : IvcapClient.apiVersionConfig
 
 /**
  * The client and everything it needs on Node, configured by precedence (explicit options > `IVCAP_URL` /
