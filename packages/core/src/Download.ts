@@ -15,6 +15,8 @@
  *
  * @since 0.1.0
  */
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -43,6 +45,39 @@ export class DownloadMismatch extends /*#__PURE__*/ Schema.TaggedError<DownloadM
   url: Schema.String,
   reason: Schema.Literal("range", "etag", "size", "checksum", "resume"),
   message: Schema.String
+}) {}
+
+/**
+ * The key under which an HTTP response offers its body as a plain `AsyncIterable<Uint8Array>` besides the
+ * platform's `stream` (see {@link IterableBodies}). Every piece it yields is the reader's to keep (never written
+ * again), and `return()` on its iterator closes the connection.
+ *
+ * @since 0.3.0
+ */
+export const IterableBodyKey: unique symbol = /*#__PURE__*/ Symbol.for("@ivcap/core/Download/IterableBody") as never
+
+/** A response that offers its body as an iterable under {@link IterableBodyKey}. @since 0.3.0 */
+export interface IterableBodyResponse extends HttpClientResponse.HttpClientResponse {
+  readonly [IterableBodyKey]: AsyncIterable<Uint8Array>
+}
+
+/** The body of `response` as a plain iterable, when its transport offers one ({@link IterableBodyKey}). @since 0.3.0 */
+export const iterableBodyOf = (response: HttpClientResponse.HttpClientResponse): AsyncIterable<Uint8Array> | undefined => {
+  const body = (response as Partial<IterableBodyResponse>)[IterableBodyKey]
+  return body !== undefined && typeof body[Symbol.asyncIterator] === "function" ? body : undefined
+}
+
+/**
+ * `true` while the download engine sends a content `GET` (it sets it around each request): an `HttpClient` that can
+ * answer with a body read without a Web or Effect stream per piece (`@ivcap/node`'s `NodeHttp`, which reads the
+ * socket straight into 1 MiB slabs) does so for the `GET`s it sends meanwhile, and puts the body under
+ * {@link IterableBodyKey}; the engine then reads it with a plain loop. Other clients ignore it and the engine reads
+ * `response.stream`, with the same checks either way.
+ *
+ * @since 0.3.0
+ */
+export class IterableBodies extends /*#__PURE__*/ Context.Reference<IterableBodies>()("@ivcap/core/Download/IterableBodies", {
+  defaultValue: () => false
 }) {}
 
 /** Options of {@link stream}. @since 0.1.0 */

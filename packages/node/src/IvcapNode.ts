@@ -15,7 +15,6 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Path from "@effect/platform/Path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as Bulk from "@ivcap/core/Bulk"
 import * as Credentials from "@ivcap/core/Credentials"
@@ -29,6 +28,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as NodeConfig from "./NodeConfig.js"
+import * as NodeHttp from "./NodeHttp.js"
 import * as NodeLogin from "./NodeLogin.js"
 
 /**
@@ -60,11 +60,11 @@ export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | FileSys
 export type LayerError = ConfigError.ConfigError | NodeConfig.TokenExpired
 
 /**
- * Undici HTTP (which sends a file source's buffers as they are read: `UploadSource.IterableBodies`), the Node file
- * system and `Path`.
+ * Undici HTTP (which sends a file source's buffers as they are read: `UploadSource.IterableBodies`) with direct
+ * content downloads (`NodeHttp`), the Node file system and `Path`.
  */
 const layerRuntime: Layer.Layer<HttpClient.HttpClient | UploadSource.IterableBodies | FileSystem.FileSystem | Path.Path> = Layer.mergeAll(
-  NodeHttpClient.layerUndici,
+  NodeHttp.layer,
   Layer.succeed(UploadSource.IterableBodies, true),
   NodeFileSystem.layer,
   NodePath.layer

@@ -25,6 +25,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { CurrentSlabs, Slabs } from "./internal/directGet.js"
 import * as FileDigest from "./internal/fileDigest.js"
 import * as Marker from "./Marker.js"
 import * as NodeFileSource from "./NodeFileSource.js"
@@ -209,7 +210,10 @@ export const downloadToFile = (
       // One vectored write per batch the download hands over (~1 MiB), synchronous like curl's: an asynchronous
       // write per batch left the thread idle between batches, which made V8 run a full GC every ~30 MiB and cost
       // twice the CPU (BENCHMARKS.md, "Download"); a write to the page cache takes under a millisecond.
+      // With NodeHttp, the socket reads into slabs this loop gives back once written: no fresh memory per MiB.
+      const slabs = new Slabs()
       yield* Download.stream(details, { ...options, onRestart }).pipe(
+        Stream.provideService(CurrentSlabs, slabs),
         Stream.runForEachChunk((chunk) =>
           Effect.suspend(() => {
             if (Option.isSome(restartFailure)) return Effect.fail(restartFailure.value)
@@ -223,6 +227,7 @@ export const downloadToFile = (
                 for (const piece of pieces) {
                   md5?.update(piece)
                   sha256?.update(piece)
+                  slabs.done(piece)
                 }
               })
             )

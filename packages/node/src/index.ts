@@ -24,6 +24,9 @@ export * as NodeUpload from "./NodeUpload.js"
 /** A file as an upload source read with Node streams (less CPU per byte than `UploadSource.fromFile`). @since 0.1.0 */
 export * as NodeFileSource from "./NodeFileSource.js"
 
+/** The layers' HttpClient: undici, with content downloads read straight from the socket. @since 0.3.0 */
+export * as NodeHttp from "./NodeHttp.js"
+
 /** The `.ivcap-<name>.txt` marker (`md5|urn`) shared with the Python client and the CLI. @since 0.1.0 */
 export * as Marker from "./Marker.js"
 

@@ -19,7 +19,7 @@ import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { DownloadError } from "../Download.js"
-import { DownloadMismatch } from "../Download.js"
+import { DownloadMismatch, IterableBodies, iterableBodyOf } from "../Download.js"
 import { IvcapClient } from "../IvcapClient.js"
 import { isTransient, RequestTimeout, TransportError } from "../IvcapError.js"
 import * as Http from "./http.js"
@@ -120,45 +120,92 @@ const watchedBody = <E>(response: HttpClientResponse.HttpClientResponse, options
     }
     yield* Effect.addFinalizer(() => Effect.sync(() => timer !== undefined && clearTimeout(timer)))
 
-    const offer = (chunk: Chunk.Chunk<Uint8Array>): Effect.Effect<void, E> => {
-      // After a failure (the watchdog's) the reader only waits to be interrupted.
-      if (end !== undefined) return Effect.never
+    /**
+     * Takes the pieces of one read: skips, counts (`count` may refuse them) and queues them, and wakes the consumer
+     * when a batch is ready. Returns an error to end the body with, else whether the reader may go on (`false`: the
+     * consumer is {@link readAheadBytes} behind, wait for {@link room}).
+     */
+    const take = (pieces: Iterable<Uint8Array>): E | boolean => {
       last = clock.unsafeCurrentTimeMillis()
       let bytes = 0
-      const pieces: Array<Uint8Array> = []
-      for (let piece of chunk) {
+      const kept: Array<Uint8Array> = []
+      for (let piece of pieces) {
         if (skip > 0) {
           const dropped = Math.min(skip, piece.length)
           skip -= dropped
           piece = piece.subarray(dropped)
         }
         if (piece.length === 0) continue
-        pieces.push(piece)
+        kept.push(piece)
         bytes += piece.length
       }
-      if (bytes === 0) return Effect.void
+      if (bytes === 0) return true
       windowBytes += bytes
       const error = options.count(bytes)
-      if (error !== undefined) return Effect.fail(error)
-      for (const piece of pieces) queue.push(piece)
+      if (error !== undefined) return error
+      for (const piece of kept) queue.push(piece)
       queued += bytes
       if (consumer !== undefined) {
         if (queued >= batchBytes) wake()
         else timer ??= setTimeout(wake, flushDelay)
       }
-      if (queued < readAheadBytes) return Effect.void
+      if (queued < readAheadBytes) return true
       // The consumer is behind: this window says nothing about the server's rate.
       heldBack = true
+      return false
+    }
+    /** Calls `resume` once the consumer has taken what is queued. */
+    const room = (resume: () => void) => {
+      reader = resume
+    }
+
+    const offer = (chunk: Chunk.Chunk<Uint8Array>): Effect.Effect<void, E> => {
+      // After a failure (the watchdog's) the reader only waits to be interrupted.
+      if (end !== undefined) return Effect.never
+      const taken = take(chunk)
+      if (taken === true) return Effect.void
+      if (taken !== false) return Effect.fail(taken)
       return Effect.async<void>((resume) => {
-        reader = () => resume(Effect.void)
+        room(() => resume(Effect.void))
         return Effect.sync(() => {
           reader = undefined
         })
       })
     }
-    yield* response.stream.pipe(
-      Stream.runForEachChunk(offer),
-      Effect.mapError((e) => (HttpClientError.isHttpClientError(e) ? options.onError(e) : e)),
+    const iterable = iterableBodyOf(response)
+    // A transport's plain iterable (no Stream step per piece), read by a loop of promises; else the platform's stream.
+    const read: Effect.Effect<void, E> = iterable !== undefined
+      ? Effect.async<void, E>((resume) => {
+        const iterator = iterable[Symbol.asyncIterator]()
+        let stopped = false
+        const step = (): void => {
+          iterator.next().then((result) => {
+            if (stopped) return
+            if (result.done === true) return resume(Effect.void)
+            // After a failure (the watchdog's) the reader only waits to be interrupted.
+            if (end !== undefined) return
+            const taken = take([result.value])
+            if (taken === true) return step()
+            if (taken === false) return room(step)
+            stopped = true
+            void iterator.return?.()
+            resume(Effect.fail(taken))
+          }, (cause: unknown) => {
+            if (!stopped) resume(Effect.fail(options.onError(new HttpClientError.ResponseError({ request: response.request, response, reason: "Decode", cause }))))
+          })
+        }
+        step()
+        return Effect.sync(() => {
+          stopped = true
+          reader = undefined
+          void iterator.return?.()
+        })
+      })
+      : response.stream.pipe(
+        Stream.runForEachChunk(offer),
+        Effect.mapError((e) => (HttpClientError.isHttpClientError(e) ? options.onError(e) : e))
+      )
+    yield* read.pipe(
       Effect.exit,
       Effect.flatMap((exit) => Effect.sync(() => finish(exit))),
       Effect.forkScoped
@@ -291,7 +338,10 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
         headers["if-range"] = validator.value
       }
       const request = HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers))
-      return client.call(request, (response) => Effect.map(accept(response, offset), (toSkip) => ({ response, toSkip })), { idempotent: false })
+      // A transport that can answer with a plain iterable body does so for this request (Download.IterableBodies).
+      return client.call(request, (response) => Effect.map(accept(response, offset), (toSkip) => ({ response, toSkip })), { idempotent: false }).pipe(
+        Effect.provideService(IterableBodies, true)
+      )
     }
 
     const body = (response: HttpClientResponse.HttpClientResponse, toSkip: number): Stream.Stream<Uint8Array, DownloadError> =>
