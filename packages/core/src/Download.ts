@@ -157,7 +157,8 @@ export const contentUrlOf: (artifact: Artifact.ArtifactDetails) => Effect.Effect
 
 /**
  * The content of an artifact as a Stream of byte chunks, resumed with `Range` after dropped connections. The
- * response's pieces (as the platform reads them, ~64 KiB on Node) are passed on unchanged, in Stream chunks of
+ * response's pieces (as the transport reads them: ~64 KiB with undici or fetch, up to 1 MiB with `@ivcap/node`'s
+ * layers, see {@link IterableBodies}) are passed on unchanged and are the consumer's to keep, in Stream chunks of
  * about 1 MiB (what has arrived when 1 MiB is waiting, or 2 ms after the first piece while the consumer waits);
  * at most 4 MiB are read ahead of the consumer, after which the connection is left to fill (back-pressure).
  *

@@ -1,12 +1,14 @@
 /**
  * `downloadToFile` interrupted mid-body closes the connection and leaves nothing behind; and it never splices two
  * versions: against a loopback server whose content changes between two requests, a resume without a validator, or
- * one whose `If-Range` no longer matches (a 200), rewrites the file from byte 0.
+ * one whose `If-Range` no longer matches (a 200), rewrites the file from byte 0. Each over both transports: undici's
+ * body stream and `NodeHttp`'s direct connection.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { expect, layer } from "@effect/vitest"
 import { Artifact, IvcapClient, Urn } from "@ivcap/core"
+import * as NodeHttp from "@ivcap/node/NodeHttp"
 import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -62,22 +64,26 @@ const stallingServer = Effect.acquireRelease(
 const eventually = (ready: () => boolean, tries: number) =>
   Effect.retry(Effect.suspend(() => (ready() ? Effect.void : Effect.fail("not yet"))), Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(tries))))
 
-const download = (url: string, size: number, target: string) =>
+/** The two HTTP clients a download can run on. */
+const transports = [["undici", NodeHttpClient.layerUndici], ["NodeHttp", NodeHttp.layer]] as const
+
+const download = (url: string, size: number, target: string, http: (typeof transports)[number][1]) =>
   NodeTransfer.downloadToFile(
     new Artifact.ArtifactDetails({ id: Urn.ArtifactUrn.make("urn:ivcap:artifact:scripted"), status: "ready", links: [], dataHref: `${url}/blob`, size }),
     target,
     { retry: quickRetry, computeSha256: true }
   ).pipe(
-    Effect.provide(IvcapClient.layer({ url, token: "scripted-token", retry: false, timeout: "5 seconds" }).pipe(Layer.provide(NodeHttpClient.layerUndici)))
+    Effect.provide(IvcapClient.layer({ url, token: "scripted-token", retry: false, timeout: "5 seconds" }).pipe(Layer.provide(http)))
   )
 
-layer(NodeContext.layer)("NodeTransfer.downloadToFile interrupted", (it) => {
+for (const [name, http] of transports) {
+layer(NodeContext.layer)(`NodeTransfer.downloadToFile interrupted (${name})`, (it) => {
   it.effect("mid-body: the connection is closed, the temporary file removed, the target never created", () =>
     live(Effect.gen(function*() {
       const server = yield* stallingServer
       const dir = yield* tempDir
       const target = path.join(dir, "out.bin")
-      const fiber = yield* Effect.fork(download(server.url, 8 * 1024 * KiB, target))
+      const fiber = yield* Effect.fork(download(server.url, 8 * 1024 * KiB, target, http))
       // Bytes reached the temporary file: the download is mid-body.
       yield* eventually(() => fs.readdirSync(dir).some((f) => f.endsWith(".part") && fs.statSync(path.join(dir, f)).size > 0), 250)
       expect(server.state.closed).toBe(false)
@@ -88,7 +94,7 @@ layer(NodeContext.layer)("NodeTransfer.downloadToFile interrupted", (it) => {
     })))
 })
 
-layer(NodeContext.layer)("NodeTransfer.downloadToFile when the content changes between requests", (it) => {
+layer(NodeContext.layer)(`NodeTransfer.downloadToFile when the content changes between requests (${name})`, (it) => {
   const first = randomBytes(100 * KiB, 31)
   const second = randomBytes(100 * KiB, 32)
 
@@ -96,7 +102,7 @@ layer(NodeContext.layer)("NodeTransfer.downloadToFile when the content changes b
     live(Effect.gen(function*() {
       const server = yield* changingServer((i) => ({ headers: {}, bytes: i === 0 ? first : second }))
       const target = path.join(yield* tempDir, "out.bin")
-      const result = yield* download(server.url, second.length, target)
+      const result = yield* download(server.url, second.length, target, http)
       expect(digest("sha256", new Uint8Array(fs.readFileSync(target)))).toBe(digest("sha256", second))
       expect(result.sha256).toEqual(Option.some(digest("sha256", second)))
       expect(result.size).toBe(second.length)
@@ -109,10 +115,11 @@ layer(NodeContext.layer)("NodeTransfer.downloadToFile when the content changes b
       const server = yield* changingServer((i) => i === 0 ? { headers: { etag: "\"v1\"" }, bytes: first } : { headers: { etag: "\"v2\"" }, bytes: second })
       const dir = yield* tempDir
       const target = path.join(dir, "out.bin")
-      const result = yield* download(server.url, second.length, target)
+      const result = yield* download(server.url, second.length, target, http)
       expect(digest("sha256", new Uint8Array(fs.readFileSync(target)))).toBe(digest("sha256", second))
       expect(result.sha256).toEqual(Option.some(digest("sha256", second)))
       expect(server.seen.map((h) => [h.range, h["if-range"]])).toEqual([[undefined, undefined], [`bytes=${10 * KiB}-`, "\"v1\""]])
       expect(fs.readdirSync(dir)).toEqual(["out.bin"])
     })))
 })
+}

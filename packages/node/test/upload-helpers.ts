@@ -1,11 +1,12 @@
 /**
  * Shared by the node upload, marker and download tests: the emulator over real HTTP on 127.0.0.1 with an
- * IvcapClient over undici and the Node platform services, temp files, digests, request-log helpers.
+ * IvcapClient over `NodeHttp` (undici, with content downloads on their own connections, as under IvcapNode.layer) and
+ * the Node platform services, temp files, digests, request-log helpers.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { IvcapClient, UploadSource } from "@ivcap/core"
 import { Emulator } from "@ivcap/emulator"
+import * as NodeHttp from "@ivcap/node/NodeHttp"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -21,12 +22,12 @@ export const KiB = 1024
 /** Quick retries (real time). */
 export const quickRetry = Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(6)))
 
-/** A client of the emulator server in context, over undici (a new instance each time it is built). */
+/** A client of the emulator server in context, over `NodeHttp` as `IvcapNode.layer` has it (a new instance each time it is built). */
 export const clientLayer = Layer.unwrapEffect(Effect.gen(function*() {
   const server = yield* EmulatorServer.EmulatorServer
   const emulator = yield* Emulator.Emulator
   return IvcapClient.layer({ url: server.url, token: emulator.token, retry: quickRetry, timeout: "10 seconds" }).pipe(
-    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.provide(NodeHttp.layer),
     // undici sends a file source's buffers as they are read, as under IvcapNode.layer
     Layer.merge(Layer.succeed(UploadSource.IterableBodies, true))
   )

@@ -6,7 +6,7 @@
  * from.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeHttp from "@ivcap/node/NodeHttp"
 import { IvcapClient } from "@ivcap/core"
 import { Emulator } from "@ivcap/emulator"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
@@ -172,12 +172,15 @@ export const leaks = (needle: string = token): Array<string> => [
 /** The sizes of the capture, for the summaries. */
 export const captureCounts = () => ({ logs: capture.logs.length, spans: capture.spans.length, errors: capture.errors.length })
 
-/** The emulator over real HTTP on 127.0.0.1:0 with the suite token, an IvcapClient over undici, and Node's platform. */
+/**
+ * The emulator over real HTTP on 127.0.0.1:0 with the suite token, an IvcapClient over `NodeHttp` (undici, with
+ * content downloads on their own connections, as `IvcapNode.layer` has it), and Node's platform.
+ */
 export const layer = (overrides: Omit<IvcapClient.Options, "url" | "token"> = {}, serverOptions: EmulatorServer.Options = {}) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const server = yield* EmulatorServer.EmulatorServer
     return IvcapClient.layer({ url: server.url, token, retry: fastRetry, timeout: "10 seconds", ...overrides }).pipe(
-      Layer.provide(NodeHttpClient.layerUndici)
+      Layer.provide(NodeHttp.layer)
     )
   })).pipe(
     Layer.provideMerge(EmulatorServer.layer({ ...serverOptions, token })),

@@ -1,0 +1,166 @@
+/**
+ * `NodeHttp`'s direct content `GET`s, on the real path: against the emulator over HTTP (large content through
+ * `downloadToFile`, whose slabs are given back and read into again, and `Download.stream`, whose pieces must stay
+ * intact), and against loopback servers that frame bodies in the ways HTTP allows or break them: chunked, an interim
+ * `103` before the answer, a body cut short (resumed with `Range`), a malformed status line (a typed error that
+ * never shows the token). Only content `GET`s take the direct path.
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { expect, layer } from "@effect/vitest"
+import { Artifact, Download, IvcapClient, Upload, UploadSource, Urn } from "@ivcap/core"
+import * as NodeHttp from "@ivcap/node/NodeHttp"
+import * as NodeTransfer from "@ivcap/node/NodeTransfer"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as fs from "node:fs"
+import * as http from "node:http"
+import type * as net from "node:net"
+import type { AddressInfo } from "node:net"
+import * as path from "node:path"
+import { digest, KiB, layerNode, live, quickRetry, randomBytes, tempDir } from "./upload-helpers.js"
+
+const MiB = 1024 * KiB
+const token = "direct-secret-token"
+
+/** A loopback server whose handler writes raw bytes to the socket (`answer(i, headers)` for the `i`-th request). */
+const rawServer = (answer: (i: number, headers: http.IncomingHttpHeaders, socket: net.Socket) => void) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly url: string; readonly seen: Array<http.IncomingHttpHeaders>; readonly server: http.Server }>((resume) => {
+      const seen: Array<http.IncomingHttpHeaders> = []
+      const server = http.createServer((req, res) => {
+        const i = seen.push(req.headers) - 1
+        res.detachSocket(req.socket)
+        answer(i, req.headers, req.socket)
+      })
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server })))
+    }),
+    ({ server }) => Effect.async<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    })
+  )
+
+const details = (url: string, size: number) =>
+  new Artifact.ArtifactDetails({ id: Urn.ArtifactUrn.make("urn:ivcap:artifact:scripted"), status: "ready", links: [], dataHref: `${url}/blob`, size })
+
+const clientOf = (url: string) => IvcapClient.layer({ url, token, retry: false, timeout: "5 seconds" }).pipe(Layer.provide(NodeHttp.layer))
+
+const toFile = (url: string, size: number, target: string) =>
+  NodeTransfer.downloadToFile(details(url, size), target, { retry: quickRetry, computeSha256: true }).pipe(Effect.provide(clientOf(url)))
+
+layer(layerNode)("NodeHttp against the emulator", (it) => {
+  it.effect("downloadToFile writes 13 MiB byte-exact (slabs read into again after each write)", () =>
+    live(Effect.gen(function*() {
+      const bytes = randomBytes(13 * MiB + 17, 51)
+      const artifact = yield* Upload.upload(UploadSource.fromBytes(bytes), { retry: quickRetry })
+      const target = path.join(yield* tempDir, "out.bin")
+      const result = yield* NodeTransfer.downloadToFile(artifact.id, target)
+      expect(result.size).toBe(bytes.length)
+      expect(digest("sha256", new Uint8Array(fs.readFileSync(target)))).toBe(digest("sha256", bytes))
+    })))
+
+  it.effect("Download.stream's pieces are the consumer's: all kept until the end, they still hold the content", () =>
+    live(Effect.gen(function*() {
+      const bytes = randomBytes(6 * MiB + 3, 52)
+      const artifact = yield* Upload.upload(UploadSource.fromBytes(bytes), { retry: quickRetry })
+      const pieces = Chunk.toReadonlyArray(yield* Stream.runCollect(Download.stream(artifact.id)))
+      const all = Buffer.concat(pieces)
+      expect(all.length).toBe(bytes.length)
+      expect(digest("sha256", new Uint8Array(all))).toBe(digest("sha256", bytes))
+      // Read straight into slabs: pieces of up to 1 MiB, not undici's 64 KiB.
+      expect(Math.max(...pieces.map((p) => p.length))).toBeGreaterThan(64 * KiB)
+    })))
+
+  it.effect("only with Download.IterableBodies set does a GET get a direct response (body under IterableBodyKey)", () =>
+    live(Effect.gen(function*() {
+      const client = yield* IvcapClient.IvcapClient
+      const request = HttpClientRequest.get("/1/artifacts")
+      const plain = yield* client.httpClient.execute(request)
+      expect(Download.iterableBodyOf(plain)).toBeUndefined()
+      expect(plain.status).toBe(200)
+      const direct = yield* client.httpClient.execute(request).pipe(Effect.provideService(Download.IterableBodies, true))
+      expect(Download.iterableBodyOf(direct)).toBeDefined()
+      // A direct response is a whole platform response too: its JSON reads as the undici one does.
+      expect(Object.keys((yield* direct.json) as object)).toEqual(Object.keys((yield* plain.json) as object))
+    })))
+})
+
+layer(NodeContext.layer)("NodeHttp framing", (it) => {
+  it.effect("a chunked body (odd chunk sizes, extensions, a trailer) after a 103 interim answer is written byte-exact", () =>
+    live(Effect.gen(function*() {
+      const bytes = randomBytes(3 * MiB + 5, 53)
+      const server = yield* rawServer((_i, _h, socket) => {
+        const parts: Array<Buffer> = [Buffer.from("HTTP/1.1 103 Early Hints\r\nlink: </x>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\netag: \"c1\"\r\n\r\n")]
+        for (let at = 0, n = 1; at < bytes.length; n = (n * 7 + 3) % 200_003 + 1) {
+          const piece = bytes.subarray(at, Math.min(bytes.length, at + n))
+          parts.push(Buffer.from(`${piece.length.toString(16)};ext=1\r\n`), Buffer.from(piece), Buffer.from("\r\n"))
+          at += piece.length
+        }
+        parts.push(Buffer.from("0\r\nx-trailer: 1\r\n\r\n"))
+        socket.end(Buffer.concat(parts))
+      })
+      const target = path.join(yield* tempDir, "out.bin")
+      const result = yield* toFile(server.url, bytes.length, target)
+      expect(result.sha256).toEqual(expect.objectContaining({ value: digest("sha256", bytes) }))
+      expect(digest("sha256", new Uint8Array(fs.readFileSync(target)))).toBe(digest("sha256", bytes))
+      expect(server.seen.length).toBe(1)
+    })))
+
+  it.effect("a body cut short resumes with Range + If-Range from the bytes received; the file is whole", () =>
+    live(Effect.gen(function*() {
+      const bytes = randomBytes(2 * MiB, 54)
+      const cut = 700 * KiB + 3
+      const server = yield* rawServer((i, headers, socket) => {
+        const from = i === 0 ? 0 : Number(/bytes=(\d+)-/.exec(String(headers.range))?.[1] ?? 0)
+        const status = i === 0 ? "200 OK" : `206 Partial Content\r\ncontent-range: bytes ${from}-${bytes.length - 1}/${bytes.length}`
+        const head = Buffer.from(`HTTP/1.1 ${status}\r\netag: "v1"\r\ncontent-length: ${bytes.length - from}\r\n\r\n`)
+        if (i === 0) socket.end(Buffer.concat([head, bytes.subarray(0, cut)]))
+        else socket.end(Buffer.concat([head, bytes.subarray(from)]))
+      })
+      const target = path.join(yield* tempDir, "out.bin")
+      yield* toFile(server.url, bytes.length, target)
+      expect(digest("sha256", new Uint8Array(fs.readFileSync(target)))).toBe(digest("sha256", bytes))
+      expect(server.seen.map((h) => [h.range, h["if-range"]])).toEqual([[undefined, undefined], [`bytes=${cut}-`, "\"v1\""]])
+      // The token went with both requests (same origin).
+      expect(server.seen.every((h) => h.authorization === `Bearer ${token}`)).toBe(true)
+    })))
+
+  it.effect("a malformed status line fails with a TransportError that does not show the token; nothing is left behind", () =>
+    live(Effect.gen(function*() {
+      const server = yield* rawServer((_i, _h, socket) => socket.end("HTTX/9 2OO nonsense\r\n\r\nxyz"))
+      const dir = yield* tempDir
+      const error = yield* Effect.flip(
+        NodeTransfer.downloadToFile(details(server.url, 3), path.join(dir, "out.bin"), { retry: quickRetry }).pipe(Effect.provide(clientOf(server.url)))
+      )
+      expect(error._tag).toBe("TransportError")
+      expect(String(error.message)).toMatch(/malformed status line/)
+      expect(JSON.stringify(error)).not.toContain(token)
+      expect(String(error)).not.toContain(token)
+      expect(fs.readdirSync(dir)).toEqual([])
+      // Transient: retried under the download's schedule (quickRetry: 6 more).
+      expect(server.seen.length).toBe(7)
+    })))
+
+  it.effect("an error status is read as with undici: the same typed error, message and status from the JSON body", () =>
+    live(Effect.gen(function*() {
+      const server = yield* rawServer((_i, _h, socket) => {
+        const body = "{\"message\":\"no such artifact\"}"
+        socket.end(`HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`)
+      })
+      const run = (http: Layer.Layer<HttpClient.HttpClient>) =>
+        Effect.flip(Stream.runDrain(Download.stream(details(server.url, 10))).pipe(
+          Effect.provide(IvcapClient.layer({ url: server.url, token, retry: false, timeout: "5 seconds" }).pipe(Layer.provide(http)))
+        ))
+      const direct = yield* run(NodeHttp.layer)
+      const undici = yield* run(NodeHttpClient.layerUndici)
+      expect(direct._tag).toBe(undici._tag)
+      expect(direct.message).toBe(undici.message)
+      expect(direct.message).toContain("no such artifact")
+      expect(JSON.stringify(direct)).toBe(JSON.stringify(undici))
+    })))
+})
