@@ -3,7 +3,12 @@
  * with Vite (an app build: index.html + module script) and with esbuild (`--bundle --minify --format=esm
  * --platform=browser`), measured minified and gzip -9 (Node zlib). The baseline is the same app written
  * directly on `effect` + `@effect/platform` (fetch, Schema decode, Stream paging, tus PATCHes), which is what a
- * user would otherwise ship. esbuild's metafile says which packages and modules carry the weight.
+ * user would otherwise ship: with the SDK's two basic guarantees, written by hand — requests retried with
+ * exponential back-off, and an upload that after a failed PATCH asks the server for its offset (HEAD) and goes
+ * on from there (re-sending a PATCH at an offset the server may have moved past fails with 409) — and `X-Name` as
+ * the base64 of UTF-8 (`btoa` alone throws on a name outside Latin-1). Not in it: typed errors, timeouts,
+ * `Retry-After`, API-version detection, resuming after a reload. esbuild's metafile says which packages and
+ * modules carry the weight.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
@@ -47,6 +52,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 
@@ -58,24 +64,37 @@ const ServiceItem = Schema.Struct({
 const ServicePage = Schema.Struct({ items: Schema.Array(ServiceItem), links: Schema.Array(Link) })
 const Artifact = Schema.Struct({ id: Schema.String, status: Schema.String, dataHref: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("data-href")) })
 const chunkSize = 5 * 1024 * 1024
+const retry = Schedule.exponential("500 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
+const utf8Base64 = (text) => btoa(Array.from(new TextEncoder().encode(text), (b) => String.fromCharCode(b)).join(""))
 
 const program = (url, token, file) =>
   Effect.gen(function*() {
     const client = (yield* HttpClient.HttpClient).pipe(
       HttpClient.mapRequest(HttpClientRequest.bearerToken(token)), HttpClient.filterStatusOk, HttpClient.withTracerPropagation(false))
-    const page = (href) => client.get(href).pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(ServicePage)), Effect.scoped)
+    const page = (href) => client.get(href).pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(ServicePage)), Effect.scoped, Effect.retry(retry))
     const services = yield* Stream.paginateChunkEffect(url + "/1/services?limit=50", (href) =>
       Effect.map(page(href), (p) => [Chunk.fromIterable(p.items), Option.fromNullable(p.links.find((l) => l.rel === "next")?.href)])
     ).pipe(Stream.take(20), Stream.runCollect)
     const artifact = yield* client.post(url + "/1/artifacts", {
-      headers: { "x-name": btoa(file.name), "x-content-type": file.type || "application/octet-stream", "x-content-length": String(file.size), "tus-resumable": "1.0.0" }
+      headers: { "x-name": utf8Base64(file.name), "x-content-type": file.type || "application/octet-stream", "x-content-length": String(file.size), "tus-resumable": "1.0.0" }
     }).pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(Artifact)), Effect.scoped)
-    for (let offset = 0; offset < file.size; offset += chunkSize) {
+    // tus: each PATCH answers the server's offset; after a failure, wait, ask the server for its offset (HEAD)
+    // and go on from there
+    const tus = { "tus-resumable": "1.0.0" }
+    const offsetOf = (r) => Number(r.headers["upload-offset"])
+    const serverOffset = client.head(artifact.dataHref, { headers: tus }).pipe(Effect.map(offsetOf), Effect.scoped)
+    const patchAt = (offset) => {
       const chunk = file.slice(offset, offset + chunkSize)
-      yield* client.execute(HttpClientRequest.patch(artifact.dataHref).pipe(
-        HttpClientRequest.setHeaders({ "upload-offset": String(offset), "tus-resumable": "1.0.0" }),
+      return client.execute(HttpClientRequest.patch(artifact.dataHref).pipe(
+        HttpClientRequest.setHeaders({ ...tus, "upload-offset": String(offset) }),
         HttpClientRequest.setBody(HttpBody.raw(chunk, { contentType: "application/offset+octet-stream", contentLength: chunk.size }))
-      )).pipe(Effect.retry({ times: 3 }), Effect.scoped)
+      )).pipe(Effect.map(offsetOf), Effect.scoped)
+    }
+    let offset = 0
+    while (offset < file.size) {
+      let failed = false
+      offset = yield* Effect.suspend(() => failed ? serverOffset : Effect.succeed(offset)).pipe(
+        Effect.flatMap(patchAt), Effect.tapError(() => Effect.sync(() => { failed = true })), Effect.retry(retry))
     }
     return { services: [...services].map((s) => s.name ?? s.id), artifact: artifact.id }
   }).pipe(Effect.provide(FetchHttpClient.layer))

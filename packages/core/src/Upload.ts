@@ -24,6 +24,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -182,8 +183,29 @@ export type UploadError = CreateError | SendError | Artifact.GetError
  * The headers of `POST /1/artifacts` (wire doc §6.1): `X-Name` is the base64 of the name's UTF-8 bytes,
  * `X-Content-Length` is `-1` for an unknown size.
  */
+/** Bytes as a binary string, one character per byte (what `btoa` takes and `atob` gives). */
+const binaryString = (bytes: Uint8Array): string => {
+  let s = ""
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+  return s
+}
+
+/**
+ * Text as the base64 of its UTF-8 bytes (`X-Name`), as `Schema.StringFromBase64` does it but with the platform's
+ * `btoa`/`atob` and `TextEncoder`/`TextDecoder`, which keeps Effect's base64 codec out of browser bundles.
+ */
+const Utf8Base64 = /*#__PURE__*/ Schema.transformOrFail(Schema.String, Schema.String, {
+  strict: true,
+  decode: (text, _, ast) =>
+    ParseResult.try({
+      try: () => new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(text), (c) => c.charCodeAt(0))),
+      catch: () => new ParseResult.Type(ast, text, "not the base64 of UTF-8 text")
+    }),
+  encode: (text) => ParseResult.succeed(btoa(binaryString(new TextEncoder().encode(text))))
+})
+
 const CreateHeaders = /*#__PURE__*/ Schema.Struct({
-  name: Schema.optional(Schema.StringFromBase64).pipe(Schema.fromKey("x-name")),
+  name: Schema.optional(Utf8Base64).pipe(Schema.fromKey("x-name")),
   contentType: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("x-content-type")),
   contentLength: Schema.propertySignature(Schema.NumberFromString).pipe(Schema.fromKey("x-content-length")),
   collection: Schema.optional(Schema.String).pipe(Schema.fromKey("x-collection")),

@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
+import type * as Path from "@effect/platform/Path"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -181,6 +181,13 @@ const fileReadSize = /*#__PURE__*/ FileSystem.MiB(1)
 const fileReadAhead = 2
 
 /**
+ * `@effect/platform`'s `Path` service, by its key (the same service as `Path.Path`). Importing the `Path` module
+ * for its tag would put its POSIX implementation in every esbuild bundle that imports `UploadSource` from the
+ * `@ivcap/core` barrel (esbuild keeps a re-exported namespace whole, and that implementation cannot be dropped).
+ */
+const PathService = /*#__PURE__*/ Context.GenericTag<Path.Path>("@effect/platform/Path")
+
+/**
  * The fingerprint of a file: absolute path + size + modification time (ms), so a changed file starts a new upload.
  *
  * @since 0.1.0
@@ -201,7 +208,7 @@ export const fromFile = (
 ): Effect.Effect<UploadSource, SourceError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const paths = yield* Path.Path
+    const paths = yield* PathService
     const absolute = paths.resolve(path)
     const description = `file ${absolute}`
     const fail = (message: string) => (cause: unknown) => new SourceError({ source: description, message, cause })

@@ -87,6 +87,16 @@ layer(Layer.merge(layerHttp({ retry: quickRetry, timeout: "10 seconds" }), NodeC
       expect(patches.every((p) => p.auth === "token")).toBe(true)
     })))
 
+  it.effect("sends a name beyond Latin-1 (CJK, an astral emoji) as the base64 of its UTF-8 bytes", () =>
+    live(Effect.gen(function*() {
+      yield* fresh
+      const name = "数据 😀 Grüße.bin"
+      const artifact = yield* Upload.upload(UploadSource.fromBytes(randomBytes(1000), { name }), options)
+      expect(artifact.name).toBe(name)
+      const [post] = yield* logged("POST", artifactsPath)
+      expect(post?.headers["x-name"]).toBe(Buffer.from(name, "utf8").toString("base64"))
+    })))
+
   it.effect("survives a connection cut in the middle of a PATCH (continues from the server's offset)", () =>
     live(Effect.gen(function*() {
       const { bytes, emulator } = yield* faultedUpload(2 * MiB + 7, Faults.cutRequestBody(200 * KiB, { match: { method: "PATCH" }, skip: 1 }))
