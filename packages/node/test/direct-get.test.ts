@@ -16,6 +16,7 @@ import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -147,6 +148,26 @@ layer(NodeContext.layer)("NodeHttp framing", (it) => {
       expect(server.seen.map((h) => [h.range, h["if-range"]])).toEqual([[undefined, undefined], [`bytes=${cut}-`, "\"v1\""]])
       // The token went with both requests (same origin).
       expect(server.seen.every((h) => h.authorization === `Bearer ${token}`)).toBe(true)
+    })))
+
+  it.effect("a resume answered from the wrong offset fails with DownloadMismatch (range) and its connection is closed unread", () =>
+    live(Effect.gen(function*() {
+      const bytes = randomBytes(1 * MiB, 56)
+      const closed: Array<boolean> = []
+      const server = yield* rawServer((i, _headers, socket) => {
+        if (i === 0) return void socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\netag: "v1"\r\ncontent-length: ${bytes.length}\r\n\r\n`), bytes.subarray(0, 1000)]))
+        // Bytes from 0 again although the request asked for 1000-: written, then the connection is held open.
+        closed.push(false)
+        socket.on("close", () => closed[0] = true)
+        socket.write(`HTTP/1.1 206 Partial Content\r\netag: "v1"\r\ncontent-range: bytes 0-${bytes.length - 1}/${bytes.length}\r\ncontent-length: ${bytes.length}\r\n\r\n`)
+        socket.write(bytes.subarray(0, 64 * KiB))
+      })
+      const dir = yield* tempDir
+      const error = yield* Effect.flip(toFile(server.url, bytes.length, path.join(dir, "out.bin")))
+      expect(error).toMatchObject({ _tag: "DownloadMismatch", reason: "range" })
+      expect(fs.readdirSync(dir)).toEqual([])
+      yield* Effect.retry(Effect.suspend(() => (closed[0] === true ? Effect.void : Effect.fail("open"))), Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(50))))
+      expect(closed).toEqual([true])
     })))
 
   it.effect("a malformed status line fails with a TransportError that does not show the token; nothing is left behind", () =>
