@@ -267,9 +267,13 @@ export const definedOnly = (query: Record<string, string | undefined>): Record<s
  * answers), anything else → the operation's typed error.
  */
 export const expect = <S extends DeclaredStatus>(expected: number, declared: ReadonlyArray<S>) => ({
-  json: <A, I, R>(schema: Schema.Schema<A, I, R>) =>
-  (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, StatusError<S> | TransportError, R> =>
-    response.status === expected ? decodeJson(schema)(response) : failStatus(declared)(response),
+  json: <A, I, R>(schema: Schema.Schema<A, I, R>) => {
+    // The decoder is built here, once per handler, not per response.
+    const decode = decodeJson(schema)
+    const fail = failStatus(declared)
+    return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, StatusError<S> | TransportError, R> =>
+      response.status === expected ? decode(response) : fail(response)
+  },
   empty: (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void, StatusError<S>> =>
     response.status === expected ? Effect.void : failStatus(declared)(response)
 })
