@@ -68,11 +68,11 @@ export const iterableBodyOf = (response: HttpClientResponse.HttpClientResponse):
 }
 
 /**
- * `true` while the download engine sends a content `GET` (it sets it around each request): an `HttpClient` that can
- * answer with a body read without a Web or Effect stream per piece (`@ivcap/node`'s `NodeHttp`, which reads the
+ * `true` while a download sends its `GET`s (the content's, and the record's in {@link record}): an `HttpClient` that
+ * can answer with a body read without a Web or Effect stream per piece (`@ivcap/node`'s `NodeHttp`, which reads the
  * socket straight into 1 MiB slabs) does so for the `GET`s it sends meanwhile, and puts the body under
- * {@link IterableBodyKey}; the engine then reads it with a plain loop. Other clients ignore it and the engine reads
- * `response.stream`, with the same checks either way.
+ * {@link IterableBodyKey}; the download engine then reads it with a plain loop. Other clients ignore it and the
+ * engine reads `response.stream`, with the same checks either way.
  *
  * @since 0.3.0
  */
@@ -143,9 +143,14 @@ export type DownloadError =
 /** An artifact to download: its id (the record is read first) or a record already read. @since 0.1.0 */
 export type ArtifactRef = Urn.ArtifactUrn | string | Artifact.ArtifactDetails
 
-/** The record of an artifact reference, read when only the id is given. @since 0.1.0 */
+/**
+ * The record of an artifact reference, read when only the id is given (with {@link IterableBodies} set, like the
+ * content `GET`: a program that only downloads then never loads a second HTTP stack).
+ *
+ * @since 0.1.0
+ */
 export const record = (artifact: ArtifactRef): Effect.Effect<Artifact.ArtifactDetails, Artifact.GetError, IvcapClient> =>
-  typeof artifact === "string" ? Artifact.get(artifact) : Effect.succeed(artifact)
+  typeof artifact === "string" ? Effect.provideService(Artifact.get(artifact), IterableBodies, true) : Effect.succeed(artifact)
 
 /**
  * The content URL of a record, on the configured origin (a `data-href` naming another host is moved to it); a

@@ -16,6 +16,7 @@ import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -27,16 +28,12 @@ import { digest, KiB, layerNode, live, quickRetry, randomBytes, tempDir } from "
 const MiB = 1024 * KiB
 const token = "direct-secret-token"
 
-/** A loopback server whose handler writes raw bytes to the socket (`answer(i, headers)` for the `i`-th request). */
-const rawServer = (answer: (i: number, headers: http.IncomingHttpHeaders, socket: net.Socket) => void) =>
+/** A loopback server: `handle` answers the `i`-th request; `seen` has each request's headers and `path`. */
+const loopback = (handle: (i: number, req: http.IncomingMessage, res: http.ServerResponse) => void) =>
   Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly seen: Array<http.IncomingHttpHeaders>; readonly server: http.Server }>((resume) => {
-      const seen: Array<http.IncomingHttpHeaders> = []
-      const server = http.createServer((req, res) => {
-        const i = seen.push(req.headers) - 1
-        res.detachSocket(req.socket)
-        answer(i, req.headers, req.socket)
-      })
+    Effect.async<{ readonly url: string; readonly seen: Array<http.IncomingHttpHeaders & { path?: string | undefined }>; readonly server: http.Server }>((resume) => {
+      const seen: Array<http.IncomingHttpHeaders & { path?: string | undefined }> = []
+      const server = http.createServer((req, res) => handle(seen.push({ ...req.headers, path: req.url }) - 1, req, res))
       server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server })))
     }),
     ({ server }) => Effect.async<void>((resume) => {
@@ -44,6 +41,13 @@ const rawServer = (answer: (i: number, headers: http.IncomingHttpHeaders, socket
       server.close(() => resume(Effect.void))
     })
   )
+
+/** A loopback server whose answers are raw bytes written to the socket (`answer(i, headers, socket)`). */
+const rawServer = (answer: (i: number, headers: http.IncomingHttpHeaders, socket: net.Socket) => void) =>
+  loopback((i, req, res) => {
+    res.detachSocket(req.socket)
+    answer(i, req.headers, req.socket)
+  })
 
 const details = (url: string, size: number) =>
   new Artifact.ArtifactDetails({ id: Urn.ArtifactUrn.make("urn:ivcap:artifact:scripted"), status: "ready", links: [], dataHref: `${url}/blob`, size })
@@ -111,6 +115,22 @@ layer(NodeContext.layer)("NodeHttp framing", (it) => {
       expect(server.seen.length).toBe(1)
     })))
 
+  it.effect("a download by id reads the record on a direct connection too (undici is never used)", () =>
+    live(Effect.gen(function*() {
+      const bytes = randomBytes(300 * KiB, 55)
+      const id = "urn:ivcap:artifact:00000000-0000-4000-8000-000000000055"
+      const server = yield* loopback((_i, req, res) => {
+        if (req.url?.endsWith("/blob")) return void res.writeHead(200, { "content-length": String(bytes.length), etag: "\"b1\"" }).end(bytes)
+        const url = `http://127.0.0.1:${(req.socket.localPort)}`
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id, status: "ready", size: bytes.length, "data-href": `${url}/1/artifacts/${id}/blob`, links: [] }))
+      })
+      const target = path.join(yield* tempDir, "out.bin")
+      yield* NodeTransfer.downloadToFile(id, target).pipe(Effect.provide(clientOf(server.url)))
+      expect(digest("sha256", new Uint8Array(fs.readFileSync(target)))).toBe(digest("sha256", bytes))
+      // Both GETs came on connections of their own, closed after the answer (undici keeps them alive instead).
+      expect(server.seen.map((h) => [h.path, h.connection])).toEqual([[`/1/artifacts/${encodeURIComponent(id)}`, "close"], [`/1/artifacts/${id}/blob`, "close"]])
+    })))
+
   it.effect("a body cut short resumes with Range + If-Range from the bytes received; the file is whole", () =>
     live(Effect.gen(function*() {
       const bytes = randomBytes(2 * MiB, 54)
@@ -128,6 +148,26 @@ layer(NodeContext.layer)("NodeHttp framing", (it) => {
       expect(server.seen.map((h) => [h.range, h["if-range"]])).toEqual([[undefined, undefined], [`bytes=${cut}-`, "\"v1\""]])
       // The token went with both requests (same origin).
       expect(server.seen.every((h) => h.authorization === `Bearer ${token}`)).toBe(true)
+    })))
+
+  it.effect("a resume answered from the wrong offset fails with DownloadMismatch (range) and its connection is closed unread", () =>
+    live(Effect.gen(function*() {
+      const bytes = randomBytes(1 * MiB, 56)
+      const closed: Array<boolean> = []
+      const server = yield* rawServer((i, _headers, socket) => {
+        if (i === 0) return void socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\netag: "v1"\r\ncontent-length: ${bytes.length}\r\n\r\n`), bytes.subarray(0, 1000)]))
+        // Bytes from 0 again although the request asked for 1000-: written, then the connection is held open.
+        closed.push(false)
+        socket.on("close", () => closed[0] = true)
+        socket.write(`HTTP/1.1 206 Partial Content\r\netag: "v1"\r\ncontent-range: bytes 0-${bytes.length - 1}/${bytes.length}\r\ncontent-length: ${bytes.length}\r\n\r\n`)
+        socket.write(bytes.subarray(0, 64 * KiB))
+      })
+      const dir = yield* tempDir
+      const error = yield* Effect.flip(toFile(server.url, bytes.length, path.join(dir, "out.bin")))
+      expect(error).toMatchObject({ _tag: "DownloadMismatch", reason: "range" })
+      expect(fs.readdirSync(dir)).toEqual([])
+      yield* Effect.retry(Effect.suspend(() => (closed[0] === true ? Effect.void : Effect.fail("open"))), Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(50))))
+      expect(closed).toEqual([true])
     })))
 
   it.effect("a malformed status line fails with a TransportError that does not show the token; nothing is left behind", () =>

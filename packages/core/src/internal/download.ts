@@ -339,7 +339,12 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
       }
       const request = HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers))
       // A transport that can answer with a plain iterable body does so for this request (Download.IterableBodies).
-      return client.call(request, (response) => Effect.map(accept(response, offset), (toSkip) => ({ response, toSkip })), { idempotent: false }).pipe(
+      return client.call(request, (response) =>
+        accept(response, offset).pipe(
+          Effect.map((toSkip) => ({ response, toSkip })),
+          // A refused answer's body is not read: close its connection now (the platform's stream is closed by GC).
+          Effect.tapError(() => Effect.sync(() => void iterableBodyOf(response)?.[Symbol.asyncIterator]().return?.()))
+        ), { idempotent: false }).pipe(
         Effect.provideService(IterableBodies, true)
       )
     }
