@@ -3,7 +3,8 @@
  * `downloadToFile`, whose slabs are given back and read into again, and `Download.stream`, whose pieces must stay
  * intact), and against loopback servers that frame bodies in the ways HTTP allows or break them: chunked, an interim
  * `103` before the answer, a body cut short (resumed with `Range`), a malformed status line (a typed error that
- * never shows the token). Only content `GET`s take the direct path.
+ * never shows the token); and over https (a child process trusting a test certificate, `fixtures/`), where an
+ * untrusted certificate is refused. Only a download's `GET`s take the direct path.
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -18,11 +19,13 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type * as net from "node:net"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { digest, KiB, layerNode, live, quickRetry, randomBytes, tempDir } from "./upload-helpers.js"
 
 const MiB = 1024 * KiB
@@ -202,5 +205,42 @@ layer(NodeContext.layer)("NodeHttp framing", (it) => {
       expect(direct.message).toBe(undici.message)
       expect(direct.message).toContain("no such artifact")
       expect(JSON.stringify(direct)).toBe(JSON.stringify(undici))
+    })))
+})
+
+/** Runs `fixtures/tls-download-child.mjs` for `host`, trusting the test certificate (or not). */
+const tlsChild = (host: string, target: string, trust: boolean) =>
+  Effect.async<{ tag: string; message?: string; size?: number; same: boolean; seen: Array<{ path: string; connection: string; authorized: boolean }> }, Error>(
+    (resume) => {
+      const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url))
+      const env = { ...process.env, NODE_EXTRA_CA_CERTS: trust ? path.join(fixtures, "tls-cert.pem") : "" }
+      const proc = execFile(process.execPath, [path.join(fixtures, "tls-download-child.mjs"), host, target], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+        if (error) return resume(Effect.fail(new Error(`${error.message}\n${stderr}`)))
+        resume(Effect.succeed(JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}")))
+      })
+      return Effect.sync(() => proc.kill("SIGKILL"))
+    }
+  )
+
+layer(NodeContext.layer)("NodeHttp over https", (it) => {
+  for (const host of ["localhost", "127.0.0.1"]) {
+    it.effect(`a trusted certificate for ${host}: the record and the content over TLS, byte-exact, on connections of their own`, () =>
+      live(Effect.gen(function*() {
+        const target = path.join(yield* tempDir, "out.bin")
+        const r = yield* tlsChild(host, target, true)
+        expect(r).toMatchObject({ tag: "ok", size: 3 * MiB + 11, same: true })
+        expect(r.seen.map((s) => [s.path?.endsWith("/blob"), s.connection, s.authorized])).toEqual([[false, "close", true], [true, "close", true]])
+      })))
+  }
+
+  it.effect("an untrusted certificate is refused: TransportError without the token, nothing written", () =>
+    live(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const r = yield* tlsChild("localhost", path.join(dir, "out.bin"), false)
+      expect(r.tag).toBe("TransportError")
+      expect(r.message).toMatch(/certificate/)
+      expect(r.message).not.toContain("tls-token")
+      expect(r.seen).toEqual([])
+      expect(fs.readdirSync(dir)).toEqual([])
     })))
 })
