@@ -33,8 +33,15 @@ export interface Agents {
   readonly https: https.Agent
 }
 
+/**
+ * Idle connections are closed after 4 s (as undici does), or just before the server's own `Keep-Alive: timeout`
+ * (Node reads it), so that a request rarely goes out on a connection the server is closing: that would be a
+ * `TransportError`, which a non-idempotent request (a `POST`) does not retry. An active request is not limited by it.
+ */
+const agentOptions = { keepAlive: true, timeout: 4_000 }
+
 /** A pair of keep-alive agents. */
-export const makeAgents = (): Agents => ({ http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) })
+export const makeAgents = (): Agents => ({ http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) })
 
 /** Whether a raw body is a plain async iterable of bytes (not a Web stream, which `node:http` cannot write). */
 const isAsyncIterable = (body: unknown): body is AsyncIterable<Uint8Array> =>
