@@ -1,7 +1,7 @@
 /**
  * The connection to one IVCAP deployment: base URL, bearer token, timeouts and the retry policy.
  *
- * It needs only `HttpClient.HttpClient`, so the platform decides how bytes move (`@ivcap/node` uses `node:http`,
+ * It needs only `HttpClient.HttpClient`, so the platform decides how bytes move (`@ivcap/node` uses undici,
  * `@ivcap/browser` fetch, tests the emulator's in-process client). Every operation module (`Service`, `Order`,
  * `Artifact`, `Aspect`, `Search`, `Upload`) requires this tag.
  *

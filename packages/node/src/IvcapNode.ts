@@ -1,6 +1,6 @@
 /**
  * One Layer for Node.js programs: the IVCAP client configured by {@link NodeConfig} (options > environment >
- * the IVCAP CLI's login), HTTP over `node:http` (`NodeHttp`, which keeps `content-length` on streamed upload bodies), the Node
+ * the IVCAP CLI's login), HTTP over undici (which keeps `content-length` on streamed upload bodies), the Node
  * file system and path services, and the file-backed stores that let interrupted uploads and `Bulk` pipelines
  * resume across runs.
  *
@@ -60,8 +60,8 @@ export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | FileSys
 export type LayerError = ConfigError.ConfigError | NodeConfig.TokenExpired
 
 /**
- * HTTP over `node:http` (`NodeHttp`: a file source's buffers are sent as they are read, `UploadSource.IterableBodies`,
- * and content downloads are read straight from the socket), the Node file system and `Path`.
+ * Undici HTTP (which sends a file source's buffers as they are read: `UploadSource.IterableBodies`) with direct
+ * content downloads (`NodeHttp`), the Node file system and `Path`.
  */
 const layerRuntime: Layer.Layer<HttpClient.HttpClient | UploadSource.IterableBodies | FileSystem.FileSystem | Path.Path> = Layer.mergeAll(
   NodeHttp.layer,
@@ -166,7 +166,7 @@ export const layerFileStore = (directory: string): Layer.Layer<KeyValueStore.Key
   )
 
 /**
- * Node's runtime services without a client: HTTP (`NodeHttp`), `FileSystem`, `Path` and the upload-state store. For
+ * Node's runtime services without a client: undici HTTP, `FileSystem`, `Path` and the upload-state store. For
  * programs that build their `IvcapClient` themselves (`IvcapClient.layer(...).pipe(Layer.provide(...))`).
  *
  * @since 0.1.0

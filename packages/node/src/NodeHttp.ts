@@ -1,14 +1,14 @@
 /**
- * The `HttpClient` of `@ivcap/node`'s layers, with no undici: `node:http` / `node:https` for every request (see
- * {@link layer}), except the content `GET`s of downloads (sent while `Download.IterableBodies` is set), which go on
- * their own HTTP/1.1 connection (`node:net`, `node:tls` for https) that reads the socket straight into 1 MiB slabs
- * and hands the body to the download engine as views of them (`Download.IterableBodyKey`): no Node or Web stream and
- * no allocation per read. About a third of the client CPU per GiB of undici's body stream here (BENCHMARKS.md,
- * "Download").
+ * The `HttpClient` of `@ivcap/node`'s layers: undici (`NodeHttpClient.layerUndici`) for every request, except the
+ * content `GET`s of downloads (sent while `Download.IterableBodies` is set), which go on their own HTTP/1.1
+ * connection (`node:net`, `node:tls` for https) that reads the socket straight into 1 MiB slabs and hands the body
+ * to the download engine as views of them (`Download.IterableBodyKey`): no Node or Web stream and no allocation
+ * per read, and no WebAssembly HTTP parser (whose optimising compile costs undici ~30 MiB of RSS). About a third of
+ * the client CPU per GiB of undici's body stream here (BENCHMARKS.md, "Download").
  *
  * Such a response is a complete `HttpClientResponse` too (`json`, `text`, `stream`, … for error bodies): the
  * request passes the client's credentials, gate and retries like any other, the token goes only where the request
- * sends it, and interruption closes the connection. Not used: proxies (as with undici's default agent) and
+ * sends it, and interruption closes the connection. Not used: proxies (undici's `Agent` uses none either) and
  * connection reuse (one connection per content request, closed at the end of the body).
  *
  * @since 0.3.0
@@ -24,7 +24,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { CurrentSlabs, directGet, type DirectResponse, type Slabs } from "./internal/directGet.js"
-import * as NodeClient from "./internal/nodeClient.js"
 
 /** Statuses whose responses have no body (a Web `Response` refuses one). */
 const nullBodyStatuses: ReadonlySet<number> = new Set([204, 205, 304])
@@ -77,37 +76,26 @@ const sendDirect = (
 
 /**
  * An `HttpClient` that sends the content `GET`s of downloads directly (see the module comment) and everything else
- * through `base` (`node:http` in {@link layer}).
+ * through `undici`.
  *
  * @since 0.3.0
  */
-export const make = (base: HttpClient.HttpClient): HttpClient.HttpClient =>
+export const make = (undici: HttpClient.HttpClient): HttpClient.HttpClient =>
   HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
     (request) =>
       Effect.flatMap(request, (req) =>
         req.method === "GET" && req.body._tag === "Empty"
-          ? Effect.flatMap(Download.IterableBodies, (direct) => (direct ? Effect.flatMap(CurrentSlabs, (slabs) => sendDirect(req, slabs)) : base.execute(req)))
-          : base.execute(req)),
+          ? Effect.flatMap(Download.IterableBodies, (direct) => (direct ? Effect.flatMap(CurrentSlabs, (slabs) => sendDirect(req, slabs)) : undici.execute(req)))
+          : undici.execute(req)),
     Effect.succeed
   )
 
 /**
- * The client of {@link make} over `node:http` (`internal/nodeClient`: keep-alive agents, bodies read straight from
- * the `IncomingMessage`, iterable upload bodies written buffer by buffer): what `IvcapNode.layer` and
- * `IvcapNode.layerPlatform` provide as `HttpClient`. No undici: its WebAssembly HTTP parser's optimising compile
- * raised the peak RSS of a process by ~35 MiB at its first request (BENCHMARKS.md, "Upload").
+ * The client of {@link make} over `NodeHttpClient.layerUndici`: what `IvcapNode.layer` and `IvcapNode.layerPlatform`
+ * provide as `HttpClient`.
  *
  * @since 0.3.0
  */
-export const layer: Layer.Layer<HttpClient.HttpClient> = Layer.scoped(
-  HttpClient.HttpClient,
-  Effect.gen(function*() {
-    const agents = yield* Effect.acquireRelease(Effect.sync(NodeClient.makeAgents), (agents) =>
-      Effect.sync(() => {
-        agents.http.destroy()
-        agents.https.destroy()
-      }))
-    const fallback = yield* HttpClient.HttpClient
-    return make(NodeClient.make(agents, fallback))
-  })
-).pipe(Layer.provide(NodeHttpClient.layer))
+export const layer: Layer.Layer<HttpClient.HttpClient> = Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, make)).pipe(
+  Layer.provide(NodeHttpClient.layerUndici)
+)

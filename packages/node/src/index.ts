@@ -1,12 +1,12 @@
 /**
- * `@ivcap/node`: the IVCAP SDK for Node.js — one Layer with HTTP over `node:http`, files, configuration from options,
+ * `@ivcap/node`: the IVCAP SDK for Node.js — one Layer with undici HTTP, files, configuration from options,
  * the environment or the IVCAP CLI, and a file-backed upload store.
  *
  * @module @ivcap/node
  * @since 0.1.0
  */
 
-/** The one-line Layer for Node.js: client, HTTP (`node:http`), files and upload state. @since 0.1.0 */
+/** The one-line Layer for Node.js: client, undici HTTP, files and upload state. @since 0.1.0 */
 export * as IvcapNode from "./IvcapNode.js"
 
 /** Where the URL, token and account come from: options > environment > the IVCAP CLI's config. @since 0.1.0 */
@@ -24,7 +24,7 @@ export * as NodeUpload from "./NodeUpload.js"
 /** A file as an upload source read with Node streams (less CPU per byte than `UploadSource.fromFile`). @since 0.1.0 */
 export * as NodeFileSource from "./NodeFileSource.js"
 
-/** The layers' HttpClient: `node:http`, with content downloads read straight from the socket. @since 0.3.0 */
+/** The layers' HttpClient: undici, with content downloads read straight from the socket. @since 0.3.0 */
 export * as NodeHttp from "./NodeHttp.js"
 
 /** The `.ivcap-<name>.txt` marker (`md5|urn`) shared with the Python client and the CLI. @since 0.1.0 */
