@@ -132,7 +132,7 @@ export const upload: Benchmark = (context) =>
         limitRow(`upload ${size}: uploadFile peak RSS (baseline: RSS after import)`, rss("ours"), importRss, mib, rssLimit, rssLimitText),
         limitRow(`upload ${largeSize}: uploadFile peak RSS (baseline: RSS after import)`, largeSample.rss, importRss, mib, rssLimit, rssLimitText),
         limitRow(`upload ${largeSize} vs ${size}: uploadFile peak RSS (flat)`, largeSample.rss, rss("ours"), mib, rss("ours") * 1.05, "1.05× (flat)"),
-        info(limitRow(`upload ${size}: uploadFile peak RSS, node --liftoff-only (no optimised WebAssembly compile: the check that none is left)`, liftoff.rss, importRss, mib, rssLimit, rssLimitText)),
+        info(limitRow(`upload ${size}: uploadFile peak RSS, node --liftoff-only (no optimised compile of undici's WebAssembly parser)`, liftoff.rss, importRss, mib, rssLimit, rssLimitText)),
         info(ratioRow(`upload ${size}: without the marker (NodeFileSource + Upload.upload) vs curl`, mbps("plain"), mbps("curl"), "MB/s", 0.8))
       ],
       series: [
