@@ -179,10 +179,6 @@ export type SendError = Tus.SendError | InvalidArgument
 /** The errors of {@link upload}. @since 0.1.0 */
 export type UploadError = CreateError | SendError | Artifact.GetError
 
-/**
- * The headers of `POST /1/artifacts` (wire doc §6.1): `X-Name` is the base64 of the name's UTF-8 bytes,
- * `X-Content-Length` is `-1` for an unknown size.
- */
 /** Bytes as a binary string, one character per byte (what `btoa` takes and `atob` gives). */
 const binaryString = (bytes: Uint8Array): string => {
   let s = ""
@@ -204,6 +200,10 @@ const Utf8Base64 = /*#__PURE__*/ Schema.transformOrFail(Schema.String, Schema.St
   encode: (text) => ParseResult.succeed(btoa(binaryString(new TextEncoder().encode(text))))
 })
 
+/**
+ * The headers of `POST /1/artifacts` (wire doc §6.1): `X-Name` is the base64 of the name's UTF-8 bytes,
+ * `X-Content-Length` is `-1` for an unknown size.
+ */
 const CreateHeaders = /*#__PURE__*/ Schema.Struct({
   name: Schema.optional(Utf8Base64).pipe(Schema.fromKey("x-name")),
   contentType: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("x-content-type")),
