@@ -35,7 +35,7 @@ const head = (lines: ReadonlyArray<string>) => `${lines.join("\r\n")}\r\n\r\n`
 /** A raw server: `GET /1/artifacts/…` gets a well-formed record, `GET /content` gets `answer`. */
 const rawServer = (answer: Answer) =>
   Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly server: net.Server; readonly contentGets: { n: number } }>((resume) => {
+    Effect.async<{ readonly url: string; readonly server: net.Server; readonly sockets: Set<net.Socket>; readonly contentGets: { n: number } }>((resume) => {
       const contentGets = { n: 0 }
       const sockets = new Set<net.Socket>()
       const server = net.createServer((socket) => {
@@ -68,13 +68,12 @@ const rawServer = (answer: Answer) =>
           }
         })
       })
-      // Closing the server also drops the connections an answer left open.
-      ;(server as net.Server & { sockets?: Set<net.Socket> }).sockets = sockets
-      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, server, contentGets })))
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, server, sockets, contentGets })))
     }),
-    ({ server }) =>
+    // Closing the server also drops the connections an answer left open.
+    ({ server, sockets }) =>
       Effect.async<void>((resume) => {
-        for (const s of (server as net.Server & { sockets?: Set<net.Socket> }).sockets ?? []) s.destroy()
+        for (const s of sockets) s.destroy()
         server.close(() => resume(Effect.void))
       })
   )
