@@ -19,6 +19,7 @@
  * @since 0.1.0
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -245,6 +246,19 @@ const validateSend = (options: SendOptions) =>
   })
 
 /**
+ * Set (`true`) while an upload's requests are sent by {@link upload}, {@link uploadWithProgress}, {@link resume}
+ * and {@link resumeAt}: the record's creation, the `PATCH`es and `HEAD`s, and the record read after the last byte.
+ * A transport may send them its own way: `@ivcap/node`'s layers send each on a connection of its own, so a program
+ * that only uploads never loads a second HTTP stack (as `Download.IterableBodies` does for downloads). `false`
+ * elsewhere.
+ *
+ * @since 0.3.0
+ */
+export class TransferRequests extends /*#__PURE__*/ Context.Reference<TransferRequests>()("@ivcap/core/Upload/TransferRequests", {
+  defaultValue: () => false
+}) {}
+
+/**
  * Creates an artifact record ready to receive content (`POST /1/artifacts`; never retried: it is not idempotent).
  * Its `dataHref` is where the content goes ({@link resume} sends it).
  *
@@ -333,7 +347,7 @@ export const upload = (source: UploadSource, options: UploadOptions = {}): Effec
     // A new upload is at offset 0 (the POST's `Upload-Offset: 0`, wire doc §6.1, inferred).
     yield* sendSource(url, source, settings, Option.some(0))
     return yield* finish(artifact.id)
-  }).pipe(Effect.scoped, Effect.withSpan("ivcap.Upload.upload"))
+  }).pipe(Effect.scoped, Effect.provideService(TransferRequests, true), Effect.withSpan("ivcap.Upload.upload"))
 
 /**
  * {@link upload} as a Stream of events: `Progress` as the upload goes (intermediate ones may be dropped when the
@@ -384,7 +398,7 @@ export const resume = (
     const url = yield* contentUrlOf(artifact)
     yield* sendSource(url, source, settings, Option.none())
     return yield* Artifact.get(artifact.id)
-  }).pipe(Effect.scoped, Effect.withSpan("ivcap.Upload.resume", { attributes: { "ivcap.id": String(artifactId) } }))
+  }).pipe(Effect.scoped, Effect.provideService(TransferRequests, true), Effect.withSpan("ivcap.Upload.resume", { attributes: { "ivcap.id": String(artifactId) } }))
 
 /**
  * The tus engine on its own: sends `source` to an existing tus 1.0.0 upload URL, starting from the offset the
@@ -398,4 +412,4 @@ export const resumeAt = (url: string, source: UploadSource, options: SendOptions
     const settings = yield* validateSend(options)
     const client = yield* IvcapClient
     return yield* sendSource(client.resolve(url), source, settings, Option.none())
-  }).pipe(Effect.scoped, Effect.withSpan("ivcap.Upload.resumeAt"))
+  }).pipe(Effect.scoped, Effect.provideService(TransferRequests, true), Effect.withSpan("ivcap.Upload.resumeAt"))

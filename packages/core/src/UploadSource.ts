@@ -31,12 +31,12 @@ export class SourceError extends /*#__PURE__*/ Schema.TaggedError<SourceError>()
 /**
  * The bytes of a chunk as a plain `AsyncIterable` made afresh for each request (a Node `fs.ReadStream` over a file
  * range is one): read while it is sent, with no Effect `Stream` step per buffer. When the `HttpClient` in context
- * takes such a body as it is ({@link IterableBodies}: undici on Node), the tus engine hands it over with
+ * takes such a body as it is ({@link IterableBodies}: `@ivcap/node`'s), the tus engine hands it over with
  * `HttpBody.raw`, counting each buffer for progress; otherwise it is sent as a `Stream` of copies. Anything it
  * throws fails the upload with `SourceError` (not a transport error), as does a length other than the piece's.
  *
- * A buffer it yields is done with once the next one is asked for (undici writes each buffer of 16 KiB or more to
- * the socket before it asks for the next one, and the `Stream` path copies), so an iterable may read into the
+ * A buffer it yields is done with once the next one is asked for (`@ivcap/node`'s client writes each buffer to the
+ * socket before it asks for the next one, as undici does with buffers of 16 KiB or more, and the `Stream` path copies), so an iterable may read into the
  * same few buffers again and again instead of allocating fresh memory per read.
  *
  * @since 0.3.0
@@ -62,7 +62,7 @@ export const isIterableBody = (bytes: Piece["bytes"]): bytes is IterableBody =>
 
 /**
  * Whether the platform's `HttpClient` sends an `AsyncIterable<Uint8Array>` given as `HttpBody.raw` as the request
- * body. `false` by default (fetch and `node:http` do not); `@ivcap/node`'s layers, which use undici, set it, and a
+ * body. `false` by default (fetch and `node:http` do not); `@ivcap/node`'s layers (undici, and direct connections for uploads) set it, and a
  * program that pairs `IvcapClient.layer` with `NodeHttpClient.layerUndici` itself can provide it with
  * `Layer.succeed(UploadSource.IterableBodies, true)`. When `false`, an {@link IterableBody} is sent as a `Stream`
  * (same bytes, more work per buffer).

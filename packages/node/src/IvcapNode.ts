@@ -1,6 +1,6 @@
 /**
  * One Layer for Node.js programs: the IVCAP client configured by {@link NodeConfig} (options > environment >
- * the IVCAP CLI's login), HTTP over undici (which keeps `content-length` on streamed upload bodies), the Node
+ * the IVCAP CLI's login), HTTP (`NodeHttp`: undici, with uploads and downloads on direct connections), the Node
  * file system and path services, and the file-backed stores that let interrupted uploads and `Bulk` pipelines
  * resume across runs.
  *

@@ -1,6 +1,6 @@
 /**
  * A file as an upload source on Node, read with `fs.createReadStream` over the byte range of each chunk (1 MiB
- * reads) and handed to the HTTP client as it is: with `@ivcap/node`'s layers (undici, `UploadSource.IterableBodies`)
+ * reads) and handed to the HTTP client as it is: with `@ivcap/node`'s layers (`UploadSource.IterableBodies`)
  * the buffers go from the file to the socket with no Effect `Stream` step and no Web-stream conversion; with
  * another `HttpClient` they are sent as a `Stream`. Same fingerprint as `UploadSource.fromFile` (absolute path + size +
  * modification time), so an unfinished upload started with either resumes with the other.

@@ -1,15 +1,24 @@
 /**
  * The `HttpClient` of `@ivcap/node`'s layers: undici (`NodeHttpClient.layerUndici`) for every request, except the
- * content `GET`s of downloads (sent while `Download.IterableBodies` is set), which go on their own HTTP/1.1
- * connection (`node:net`, `node:tls` for https) that reads the socket straight into 1 MiB slabs and hands the body
- * to the download engine as views of them (`Download.IterableBodyKey`): no Node or Web stream and no allocation
- * per read, and no WebAssembly HTTP parser (whose optimising compile costs undici ~30 MiB of RSS). About a third of
- * the client CPU per GiB of undici's body stream here (BENCHMARKS.md, "Download").
+ * requests of transfers, which go each on an HTTP/1.1 connection of its own (`node:net`, `node:tls` for https):
+ * - a download's `GET`s (sent while `Download.IterableBodies` is set): the socket reads straight into 1 MiB slabs
+ *   and the body goes to the download engine as views of them (`Download.IterableBodyKey`), with no Node or Web
+ *   stream and no allocation per read: about a third of the client CPU per GiB of undici's body stream here
+ *   (BENCHMARKS.md, "Download");
+ * - an upload's requests (sent while `Upload.TransferRequests` is set: the record's creation, the tus `PATCH`es and
+ *   `HEAD`s, the record read after it), with a body in memory or a file source's buffers
+ *   (`UploadSource.IterableBody`, each written to the socket before the next is read).
+ *
+ * Neither loads undici's WebAssembly HTTP parser, whose optimising compile at a process's first undici request
+ * costs ~35 MiB of peak RSS (BENCHMARKS.md, "HTTP client"): a program that only uploads or downloads never pays it.
+ * A new connection per request costs a TCP (and TLS) handshake, small next to a chunk of 8 MiB or more; and as no
+ * connection is reused, a request never meets one its server has just closed (for a `POST`, that is a failure no
+ * client can safely retry).
  *
  * Such a response is a complete `HttpClientResponse` too (`json`, `text`, `stream`, … for error bodies): the
  * request passes the client's credentials, gate and retries like any other, the token goes only where the request
- * sends it, and interruption closes the connection. Not used: proxies (undici's `Agent` uses none either) and
- * connection reuse (one connection per content request, closed at the end of the body).
+ * sends it, and interruption closes the connection. Not used: proxies (undici's `Agent` uses none either). A body
+ * of another kind (a `Stream`, `FormData`) goes through undici.
  *
  * @since 0.3.0
  */
@@ -20,10 +29,11 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Download from "@ivcap/core/Download"
+import * as Upload from "@ivcap/core/Upload"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import { CurrentSlabs, directGet, type DirectResponse, type Slabs } from "./internal/directGet.js"
+import { CurrentSlabs, direct, type DirectRequestBody, type DirectResponse, type Slabs } from "./internal/direct.js"
 
 /** Statuses whose responses have no body (a Web `Response` refuses one). */
 const nullBodyStatuses: ReadonlySet<number> = new Set([204, 205, 304])
@@ -48,9 +58,28 @@ const toResponse = (request: HttpClientRequest.HttpClientRequest, direct: Direct
   return Object.assign(response, { [Download.IterableBodyKey]: body })
 }
 
-/** Sends a `GET` directly (see the module comment); interruption closes the connection. */
+/** The body of a request as the direct path sends it; `null` for a body it does not send (a `Stream`, `FormData`). */
+const directBody = (body: HttpClientRequest.HttpClientRequest["body"]): DirectRequestBody | undefined | null => {
+  switch (body._tag) {
+    case "Empty":
+      return undefined
+    case "Uint8Array":
+      return { length: body.body.length, bytes: body.body }
+    case "Raw": {
+      const bytes = body.body as Partial<AsyncIterable<Uint8Array>> | null
+      return body.contentLength !== undefined && typeof bytes?.[Symbol.asyncIterator] === "function"
+        ? { length: body.contentLength, bytes: bytes as AsyncIterable<Uint8Array> }
+        : null
+    }
+    default:
+      return null
+  }
+}
+
+/** Sends a request directly (see the module comment); interruption closes the connection. */
 const sendDirect = (
   request: HttpClientRequest.HttpClientRequest,
+  body: DirectRequestBody | undefined,
   slabs: Slabs | undefined
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
   Either.match(UrlParams.makeUrl(request.url, request.urlParams, request.hash), {
@@ -58,7 +87,9 @@ const sendDirect = (
     onRight: (url) =>
       Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
         const controller = new AbortController()
-        directGet(url, request.headers, controller.signal, slabs).then(
+        const contentType = request.body._tag === "Empty" ? undefined : request.body.contentType
+        const headers = contentType === undefined || "content-type" in request.headers ? request.headers : { ...request.headers, "content-type": contentType }
+        direct({ method: request.method, url, headers, body }, controller.signal, slabs).then(
           (direct) => {
             try {
               resume(Effect.succeed(toResponse(request, direct)))
@@ -71,11 +102,13 @@ const sendDirect = (
           (cause: unknown) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
         )
         return Effect.sync(() => controller.abort())
-      }).pipe(Effect.withSpan(`http.client ${request.method}`, { kind: "client", captureStackTrace: false, attributes: { "http.request.method": "GET" } }))
+      }).pipe(
+        Effect.withSpan(`http.client ${request.method}`, { kind: "client", captureStackTrace: false, attributes: { "http.request.method": request.method } })
+      )
   })
 
 /**
- * An `HttpClient` that sends the content `GET`s of downloads directly (see the module comment) and everything else
+ * An `HttpClient` that sends the requests of transfers directly (see the module comment) and everything else
  * through `undici`.
  *
  * @since 0.3.0
@@ -84,9 +117,11 @@ export const make = (undici: HttpClient.HttpClient): HttpClient.HttpClient =>
   HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
     (request) =>
       Effect.flatMap(request, (req) =>
-        req.method === "GET" && req.body._tag === "Empty"
-          ? Effect.flatMap(Download.IterableBodies, (direct) => (direct ? Effect.flatMap(CurrentSlabs, (slabs) => sendDirect(req, slabs)) : undici.execute(req)))
-          : undici.execute(req)),
+        Effect.flatMap(Effect.all([Download.IterableBodies, Upload.TransferRequests]), ([download, upload]) => {
+          if (download && req.method === "GET" && req.body._tag === "Empty") return Effect.flatMap(CurrentSlabs, (slabs) => sendDirect(req, undefined, slabs))
+          const body = upload ? directBody(req.body) : null
+          return body === null ? undici.execute(req) : sendDirect(req, body, undefined)
+        })),
     Effect.succeed
   )
 

@@ -151,7 +151,7 @@ layer(EmulatorServer.layer().pipe(Layer.provideMerge(NodeFileSystem.layer), Laye
       expect(yield* emulator.requests.count({ method: "POST", path: "/1/artifacts" })).toBe(1)
       const patches = (yield* emulator.requests.log).filter((r) => r.method === "PATCH")
       expect(patches.length).toBe(4)
-      // undici keeps the length of every streamed chunk: no chunked transfer encoding.
+      // Every chunk is sent with its length: no chunked transfer encoding.
       expect(patches.every((r) => r.headers["content-length"] !== undefined && r.headers["transfer-encoding"] === undefined)).toBe(true)
       expect(yield* fs.readDirectory(stateDir)).toEqual([])
     })))

@@ -1,5 +1,5 @@
 /**
- * `NodeFileSource` over HTTP, on both of its paths: with undici taking the file's buffers as they are read
+ * `NodeFileSource` over HTTP, on both of its paths: with `NodeHttp` taking the file's buffers as they are read
  * (`UploadSource.IterableBodies`, as `IvcapNode.layer` sets it) and, with the flag off, as a `Stream`. The file
  * source reads into the same two buffers again and again, so these tests check the stored bytes exactly, that a
  * file cut short mid-upload is a `SourceError`, and that an interrupted PATCH leaves no file open.
@@ -33,7 +33,7 @@ const openOn = (file: string): number =>
   }).length
 
 const paths = [
-  { name: "undici takes the buffers as read", iterables: true },
+  { name: "the client takes the buffers as read", iterables: true },
   { name: "sent as a Stream (another client)", iterables: false }
 ] as const
 

@@ -1,6 +1,6 @@
 /**
  * Shared by the node upload, marker and download tests: the emulator over real HTTP on 127.0.0.1 with an
- * IvcapClient over `NodeHttp` (undici, with content downloads on their own connections, as under IvcapNode.layer) and
+ * IvcapClient over `NodeHttp` (undici, with uploads and downloads on their own connections, as under IvcapNode.layer) and
  * the Node platform services, temp files, digests, request-log helpers.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
@@ -28,7 +28,7 @@ export const clientLayer = Layer.unwrapEffect(Effect.gen(function*() {
   const emulator = yield* Emulator.Emulator
   return IvcapClient.layer({ url: server.url, token: emulator.token, retry: quickRetry, timeout: "10 seconds" }).pipe(
     Layer.provide(NodeHttp.layer),
-    // undici sends a file source's buffers as they are read, as under IvcapNode.layer
+    // a file source's buffers are sent as they are read, as under IvcapNode.layer
     Layer.merge(Layer.succeed(UploadSource.IterableBodies, true))
   )
 }))

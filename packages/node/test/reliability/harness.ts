@@ -1,6 +1,6 @@
 /**
  * The reliability suite's harness: a real emulator server on 127.0.0.1 with a distinctive token, an IvcapClient over
- * undici for it, Node's file system, and a capture of everything the SDK shows to the outside — every log line
+ * `NodeHttp` for it, Node's file system, and a capture of everything the SDK shows to the outside — every log line
  * (at every level), every span (name, attributes, events, exit) and every error a test sees — so that the token can
  * be searched for at the end of each file. Also: request-log helpers and the JSON summaries RELIABILITY.md is built
  * from.
@@ -174,7 +174,7 @@ export const captureCounts = () => ({ logs: capture.logs.length, spans: capture.
 
 /**
  * The emulator over real HTTP on 127.0.0.1:0 with the suite token, an IvcapClient over `NodeHttp` (undici, with
- * content downloads on their own connections, as `IvcapNode.layer` has it), and Node's platform.
+ * uploads and downloads on their own connections, as `IvcapNode.layer` has it), and Node's platform.
  */
 export const layer = (overrides: Omit<IvcapClient.Options, "url" | "token"> = {}, serverOptions: EmulatorServer.Options = {}) =>
   Layer.unwrapEffect(Effect.gen(function*() {

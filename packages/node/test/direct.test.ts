@@ -12,6 +12,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { expect, layer } from "@effect/vitest"
 import { Artifact, Download, IvcapClient, Upload, UploadSource, Urn } from "@ivcap/core"
+import { Emulator } from "@ivcap/emulator"
 import * as NodeHttp from "@ivcap/node/NodeHttp"
 import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Chunk from "effect/Chunk"
@@ -26,7 +27,7 @@ import type * as net from "node:net"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { digest, KiB, layerNode, live, quickRetry, randomBytes, tempDir } from "./upload-helpers.js"
+import { digest, fresh, KiB, layerNode, live, quickRetry, randomBytes, tempDir, tempFile } from "./upload-helpers.js"
 
 const MiB = 1024 * KiB
 const token = "direct-secret-token"
@@ -81,6 +82,28 @@ layer(layerNode)("NodeHttp against the emulator", (it) => {
       expect(digest("sha256", new Uint8Array(all))).toBe(digest("sha256", bytes))
       // Read straight into slabs: pieces of up to 1 MiB, not undici's 64 KiB.
       expect(Math.max(...pieces.map((p) => p.length))).toBeGreaterThan(64 * KiB)
+    })))
+
+  it.effect("an upload's requests go each on a connection of its own (a cut PATCH resumed after a HEAD), byte-exact; others through undici", () =>
+    live(Effect.gen(function*() {
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      const { bytes, file } = yield* tempFile(5 * MiB + 333, "direct-up.bin")
+      // The second PATCH is cut after 100 KiB: the server keeps those, the engine asks it with HEAD and goes on.
+      yield* emulator.faults.inject({ match: { method: "PATCH" }, skip: 1, times: 1, action: { _tag: "CutRequestBody", afterBytes: 100 * KiB } })
+      const artifact = yield* NodeTransfer.uploadFile(file, { chunkSize: 2 * MiB, retry: quickRetry, resume: false, force: true })
+      expect(artifact.status).toBe("ready")
+      const client = yield* IvcapClient.IvcapClient
+      const content = yield* Effect.flatMap(client.httpClient.execute(HttpClientRequest.get(artifact.dataHref!)), (r) => r.arrayBuffer)
+      expect(digest("sha256", new Uint8Array(content))).toBe(digest("sha256", bytes))
+      const log = yield* emulator.requests.log
+      const pathOf = (r: Emulator.RequestRecord) => new URL(r.url, "http://x").pathname
+      const upload = log.filter((r) => r.method !== "GET" || pathOf(r).startsWith("/1/artifacts/") && !pathOf(r).endsWith("/blob"))
+      expect(upload.map((r) => r.method)).toEqual(["POST", "PATCH", "PATCH", "HEAD", "PATCH", "PATCH", "GET"])
+      expect(upload.every((r) => r.headers["connection"] === "close")).toBe(true)
+      expect(upload.filter((r) => r.method === "PATCH").every((r) => r.headers["content-type"] === "application/offset+octet-stream" && r.headers["content-length"] !== undefined)).toBe(true)
+      // The content GET above was outside an upload: undici, on a kept-alive connection.
+      expect(log.at(-1)!.headers["connection"]).not.toBe("close")
     })))
 
   it.effect("only with Download.IterableBodies set does a GET get a direct response (body under IterableBodyKey)", () =>

@@ -1,11 +1,14 @@
 /**
- * One HTTP/1.1 `GET` on its own connection (`node:net`, or `node:tls` for https), for content downloads: the
- * socket reads straight into 1 MiB slabs (`onread` with a buffer per read), and the body is handed out as views of
- * them — no per-read allocation, no Node or Web stream, no WebAssembly parser. A slab is never written again after
- * a view of it is handed out (the next read goes after it, or into a fresh slab), so every piece is the consumer's
- * to keep. The body is framed by `Content-Length`, `Transfer-Encoding: chunked` or the connection's end, checked:
- * a connection that ends before the announced length or the last chunk fails the body. The connection is closed
- * once the body is complete (`Connection: close`); it is never reused.
+ * One HTTP/1.1 request on its own connection (`node:net`, or `node:tls` for https), for transfers (a download's
+ * `GET`s; an upload's `POST`, `PATCH`es, `HEAD`s and record read). The request body (bytes in memory, or an
+ * iterable whose buffers are written one at a time, each flushed before the next is asked for) goes straight to the
+ * socket. The socket reads straight into 1 MiB slabs (`onread` with a buffer per read), and the response body is
+ * handed out as views of them — no per-read allocation, no Node or Web stream, no WebAssembly parser. A slab is
+ * never written again after a view of it is handed out (the next read goes after it, or into a fresh slab), so
+ * every piece is the consumer's to keep. The body is framed by `Content-Length`, `Transfer-Encoding: chunked` or
+ * the connection's end, checked: a connection that ends before the announced length or the last chunk fails the
+ * body. The connection is closed once the body is complete (`Connection: close`); it is never reused, so a request
+ * never meets a kept-alive connection its server has just closed.
  */
 import * as net from "node:net"
 import * as tls from "node:tls"
@@ -67,47 +70,65 @@ export interface DirectResponse {
 }
 
 /** Why the request or its body failed (messages never include request headers). */
-export class DirectGetError extends Error {
-  override readonly name = "DirectGetError"
+export class DirectError extends Error {
+  override readonly name = "DirectError"
+}
+
+/** A request body: `length` bytes, in memory or as an iterable of buffers (each done with once the next is asked for). */
+export interface DirectRequestBody {
+  readonly length: number
+  readonly bytes: Uint8Array | AsyncIterable<Uint8Array>
 }
 
 const invalidHeader = /[\0\r\n]/
 
-/** The request head, refusing header names or values that would split it. */
-const requestHead = (url: URL, headers: Readonly<Record<string, string>>): string => {
-  let head = `GET ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`
+const token = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/** The request head, refusing a method, header names or values that would split it. */
+const requestHead = (method: string, url: URL, headers: Readonly<Record<string, string>>, length: number | undefined): string => {
+  if (!token.test(method)) throw new DirectError(`invalid request method ${JSON.stringify(method.slice(0, 20))}`)
+  let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`
   for (const name in headers) {
     const lower = name.toLowerCase()
     if (lower === "host" || lower === "connection" || lower === "content-length" || lower === "transfer-encoding") continue
     const value = headers[name]!
-    if (invalidHeader.test(name) || invalidHeader.test(value) || name.includes(":")) throw new DirectGetError(`invalid request header ${JSON.stringify(name)}`)
+    if (invalidHeader.test(name) || invalidHeader.test(value) || name.includes(":")) throw new DirectError(`invalid request header ${JSON.stringify(name)}`)
     head += `${name}: ${value}\r\n`
   }
+  if (length !== undefined) head += `content-length: ${length}\r\n`
   return `${head}connection: close\r\n\r\n`
 }
+
+/** Methods whose requests carry a body (`content-length: 0` when empty, as other clients send). */
+const bodyMethods: ReadonlySet<string> = new Set(["POST", "PUT", "PATCH"])
 
 type Framing =
   | { readonly _tag: "length"; left: number }
   | { readonly _tag: "chunked"; state: "size" | "data" | "crlf" | "trailers"; left: number; line: string }
   | { readonly _tag: "close" }
 
+/** What {@link direct} sends. */
+export interface DirectRequest {
+  readonly method: string
+  readonly url: URL
+  /** Never logged or put in an error. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly body?: DirectRequestBody | undefined
+}
+
 /**
- * Sends `GET url` with `headers` (never logged or put in an error) and resolves with the response once its head
- * is read. `signal` aborts the connection at any point, the body's reads included. With `slabs`, the socket reads
- * into slabs its consumer gives back.
+ * Sends a request and resolves with the response once its head is read. `signal` aborts the connection at any
+ * point, the request body's writes and the response body's reads included. With `slabs`, the socket reads into
+ * slabs its consumer gives back. A request body that throws fails the request with what it threw.
  */
-export const directGet = (
-  url: URL,
-  headers: Readonly<Record<string, string>>,
-  signal?: AbortSignal,
-  slabs?: Slabs
-): Promise<DirectResponse> =>
+export const direct = (request: DirectRequest, signal?: AbortSignal, slabs?: Slabs): Promise<DirectResponse> =>
   new Promise<DirectResponse>((resolveHead, rejectHead) => {
+    const { body: requestBody, method, url } = request
     const https = url.protocol === "https:"
-    if (!https && url.protocol !== "http:") return rejectHead(new DirectGetError(`unsupported protocol ${url.protocol}`))
+    if (!https && url.protocol !== "http:") return rejectHead(new DirectError(`unsupported protocol ${url.protocol}`))
     let head: string
     try {
-      head = requestHead(url, headers)
+      head = requestHead(method, url, request.headers, requestBody?.length ?? (bodyMethods.has(method) ? 0 : undefined))
     } catch (e) {
       return rejectHead(e)
     }
@@ -121,7 +142,7 @@ export const directGet = (
     let responded = false
     let framing: Framing | undefined
     let finished = false
-    let failure: Error | undefined
+    let failure: unknown
     const ready: Array<Uint8Array> = []
     let readyBytes = 0
     let waiter: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void } | undefined
@@ -147,9 +168,9 @@ export const directGet = (
         w.resolve({ value: undefined, done: true })
       }
     }
-    const fail = (error: Error) => {
+    const fail = (error: unknown) => {
       if (finished || failure !== undefined) return
-      failure = error
+      failure = error ?? new DirectError("failed")
       socket.destroy()
       if (!responded) rejectHead(error)
       else settle()
@@ -201,18 +222,18 @@ export const directGet = (
         const nl = data.indexOf(10, at)
         const end = nl === -1 ? data.length : nl
         f.line += Buffer.from(data.buffer, data.byteOffset + at, end - at).toString("latin1")
-        if (f.line.length > maxChunkLine) return fail(new DirectGetError("a chunk-size line of the response is too long"))
+        if (f.line.length > maxChunkLine) return fail(new DirectError("a chunk-size line of the response is too long"))
         at = end
         if (nl === -1) break
         at += 1
         const line = f.line.endsWith("\r") ? f.line.slice(0, -1) : f.line
         f.line = ""
         if (f.state === "crlf") {
-          if (line !== "") return fail(new DirectGetError("malformed chunked body (no CRLF after a chunk)"))
+          if (line !== "") return fail(new DirectError("malformed chunked body (no CRLF after a chunk)"))
           f.state = "size"
         } else if (f.state === "size") {
           const hex = line.split(";", 1)[0]!.trim()
-          if (!/^[0-9a-f]{1,12}$/i.test(hex)) return fail(new DirectGetError(`malformed chunk size ${JSON.stringify(hex.slice(0, 20))}`))
+          if (!/^[0-9a-f]{1,12}$/i.test(hex)) return fail(new DirectError(`malformed chunk size ${JSON.stringify(hex.slice(0, 20))}`))
           f.left = parseInt(hex, 16)
           f.state = f.left === 0 ? "trailers" : "data"
         } else if (line === "") {
@@ -225,13 +246,13 @@ export const directGet = (
     const parseHead = (buf: Buffer): number => {
       const end = buf.indexOf("\r\n\r\n", 0, "latin1")
       if (end === -1) {
-        if (buf.length > maxHead) fail(new DirectGetError("the response head is too large"))
+        if (buf.length > maxHead) fail(new DirectError("the response head is too large"))
         return -1
       }
       const lines = buf.toString("latin1", 0, end).split("\r\n")
       const status = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0]!)
       if (status === null) {
-        fail(new DirectGetError(`malformed status line ${JSON.stringify(lines[0]!.slice(0, 60))}`))
+        fail(new DirectError(`malformed status line ${JSON.stringify(lines[0]!.slice(0, 60))}`))
         return -1
       }
       const code = Number(status[1])
@@ -239,7 +260,7 @@ export const directGet = (
       for (const line of lines.slice(1)) {
         const colon = line.indexOf(":")
         if (colon <= 0) {
-          fail(new DirectGetError("malformed response header line"))
+          fail(new DirectError("malformed response header line"))
           return -1
         }
         fields.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()])
@@ -247,23 +268,23 @@ export const directGet = (
       // An interim answer (100 Continue, 103 Early Hints): the real one follows.
       if (code >= 100 && code < 200 && code !== 101) return end + 4
       if (code < 200 || code > 599) {
-        fail(new DirectGetError(`unexpected status ${code}`))
+        fail(new DirectError(`unexpected status ${code}`))
         return -1
       }
       const te = fields.filter(([n]) => n === "transfer-encoding").map(([, v]) => v.toLowerCase()).join(",")
       const lengths = new Set(fields.filter(([n]) => n === "content-length").flatMap(([, v]) => v.split(",").map((s) => s.trim())))
-      if (code === 204 || code === 304) {
+      if (code === 204 || code === 304 || method === "HEAD") {
         framing = { _tag: "length", left: 0 }
       } else if (te !== "") {
         if (!/(?:^|,)\s*chunked\s*$/.test(te)) {
-          fail(new DirectGetError(`unsupported transfer-encoding ${JSON.stringify(te)}`))
+          fail(new DirectError(`unsupported transfer-encoding ${JSON.stringify(te)}`))
           return -1
         }
         framing = { _tag: "chunked", state: "size", left: 0, line: "" }
       } else if (lengths.size > 0) {
         const [only] = lengths
         if (lengths.size > 1 || !/^\d{1,15}$/.test(only!)) {
-          fail(new DirectGetError("invalid content-length"))
+          fail(new DirectError("invalid content-length"))
           return -1
         }
         framing = { _tag: "length", left: Number(only) }
@@ -316,16 +337,42 @@ export const directGet = (
         }
       }
     }
+    /** Writes the request: head and body; the body's buffers one at a time, until the response or a failure. */
+    const send = () => {
+      if (requestBody === undefined) return void socket.write(head)
+      const { bytes } = requestBody
+      if (bytes instanceof Uint8Array) {
+        socket.cork()
+        socket.write(head)
+        socket.write(bytes)
+        return void socket.uncork()
+      }
+      socket.write(head)
+      const stopped = () => failure !== undefined || finished || responded
+      // Each buffer is flushed (the write's callback) before the next is asked for: the iterable may read into it again.
+      const flushed = (buffer: Uint8Array) => new Promise<void>((resolve) => socket.write(buffer, () => resolve()))
+      ;(async () => {
+        let sent = 0
+        for await (const buffer of bytes) {
+          if (stopped()) return
+          sent += buffer.length
+          if (sent > requestBody.length) throw new DirectError(`the request body is longer than its ${requestBody.length} bytes`)
+          await flushed(buffer)
+          if (stopped()) return
+        }
+        if (sent !== requestBody.length) throw new DirectError(`the request body ended after ${sent} of its ${requestBody.length} bytes`)
+      })().catch(fail)
+    }
     const socket: net.Socket = https
-      ? tls.connect({ ...options, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ["http/1.1"] }, () => socket.write(head))
-      : net.connect(options, () => socket.write(head))
+      ? tls.connect({ ...options, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ["http/1.1"] }, send)
+      : net.connect(options, send)
     socket.setNoDelay(true)
-    socket.on("error", (e) => fail(new DirectGetError(e.message)))
+    socket.on("error", (e) => fail(new DirectError(e.message)))
     socket.on("end", () => {
       if (framing?._tag === "close") return complete()
       if (!finished) {
         fail(
-          new DirectGetError(
+          new DirectError(
             !responded
               ? "the connection closed before a response"
               : framing?._tag === "length"
@@ -336,9 +383,9 @@ export const directGet = (
       }
     })
     socket.on("close", () => {
-      if (!finished && failure === undefined) fail(new DirectGetError("the connection closed"))
+      if (!finished && failure === undefined) fail(new DirectError("the connection closed"))
     })
-    const onAbort = () => fail(new DirectGetError("aborted"))
+    const onAbort = () => fail(new DirectError("aborted"))
     if (signal !== undefined) {
       if (signal.aborted) return onAbort()
       signal.addEventListener("abort", onAbort, { once: true })
@@ -347,7 +394,7 @@ export const directGet = (
 
     const close = () => {
       if (finished || failure !== undefined) return
-      failure = new DirectGetError("closed")
+      failure = new DirectError("closed")
       ready.length = 0
       readyBytes = 0
       socket.destroy()
@@ -359,7 +406,7 @@ export const directGet = (
       close,
       next: () =>
         new Promise<IteratorResult<Uint8Array>>((resolve, reject) => {
-          if (waiter !== undefined) return reject(new DirectGetError("concurrent reads of one body"))
+          if (waiter !== undefined) return reject(new DirectError("concurrent reads of one body"))
           waiter = { resolve, reject }
           settle()
         }),
