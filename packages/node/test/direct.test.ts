@@ -4,7 +4,7 @@
  * intact), and against loopback servers that frame bodies in the ways HTTP allows or break them: chunked, an interim
  * `103` before the answer, a body cut short (resumed with `Range`), a malformed status line (a typed error that
  * never shows the token); and over https (a child process trusting a test certificate, `fixtures/`), where an
- * untrusted certificate is refused. Only a download's `GET`s take the direct path.
+ * untrusted certificate is refused. A download's `GET`s and an upload's requests take the direct path.
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -13,6 +13,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { expect, layer } from "@effect/vitest"
 import { Artifact, Download, IvcapClient, Upload, UploadSource, Urn } from "@ivcap/core"
 import { Emulator } from "@ivcap/emulator"
+import * as NodeFileSource from "@ivcap/node/NodeFileSource"
 import * as NodeHttp from "@ivcap/node/NodeHttp"
 import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Chunk from "effect/Chunk"
@@ -27,7 +28,7 @@ import type * as net from "node:net"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { digest, fresh, KiB, layerNode, live, quickRetry, randomBytes, tempDir, tempFile } from "./upload-helpers.js"
+import { digest, fresh, KiB, layerNode, live, openOn, quickRetry, randomBytes, tempDir, tempFile } from "./upload-helpers.js"
 
 const MiB = 1024 * KiB
 const token = "direct-secret-token"
@@ -212,6 +213,27 @@ layer(NodeContext.layer)("NodeHttp framing", (it) => {
       expect(server.seen.length).toBe(7)
     })))
 
+  it.effect("a PATCH answered 403 before its body is read: Forbidden with the server's message, the file closed", () =>
+    live(Effect.gen(function*() {
+      const size = 24 * MiB
+      const { file } = yield* tempFile(size, "early.bin")
+      const server = yield* loopback((_i, req, res) => {
+        if (req.method === "HEAD") return void res.writeHead(200, { "upload-offset": "0", "upload-length": String(size), "tus-resumable": "1.0.0" }).end()
+        res.writeHead(403, { "content-type": "application/json" }).end(JSON.stringify({ message: "not yours to write" }))
+      })
+      const source = yield* NodeFileSource.fromFile(file)
+      const error = yield* Effect.flip(Upload.resumeAt(`${server.url}/blob`, source, { chunkSize: 16 * MiB }).pipe(
+        Effect.provide(clientOf(server.url)),
+        Effect.provideService(UploadSource.IterableBodies, true)
+      ))
+      expect(error._tag).toBe("Forbidden")
+      expect(error.message).toContain("not yours to write")
+      expect(server.seen.map((h) => [h.path, h.connection])).toEqual([["/blob", "close"], ["/blob", "close"]])
+      // The body's writer stops at the answer and closes the file (as after an interruption, a moment later).
+      for (let i = 0; i < 40 && openOn(file) > 0; i++) yield* Effect.sleep("25 millis")
+      expect(openOn(file)).toBe(0)
+    })))
+
   it.effect("an error status is read as with undici: the same typed error, message and status from the JSON body", () =>
     live(Effect.gen(function*() {
       const server = yield* rawServer((_i, _h, socket) => {
@@ -231,13 +253,16 @@ layer(NodeContext.layer)("NodeHttp framing", (it) => {
     })))
 })
 
-/** Runs `fixtures/tls-download-child.mjs` for `host`, trusting the test certificate (or not). */
-const tlsChild = (host: string, target: string, trust: boolean) =>
-  Effect.async<{ tag: string; message?: string; size?: number; same: boolean; seen: Array<{ path: string; connection: string; authorized: boolean }> }, Error>(
+/** Runs `fixtures/tls-<kind>-child.mjs` for `host`, trusting the test certificate (or not). */
+const tlsChild = (host: string, target: string, trust: boolean, kind: "download" | "upload" = "download") =>
+  Effect.async<
+    { tag: string; message?: string; size?: number; same: boolean; seen: Array<{ path?: string; method?: string; connection: string; authorized: boolean }> },
+    Error
+  >(
     (resume) => {
       const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url))
       const env = { ...process.env, NODE_EXTRA_CA_CERTS: trust ? path.join(fixtures, "tls-cert.pem") : "" }
-      const proc = execFile(process.execPath, [path.join(fixtures, "tls-download-child.mjs"), host, target], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+      const proc = execFile(process.execPath, [path.join(fixtures, `tls-${kind}-child.mjs`), host, target], { env, timeout: 60_000 }, (error, stdout, stderr) => {
         if (error) return resume(Effect.fail(new Error(`${error.message}\n${stderr}`)))
         resume(Effect.succeed(JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}")))
       })
@@ -255,6 +280,15 @@ layer(NodeContext.layer)("NodeHttp over https", (it) => {
         expect(r.seen.map((s) => [s.path?.endsWith("/blob"), s.connection, s.authorized])).toEqual([[false, "close", true], [true, "close", true]])
       })))
   }
+
+  it.effect("an upload over TLS: every request on a connection of its own, a cut PATCH resumed after a HEAD, byte-exact", () =>
+    live(Effect.gen(function*() {
+      const r = yield* tlsChild("localhost", path.join(yield* tempDir, "up.bin"), true, "upload")
+      expect(r).toMatchObject({ tag: "ok", size: 3 * MiB + 11, same: true })
+      expect(r.seen.map((s) => [s.method, s.connection, s.authorized])).toEqual(
+        ["POST", "PATCH", "PATCH", "HEAD", "PATCH", "PATCH", "GET"].map((m) => [m, "close", true])
+      )
+    })))
 
   it.effect("an untrusted certificate is refused: TransportError without the token, nothing written", () =>
     live(Effect.gen(function*() {

@@ -11,7 +11,7 @@ import { NodeFileSource } from "@ivcap/node"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as fs from "node:fs"
-import { digest, fresh, KiB, layerNode, live, quickRetry, tempFile } from "./upload-helpers.js"
+import { digest, fresh, KiB, layerNode, live, openOn, quickRetry, tempFile } from "./upload-helpers.js"
 
 const MiB = 1024 * KiB
 
@@ -21,16 +21,6 @@ const stored = (dataHref: string | undefined) =>
     Effect.promise(() =>
       fetch(dataHref ?? "", { headers: { authorization: `Bearer ${emulator.token}` } }).then((r) => r.arrayBuffer()).then((b) => new Uint8Array(b))
     ))
-
-/** The descriptors of this process open on `file` (Linux `/proc`). */
-const openOn = (file: string): number =>
-  fs.readdirSync("/proc/self/fd").filter((fd) => {
-    try {
-      return fs.readlinkSync(`/proc/self/fd/${fd}`) === file
-    } catch {
-      return false
-    }
-  }).length
 
 const paths = [
   { name: "the client takes the buffers as read", iterables: true },

@@ -73,6 +73,16 @@ export const tempFile = (size: number, name = "scan.tif") =>
     return { dir, file, bytes, markerFile: path.join(dir, `.ivcap-${name}.txt`) }
   })
 
+/** The descriptors of this process open on `file` (Linux `/proc`). */
+export const openOn = (file: string): number =>
+  fs.readdirSync("/proc/self/fd").filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === file
+    } catch {
+      return false
+    }
+  }).length
+
 /** How many requests of `method` reached the emulator. */
 export const count = (method: string, pathPrefix?: string) =>
   Effect.flatMap(Emulator.Emulator, (e) => e.requests.count(pathPrefix === undefined ? { method } : { method, path: pathPrefix }))
