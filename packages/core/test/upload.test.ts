@@ -3,6 +3,7 @@
  * injected fault, interruption and resume by a new client, streams of unknown size, progress, validation.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, expect, layer } from "@effect/vitest"
 import { IvcapClient, Upload, UploadSource, UploadStore } from "@ivcap/core"
@@ -459,5 +460,35 @@ layer(Layer.empty)("Upload against a scripted tus server", (it) => {
       )
       expect(done).toBe(length)
       expect(server.seen.filter((r) => r.method === "PATCH").length).toBe(5)
+    })))
+
+  it.effect("Upload.TransferRequests is set for every request of an upload (create, PATCH, HEAD, record read) and for nothing else", () =>
+    live(Effect.gen(function*() {
+      const seen: Array<readonly [string, boolean]> = []
+      let offset = 0
+      const length = 96 * KiB
+      const server = yield* scriptedServer((request, _i, res) => {
+        const id = "urn:ivcap:artifact:00000000-0000-4000-8000-000000000099"
+        const record = (status: string) => JSON.stringify({ id, status, size: length, "data-href": `http://${request.headers.host}/files/1`, links: [] })
+        if (request.method === "POST") return void res.writeHead(201, { "content-type": "application/json" }).end(record("pending"))
+        if (request.method === "GET") return void res.writeHead(200, { "content-type": "application/json" }).end(record("ready"))
+        if (request.method === "PATCH") offset += request.body.length
+        res.writeHead(request.method === "PATCH" ? 204 : 200, { "tus-resumable": "1.0.0", "upload-offset": String(offset), "upload-length": String(length) }).end()
+      })
+      const recording = (client: HttpClient.HttpClient) =>
+        HttpClient.tapRequest(client, (request) => Effect.map(Upload.TransferRequests, (transfer) => void seen.push([request.method, transfer])))
+      const client = IvcapClient.layer({ url: server.url, token: "t", retry: false, transformClient: recording }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+      const bytes = randomBytes(length)
+      yield* Effect.gen(function*() {
+        const artifact = yield* Upload.upload(UploadSource.fromBytes(bytes), { chunkSize: 64 * KiB, retry: quickRetry })
+        yield* Upload.resumeAt(artifact.dataHref!, UploadSource.fromBytes(bytes), { chunkSize: 64 * KiB })
+        yield* Upload.create({ size: length })
+      }).pipe(Effect.provide(client))
+      expect(seen).toEqual([
+        ["POST", true], ["PATCH", true], ["PATCH", true], ["GET", true],
+        // resumeAt: the server's offset first (complete already), then the record created on its own
+        ["HEAD", true],
+        ["POST", false]
+      ])
     })))
 })
