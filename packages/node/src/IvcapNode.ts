@@ -60,8 +60,8 @@ export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | FileSys
 export type LayerError = ConfigError.ConfigError | NodeConfig.TokenExpired
 
 /**
- * Undici HTTP (which sends a file source's buffers as they are read: `UploadSource.IterableBodies`) with direct
- * content downloads (`NodeHttp`), the Node file system and `Path`.
+ * HTTP (`NodeHttp`: undici, with an upload's requests and a download's on direct connections; a file source's
+ * buffers are sent as they are read: `UploadSource.IterableBodies`), the Node file system and `Path`.
  */
 const layerRuntime: Layer.Layer<HttpClient.HttpClient | UploadSource.IterableBodies | FileSystem.FileSystem | Path.Path> = Layer.mergeAll(
   NodeHttp.layer,
@@ -166,7 +166,7 @@ export const layerFileStore = (directory: string): Layer.Layer<KeyValueStore.Key
   )
 
 /**
- * Node's runtime services without a client: undici HTTP, `FileSystem`, `Path` and the upload-state store. For
+ * Node's runtime services without a client: HTTP (`NodeHttp`), `FileSystem`, `Path` and the upload-state store. For
  * programs that build their `IvcapClient` themselves (`IvcapClient.layer(...).pipe(Layer.provide(...))`).
  *
  * @since 0.1.0

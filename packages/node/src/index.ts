@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 
-/** The one-line Layer for Node.js: client, undici HTTP, files and upload state. @since 0.1.0 */
+/** The one-line Layer for Node.js: client, HTTP (`NodeHttp`), files and upload state. @since 0.1.0 */
 export * as IvcapNode from "./IvcapNode.js"
 
 /** Where the URL, token and account come from: options > environment > the IVCAP CLI's config. @since 0.1.0 */
