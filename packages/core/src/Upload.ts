@@ -249,8 +249,8 @@ const validateSend = (options: SendOptions) =>
  * Set (`true`) while an upload's requests are sent by {@link upload}, {@link uploadWithProgress}, {@link resume}
  * and {@link resumeAt}: the record's creation, the `PATCH`es and `HEAD`s, and the record read after the last byte.
  * A transport may send them its own way: `@ivcap/node`'s layers send each on a connection of its own, so a program
- * that only uploads never loads a second HTTP stack (as `Download.IterableBodies` does for downloads). `false`
- * elsewhere.
+ * that only uploads never loads a second HTTP stack (as `Download.IterableBodies` does for downloads). It is set for
+ * the whole operation, so requests an `onProgress` callback makes see it too. `false` elsewhere.
  *
  * @since 0.3.0
  */
