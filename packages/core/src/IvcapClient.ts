@@ -137,6 +137,29 @@ export const withRequestOptionsStream: {
 } = dual(2, <A, E, R>(self: Stream.Stream<A, E, R>, options: RequestOptions) =>
   Stream.unwrap(Effect.map(CurrentRequestOptions, (current) => Stream.provideService(self, CurrentRequestOptions, { ...current, ...options }))))
 
+/**
+ * The abort signal of the request attempt in progress, for an `HttpClient` that honours it ({@link SignalAware}):
+ * {@link IvcapClientService.call} aborts it once the attempt's timeout has passed — the request and the reading of
+ * its response's body — instead of racing the attempt against a timer fiber (two fibers per request, the largest
+ * single cost of a small request: BENCHMARKS.md, "Listing"). What fails after that is a `RequestTimeout`.
+ * `undefined` outside `call`, and with other clients (they get the timer fiber).
+ *
+ * @since 0.3.0
+ */
+export class AttemptSignal extends Context.Reference<AttemptSignal>()("@ivcap/core/IvcapClient/AttemptSignal", {
+  defaultValue: (): AbortSignal | undefined => undefined
+}) {}
+
+/**
+ * Set to `true` on an `HttpClient` that aborts a request, and the reading of its response's body, when the
+ * {@link AttemptSignal} in context aborts (`@ivcap/node`'s `NodeHttp` does). Only the client given to
+ * {@link make} counts: with `transformClient` the timer fiber is used, as the transformed client may wait
+ * elsewhere.
+ *
+ * @since 0.3.0
+ */
+export const SignalAware: unique symbol = Symbol.for("@ivcap/core/IvcapClient/SignalAware") as never
+
 /** How a request is sent by {@link IvcapClientService.call}. @since 0.1.0 */
 export interface CallOptions {
   /** Retry the whole attempt on transient failures; default: true for GET, HEAD, PUT, DELETE, OPTIONS. */
@@ -179,6 +202,30 @@ export class IvcapClient extends Context.Tag("@ivcap/core/IvcapClient")<IvcapCli
 
 const idempotentMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
 
+/** The longest delay a host timer takes (about 24.8 days); a longer timeout is no timeout. */
+const maxTimerMillis = 2 ** 31 - 1
+
+/**
+ * `effect` with a timeout that aborts its {@link AttemptSignal} (one host timer, no fiber): once the timer has
+ * fired, a failure is `onTimeout()`. A success that arrives anyway is kept.
+ */
+const withSignalTimeout = <A, E, R>(effect: Effect.Effect<A, E, R>, timeout: Duration.Duration, onTimeout: () => RequestTimeout) =>
+  Effect.suspend(() => {
+    const millis = Duration.toMillis(timeout)
+    if (!(millis <= maxTimerMillis)) return effect
+    const controller = new AbortController()
+    let expired = false
+    const timer = setTimeout(() => {
+      expired = true
+      controller.abort()
+    }, millis)
+    return effect.pipe(
+      Effect.provideService(AttemptSignal, controller.signal),
+      Effect.mapError((e): E | RequestTimeout => (expired ? onTimeout() : e)),
+      Effect.ensuring(Effect.sync(() => clearTimeout(timer)))
+    )
+  })
+
 const normaliseBase = (url: string | URL): Either.Either<URL, string> => {
   try {
     const u = new URL(url.toString())
@@ -216,6 +263,8 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
     const resolve = (pathOrUrl: string) => (/^[a-z][a-z0-9+.-]*:/i.test(pathOrUrl) ? pathOrUrl : `${baseUrl}${pathOrUrl.startsWith("/") ? "" : "/"}${pathOrUrl}`)
 
     const underlying = yield* HttpClient.HttpClient
+    // Timeouts by aborting the attempt's signal (no fiber), when the transport honours it.
+    const signalAware = (underlying as unknown as { readonly [SignalAware]?: boolean })[SignalAware] === true && options.transformClient === undefined
     const configured = underlying.pipe(
       HttpClient.mapRequest((request) => {
         const req = HttpClientRequest.setUrl(request, resolve(request.url))
@@ -250,12 +299,13 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
       callOptions?: CallOptions
     ): Effect.Effect<A, E | TransportError | RequestTimeout | LoginRequired, R> =>
       Effect.flatMap(requestOptions, ({ maxRetryAfter, retry, timeout }) => {
-        // The wait at the gate is not part of the attempt's timeout.
-        const attempt = Gate.admitted(gate, httpClient.execute(request).pipe(
+        const onTimeout = () => new RequestTimeout({ method: request.method, url: describe(HttpClientRequest.setUrl(request, resolve(request.url))).url, timeout })
+        const sent = httpClient.execute(request).pipe(
           Effect.mapError((e) => (HttpClientError.isHttpClientError(e) ? transportError(e) : e)),
-          Effect.flatMap((response) => Effect.provideService(handle(response), MaxResponseBytes, maxResponseBytes)),
-          Effect.timeoutFail({ duration: timeout, onTimeout: () => new RequestTimeout({ method: request.method, url: describe(HttpClientRequest.setUrl(request, resolve(request.url))).url, timeout }) })
-        ))
+          Effect.flatMap((response) => Effect.provideService(handle(response), MaxResponseBytes, maxResponseBytes))
+        )
+        // The wait at the gate is not part of the attempt's timeout.
+        const attempt = Gate.admitted(gate, signalAware ? withSignalTimeout(sent, timeout, onTimeout) : Effect.timeoutFail(sent, { duration: timeout, onTimeout }))
         const idempotent = callOptions?.idempotent ?? idempotentMethods.has(request.method)
         if (!idempotent || retry === false) return attempt
         return Effect.retry(attempt, {

@@ -1,6 +1,7 @@
 /**
- * The `HttpClient` of `@ivcap/node`'s layers: undici (`NodeHttpClient.layerUndici`) for every request, except the
- * requests of transfers, which go each on an HTTP/1.1 connection of its own (`node:net`, `node:tls` for https):
+ * The `HttpClient` of `@ivcap/node`'s layers: undici (a lean `Effect.async` around its `Dispatcher.request`, see
+ * below) for every request, except the requests of transfers, which go each on an HTTP/1.1 connection of its own
+ * (`node:net`, `node:tls` for https):
  * - a download's `GET`s (sent while `Download.IterableBodies` is set): the socket reads straight into 1 MiB slabs
  *   and the body goes to the download engine as views of them (`Download.IterableBodyKey`), with no Node or Web
  *   stream and no allocation per read: about a third of the client CPU per GiB of undici's body stream here
@@ -20,6 +21,13 @@
  * sends it, and interruption closes the connection. Not used: proxies (undici's `Agent` uses none either). A body
  * of another kind (a `Stream`, `FormData`) goes through undici.
  *
+ * The client is `IvcapClient.SignalAware`: every request, direct or through undici, and the reading of its body,
+ * stops when the attempt's `IvcapClient.AttemptSignal` aborts, so `IvcapClient.call` times attempts out with one
+ * host timer instead of a timer fiber. Through undici, requests go without the platform client's per-request
+ * registry, response wrapper and header attributes (about a quarter of a listed page's client CPU together with the
+ * timer fiber: BENCHMARKS.md, "Listing"); a span per request (`http.client <METHOD>`: method, URL, status) and
+ * trace-context headers (`HttpClient.withTracerPropagation`) are kept.
+ *
  * @since 0.3.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -28,12 +36,15 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type * as Undici from "@effect/platform-node/Undici"
 import * as Download from "@ivcap/core/Download"
+import * as IvcapClient from "@ivcap/core/IvcapClient"
 import * as Upload from "@ivcap/core/Upload"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { CurrentSlabs, direct, type DirectRequestBody, type DirectResponse, type Slabs } from "./internal/direct.js"
+import * as UndiciRequest from "./internal/undici.js"
 
 /** Statuses whose responses have no body (a Web `Response` refuses one). */
 const nullBodyStatuses: ReadonlySet<number> = new Set([204, 205, 304])
@@ -85,11 +96,12 @@ const sendDirect = (
   Either.match(UrlParams.makeUrl(request.url, request.urlParams, request.hash), {
     onLeft: (cause) => Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause })),
     onRight: (url) =>
-      Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+      Effect.flatMap(IvcapClient.AttemptSignal, (attempt) => Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
         const controller = new AbortController()
+        const signal = attempt === undefined ? controller.signal : AbortSignal.any([controller.signal, attempt])
         const contentType = request.body._tag === "Empty" ? undefined : request.body.contentType
         const headers = contentType === undefined || "content-type" in request.headers ? request.headers : { ...request.headers, "content-type": contentType }
-        direct({ method: request.method, url, headers, body }, controller.signal, slabs).then(
+        direct({ method: request.method, url, headers, body }, signal, slabs).then(
           (direct) => {
             try {
               resume(Effect.succeed(toResponse(request, direct)))
@@ -102,35 +114,38 @@ const sendDirect = (
           (cause: unknown) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
         )
         return Effect.sync(() => controller.abort())
-      }).pipe(
+      })).pipe(
         Effect.withSpan(`http.client ${request.method}`, { kind: "client", captureStackTrace: false, attributes: { "http.request.method": request.method } })
       )
   })
 
 /**
- * An `HttpClient` that sends the requests of transfers directly (see the module comment) and everything else
- * through `undici`.
+ * An `HttpClient` that sends the requests of transfers directly and everything else with `dispatcher` (undici; see
+ * the module comment). It is `IvcapClient.SignalAware`.
  *
  * @since 0.3.0
  */
-export const make = (undici: HttpClient.HttpClient): HttpClient.HttpClient =>
-  HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
-    (request) =>
-      Effect.flatMap(request, (req) =>
-        Effect.flatMap(Effect.all([Download.IterableBodies, Upload.TransferRequests]), ([download, upload]) => {
-          if (download && req.method === "GET" && req.body._tag === "Empty") return Effect.flatMap(CurrentSlabs, (slabs) => sendDirect(req, undefined, slabs))
-          const body = upload ? directBody(req.body) : null
-          return body === null ? undici.execute(req) : sendDirect(req, body, undefined)
-        })),
-    Effect.succeed
+export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
+  Object.assign(
+    HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
+      (request) =>
+        Effect.flatMap(request, (req) =>
+          Effect.flatMap(Effect.all([Download.IterableBodies, Upload.TransferRequests]), ([download, upload]) => {
+            if (download && req.method === "GET" && req.body._tag === "Empty") return Effect.flatMap(CurrentSlabs, (slabs) => sendDirect(req, undefined, slabs))
+            const body = upload ? directBody(req.body) : null
+            return body === null ? UndiciRequest.send(dispatcher, req) : sendDirect(req, body, undefined)
+          })),
+      Effect.succeed
+    ),
+    { [IvcapClient.SignalAware]: true }
   )
 
 /**
- * The client of {@link make} over `NodeHttpClient.layerUndici`: what `IvcapNode.layer` and `IvcapNode.layerPlatform`
- * provide as `HttpClient`.
+ * The client of {@link make} over a new undici `Agent` (`NodeHttpClient.dispatcherLayer`, closed with the layer):
+ * what `IvcapNode.layer` and `IvcapNode.layerPlatform` provide as `HttpClient`.
  *
  * @since 0.3.0
  */
-export const layer: Layer.Layer<HttpClient.HttpClient> = Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, make)).pipe(
-  Layer.provide(NodeHttpClient.layerUndici)
+export const layer: Layer.Layer<HttpClient.HttpClient> = Layer.effect(HttpClient.HttpClient, Effect.map(NodeHttpClient.Dispatcher, make)).pipe(
+  Layer.provide(NodeHttpClient.dispatcherLayer)
 )

@@ -23,29 +23,14 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
-import * as http from "node:http"
+import type * as http from "node:http"
 import type * as net from "node:net"
-import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { digest, fresh, KiB, layerNode, live, openOn, quickRetry, randomBytes, tempDir, tempFile } from "./upload-helpers.js"
+import { digest, fresh, KiB, layerNode, live, loopback, openOn, quickRetry, randomBytes, tempDir, tempFile } from "./upload-helpers.js"
 
 const MiB = 1024 * KiB
 const token = "direct-secret-token"
-
-/** A loopback server: `handle` answers the `i`-th request; `seen` has each request's headers and `path`. */
-const loopback = (handle: (i: number, req: http.IncomingMessage, res: http.ServerResponse) => void) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly seen: Array<http.IncomingHttpHeaders & { path?: string | undefined }>; readonly server: http.Server }>((resume) => {
-      const seen: Array<http.IncomingHttpHeaders & { path?: string | undefined }> = []
-      const server = http.createServer((req, res) => handle(seen.push({ ...req.headers, path: req.url }) - 1, req, res))
-      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server })))
-    }),
-    ({ server }) => Effect.async<void>((resume) => {
-      server.closeAllConnections()
-      server.close(() => resume(Effect.void))
-    })
-  )
 
 /** A loopback server whose answers are raw bytes written to the socket (`answer(i, headers, socket)`). */
 const rawServer = (answer: (i: number, headers: http.IncomingHttpHeaders, socket: net.Socket) => void) =>

@@ -14,6 +14,8 @@ import * as Schedule from "effect/Schedule"
 import * as TestServices from "effect/TestServices"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
+import * as http from "node:http"
+import type * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 
@@ -86,3 +88,17 @@ export const openOn = (file: string): number =>
 /** How many requests of `method` reached the emulator. */
 export const count = (method: string, pathPrefix?: string) =>
   Effect.flatMap(Emulator.Emulator, (e) => e.requests.count(pathPrefix === undefined ? { method } : { method, path: pathPrefix }))
+
+/** A loopback server: `handle` answers the `i`-th request; `seen` has each request's headers and `path`. */
+export const loopback = (handle: (i: number, req: http.IncomingMessage, res: http.ServerResponse) => void) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly url: string; readonly seen: Array<http.IncomingHttpHeaders & { path?: string | undefined }>; readonly server: http.Server }>((resume) => {
+      const seen: Array<http.IncomingHttpHeaders & { path?: string | undefined }> = []
+      const server = http.createServer((req, res) => handle(seen.push({ ...req.headers, path: req.url }) - 1, req, res))
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, seen, server })))
+    }),
+    ({ server }) => Effect.async<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    })
+  )
