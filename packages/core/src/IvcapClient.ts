@@ -186,7 +186,9 @@ export interface IvcapClientService {
   readonly isOwnOrigin: (url: string) => boolean
   /**
    * Sends a request and hands the response to `handle`, under the timeout and — for idempotent requests — the
-   * retry policy in force. The whole attempt (send, status check, body decode) is timed and retried as one.
+   * retry policy in force. The whole attempt (send, status check, body decode) is timed and retried as one: with
+   * a {@link SignalAware} client by aborting the attempt's {@link AttemptSignal} (the request and the reading of
+   * its body stop), otherwise by racing the attempt against a timer fiber.
    */
   readonly call: <A, E, R>(
     request: HttpClientRequest.HttpClientRequest,
