@@ -25,6 +25,12 @@ const aspectId = "urn:ivcap:aspect:00000000-0000-4000-8000-000000000042"
 const clientOf = (url: string, options: Omit<IvcapClient.Options, "url" | "token"> = {}) =>
   IvcapClient.layer({ url, token, retry: false, timeout: "400 millis", ...options }).pipe(Layer.provide(NodeHttp.layer))
 
+/** Answers with a head announcing 500 bytes, 6 of them, then nothing. */
+const stallAfterHead = (_i: number, _req: http.IncomingMessage, res: http.ServerResponse) => {
+  res.writeHead(200, { "content-type": "application/json", "content-length": "500" })
+  res.write("{\"id\":")
+}
+
 /** Counts the server's connections that have closed. */
 const closedConnections = (server: http.Server) => {
   const count = { closed: 0, opened: 0 }
@@ -45,10 +51,7 @@ const eventually = (done: () => boolean) =>
 layer(NodeContext.layer)("NodeHttp outside transfers", (it) => {
   it.effect("a body that stalls after its head: RequestTimeout within the bound for each attempt, every connection closed", () =>
     live(Effect.gen(function*() {
-      const server = yield* loopback((_i, _req, res) => {
-        res.writeHead(200, { "content-type": "application/json", "content-length": "500" })
-        res.write("{\"id\":")
-      })
+      const server = yield* loopback(stallAfterHead)
       const connections = closedConnections(server.server)
       const started = Date.now()
       const error = yield* Effect.flip(Aspect.get(aspectId).pipe(
@@ -76,10 +79,7 @@ layer(NodeContext.layer)("NodeHttp outside transfers", (it) => {
 
   it.effect("interrupting a body being read closes its connection", () =>
     live(Effect.gen(function*() {
-      const server = yield* loopback((_i, _req, res) => {
-        res.writeHead(200, { "content-type": "application/json", "content-length": "500" })
-        res.write("{\"id\":")
-      })
+      const server = yield* loopback(stallAfterHead)
       const connections = closedConnections(server.server)
       const fiber = yield* Effect.fork(Aspect.get(aspectId).pipe(Effect.provide(clientOf(server.url, { timeout: "1 minute" }))))
       expect(yield* eventually(() => server.seen.length === 1)).toBe(true)

@@ -14,74 +14,51 @@ import { IvcapNode, NodeTransfer } from "@ivcap/node"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { createHash } from "node:crypto"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
-import * as net from "node:net"
+import type * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as RawTcp from "./rawTcp.js"
+import { type Answer, byteByByte, continueForever, endlessHead, failureTag, head, reset, send, silence } from "./rawTcp.js"
 
 const token = "hostile-dl-TOKEN-0c41e7a2-do-not-leak"
 const artifactId = "urn:ivcap:artifact:5f0c3d4e-1b2a-4c5d-8e9f-0a1b2c3d4e5f"
 const content = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7 + 3) % 256))
 const md5 = createHash("md5").update(content).digest("hex")
 
-/** How the content `GET` is answered: raw bytes on the socket, then close or leave it open. */
-type Answer = (socket: net.Socket) => void
-
-const head = (lines: ReadonlyArray<string>) => `${lines.join("\r\n")}\r\n\r\n`
 
 /** A raw server: `GET /1/artifacts/…` gets a well-formed record, `GET /content` gets `answer`. */
-const rawServer = (answer: Answer) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly server: net.Server; readonly sockets: Set<net.Socket>; readonly contentGets: { n: number } }>((resume) => {
-      const contentGets = { n: 0 }
-      const sockets = new Set<net.Socket>()
-      const server = net.createServer((socket) => {
-        sockets.add(socket)
-        socket.on("close", () => sockets.delete(socket))
-        socket.on("error", () => {})
-        let buffered = ""
-        socket.on("data", (data) => {
-          buffered += data.toString("latin1")
-          const end = buffered.indexOf("\r\n\r\n")
-          if (end === -1) return
-          const [requestLine] = buffered.slice(0, end).split("\r\n")
-          buffered = buffered.slice(end + 4)
-          const path = requestLine!.split(" ")[1] ?? ""
-          if (path.startsWith("/1/artifacts/")) {
-            const port = (server.address() as net.AddressInfo).port
-            const record = JSON.stringify({
-              id: artifactId,
-              status: "ready",
-              size: content.length,
-              "mime-type": "application/octet-stream",
-              etag: `"${md5}"`,
-              "data-href": `http://127.0.0.1:${port}/content`,
-              links: []
-            })
-            socket.end(head(["HTTP/1.1 200 OK", "Content-Type: application/json", `Content-Length: ${Buffer.byteLength(record)}`, "Connection: close"]) + record)
-          } else {
-            contentGets.n++
-            answer(socket)
-          }
+const rawServer = (answer: Answer) => {
+  const contentGets = { n: 0 }
+  return Effect.map(RawTcp.server((socket, server) => {
+    let buffered = ""
+    socket.on("data", (data) => {
+      buffered += data.toString("latin1")
+      const end = buffered.indexOf("\r\n\r\n")
+      if (end === -1) return
+      const [requestLine] = buffered.slice(0, end).split("\r\n")
+      buffered = buffered.slice(end + 4)
+      const path = requestLine!.split(" ")[1] ?? ""
+      if (path.startsWith("/1/artifacts/")) {
+        const port = (server.address() as net.AddressInfo).port
+        const record = JSON.stringify({
+          id: artifactId,
+          status: "ready",
+          size: content.length,
+          "mime-type": "application/octet-stream",
+          etag: `"${md5}"`,
+          "data-href": `http://127.0.0.1:${port}/content`,
+          links: []
         })
-      })
-      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, server, sockets, contentGets })))
-    }),
-    // Closing the server also drops the connections an answer left open.
-    ({ server, sockets }) =>
-      Effect.async<void>((resume) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resume(Effect.void))
-      })
-  )
-
-/** Writes `text` and then `body`, then ends the connection. */
-const send = (text: string, body: Buffer = Buffer.alloc(0)): Answer => (socket) => {
-  socket.write(text, "latin1")
-  socket.end(body)
+        socket.end(head(["HTTP/1.1 200 OK", "Content-Type: application/json", `Content-Length: ${Buffer.byteLength(record)}`, "Connection: close"]) + record)
+      } else {
+        contentGets.n++
+        answer(socket)
+      }
+    })
+  }), (s) => ({ ...s, contentGets }))
 }
 
 /** `body` as one chunk per `size` bytes, with the terminating chunk. */
@@ -123,25 +100,12 @@ const download = (answer: Answer) =>
     }
   }))
 
-const failureTag = (exit: Exit.Exit<unknown, unknown>): string =>
-  Exit.match(exit, {
-    onSuccess: () => "success",
-    onFailure: (cause) =>
-      Option.match(Cause.failureOption(cause), {
-        onNone: () => `defect or interruption: ${Cause.pretty(cause).slice(0, 300)}`,
-        onSome: (e) => (e as { _tag?: string })._tag ?? String(e)
-      })
-  })
-
 const typed = ["TransportError", "RequestTimeout", "DownloadMismatch"]
 
 /** Broken answers, each of which must be a typed error with nothing left under the file's name. */
 const broken: ReadonlyArray<readonly [string, Answer]> = [
   ["a status line that is not HTTP", send("HTTX/1.1 200 OK\r\n\r\n", content)],
-  ["a head that never ends (200 KiB of headers)", (socket) => {
-    socket.write("HTTP/1.1 200 OK\r\n")
-    for (let i = 0; i < 200; i++) socket.write(`X-Filler-${i}: ${"y".repeat(1000)}\r\n`)
-  }],
+  ["a head that never ends (200 KiB of headers)", endlessHead("HTTP/1.1 200 OK")],
   ["a header line without a colon", send(head([...okHead([`Content-Length: ${content.length}`]), "this is not a header"]), content)],
   ["two different Content-Length values", send(head(okHead([`Content-Length: ${content.length}`, `Content-Length: ${content.length + 1}`])), content)],
   ["a Content-Length that is not a number", send(head(okHead(["Content-Length: 300000abc"])), content)],
@@ -159,14 +123,9 @@ const broken: ReadonlyArray<readonly [string, Answer]> = [
   ["a head, then silence", (socket) => {
     socket.write(head(okHead([`Content-Length: ${content.length}`])))
   }],
-  ["nothing at all (the connection stays open)", () => {}],
-  ["interim 100 Continue answers for ever, slowly", (socket) => {
-    const timer = setInterval(() => socket.writable ? socket.write("HTTP/1.1 100 Continue\r\n\r\n") : clearInterval(timer), 50)
-    socket.on("close", () => clearInterval(timer))
-  }],
-  ["an immediate reset", (socket) => {
-    socket.resetAndDestroy()
-  }]
+  ["nothing at all (the connection stays open)", silence],
+  ["interim 100 Continue answers for ever, slowly", continueForever],
+  ["an immediate reset", reset]
 ]
 
 /** Answers a client may refuse or read to the connection's end; either way never a file with other bytes. */
@@ -176,17 +135,7 @@ const either: ReadonlyArray<readonly [string, Answer]> = [
 
 /** Well-formed answers that must give exactly the content. */
 const wellFormed: ReadonlyArray<readonly [string, Answer]> = [
-  ["Content-Length, the head written one byte at a time", (socket) => {
-    const text = head(okHead([`Content-Length: ${content.length}`]))
-    let i = 0
-    const next = () => {
-      if (i < text.length) {
-        socket.write(text[i++]!, "latin1")
-        setImmediate(next)
-      } else socket.end(content)
-    }
-    next()
-  }],
+  ["Content-Length, the head written one byte at a time", byteByByte(head(okHead([`Content-Length: ${content.length}`])), content)],
   ["chunked with extensions and trailers, odd chunk sizes", send(head(okHead(["Transfer-Encoding: chunked"])), chunked(content, 4097, ";name=value", ["X-Trailer: 1"]))],
   ["an interim 100 Continue, then the answer", send("HTTP/1.1 100 Continue\r\n\r\n" + head(okHead([`Content-Length: ${content.length}`])), content)],
   ["no length: the body ends with the connection", send(head(okHead(["Connection: close"])), content)],

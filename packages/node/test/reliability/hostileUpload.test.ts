@@ -16,30 +16,20 @@ import { IvcapNode, NodeTransfer } from "@ivcap/node"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import * as net from "node:net"
+import type * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { openOn } from "../upload-helpers.js"
+import * as RawTcp from "./rawTcp.js"
+import { type Answer, byteByByte, continueForever, endlessHead, failureTag, head, reset, send, silence } from "./rawTcp.js"
 
 const token = "hostile-up-TOKEN-7d2e91b4-do-not-leak"
 const artifactId = "urn:ivcap:artifact:6a1d4e5f-2c3b-4d6e-9f0a-1b2c3d4e5f60"
 const content = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 13 + 5) % 256))
 /** Three PATCHes of 128 KiB (the last shorter). */
 const chunkSize = 128 * 1024
-
-/** How a request is answered: raw bytes on the socket, then close or leave it open. */
-type Answer = (socket: net.Socket) => void
-
-const head = (lines: ReadonlyArray<string>) => `${lines.join("\r\n")}\r\n\r\n`
-
-/** Writes `text` and then `body`, then ends the connection. */
-const send = (text: string, body: string | Buffer = ""): Answer => (socket) => {
-  socket.write(text, "latin1")
-  socket.end(body)
-}
 
 /** What the server saw and stored. */
 interface Seen {
@@ -60,66 +50,52 @@ interface Answers {
 }
 
 /** A raw server: one request per connection (the client sends `Connection: close`), parsed by hand. */
-const rawServer = (answers: Answers) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly server: net.Server; readonly sockets: Set<net.Socket>; readonly seen: Seen }>((resume) => {
-      const seen: Seen = { methods: [], stored: Buffer.alloc(0), brokenPatches: 0 }
-      const sockets = new Set<net.Socket>()
-      const server = net.createServer((socket) => {
-        sockets.add(socket)
-        socket.on("close", () => sockets.delete(socket))
-        socket.on("error", () => {})
-        let buffered = Buffer.alloc(0)
-        let request: { method: string; path: string; headers: Map<string, string>; length: number } | undefined
-        socket.on("data", (data) => {
-          buffered = Buffer.concat([buffered, data])
-          if (request === undefined) {
-            const end = buffered.indexOf("\r\n\r\n")
-            if (end === -1) return
-            const [requestLine, ...lines] = buffered.subarray(0, end).toString("latin1").split("\r\n")
-            const [method = "", path = ""] = requestLine!.split(" ")
-            const headers = new Map(lines.map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]))
-            request = { method, path, headers, length: Number(headers.get("content-length") ?? "0") }
-            buffered = buffered.subarray(end + 4)
-          }
-          if (buffered.length < request.length) return
-          const { headers, method, path } = request
-          const body = buffered.subarray(0, request.length)
-          seen.methods.push(method)
-          const port = (server.address() as net.AddressInfo).port
-          const record = (status: string) =>
-            JSON.stringify({ id: artifactId, status, size: content.length, "data-href": `http://127.0.0.1:${port}/blob`, links: [] })
-          const json = (status: string, text: string) =>
-            send(head([status, "Content-Type: application/json", `Content-Length: ${Buffer.byteLength(text)}`]), text)(socket)
-          const tus = ["Tus-Resumable: 1.0.0", `Upload-Length: ${content.length}`]
-          if (method === "POST") {
-            if (answers.broken?.post) return answers.broken.post(socket)
-            if (answers.form?.post) return answers.form.post(record("pending"))(socket)
-            return json("HTTP/1.1 201 Created", record("pending"))
-          }
-          if (method === "GET" && path.startsWith("/1/artifacts/")) return json("HTTP/1.1 200 OK", record("ready"))
-          if (method === "HEAD") return send(head(["HTTP/1.1 200 OK", ...tus, `Upload-Offset: ${seen.stored.length}`]))(socket)
-          if (method === "PATCH") {
-            if (answers.broken?.patch) {
-              seen.brokenPatches++
-              return answers.broken.patch(socket)
-            }
-            if (Number(headers.get("upload-offset")) === seen.stored.length) seen.stored = Buffer.concat([seen.stored, body])
-            if (answers.form?.patch) return answers.form.patch(seen.stored.length)(socket)
-            return send(head(["HTTP/1.1 204 No Content", ...tus, `Upload-Offset: ${seen.stored.length}`]))(socket)
-          }
-          send(head(["HTTP/1.1 404 Not Found", "Content-Length: 0"]))(socket)
-        })
-      })
-      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, server, sockets, seen })))
-    }),
-    // Closing the server also drops the connections an answer left open.
-    ({ server, sockets }) =>
-      Effect.async<void>((resume) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resume(Effect.void))
-      })
-  )
+const rawServer = (answers: Answers) => {
+  const seen: Seen = { methods: [], stored: Buffer.alloc(0), brokenPatches: 0 }
+  return Effect.map(RawTcp.server((socket, server) => {
+    let buffered = Buffer.alloc(0)
+    let request: { method: string; path: string; headers: Map<string, string>; length: number } | undefined
+    socket.on("data", (data) => {
+      buffered = Buffer.concat([buffered, data])
+      if (request === undefined) {
+        const end = buffered.indexOf("\r\n\r\n")
+        if (end === -1) return
+        const [requestLine, ...lines] = buffered.subarray(0, end).toString("latin1").split("\r\n")
+        const [method = "", path = ""] = requestLine!.split(" ")
+        const headers = new Map(lines.map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]))
+        request = { method, path, headers, length: Number(headers.get("content-length") ?? "0") }
+        buffered = buffered.subarray(end + 4)
+      }
+      if (buffered.length < request.length) return
+      const { headers, method, path } = request
+      const body = buffered.subarray(0, request.length)
+      seen.methods.push(method)
+      const port = (server.address() as net.AddressInfo).port
+      const record = (status: string) =>
+        JSON.stringify({ id: artifactId, status, size: content.length, "data-href": `http://127.0.0.1:${port}/blob`, links: [] })
+      const json = (status: string, text: string) =>
+        send(head([status, "Content-Type: application/json", `Content-Length: ${Buffer.byteLength(text)}`]), text)(socket)
+      const tus = ["Tus-Resumable: 1.0.0", `Upload-Length: ${content.length}`]
+      if (method === "POST") {
+        if (answers.broken?.post) return answers.broken.post(socket)
+        if (answers.form?.post) return answers.form.post(record("pending"))(socket)
+        return json("HTTP/1.1 201 Created", record("pending"))
+      }
+      if (method === "GET" && path.startsWith("/1/artifacts/")) return json("HTTP/1.1 200 OK", record("ready"))
+      if (method === "HEAD") return send(head(["HTTP/1.1 200 OK", ...tus, `Upload-Offset: ${seen.stored.length}`]))(socket)
+      if (method === "PATCH") {
+        if (answers.broken?.patch) {
+          seen.brokenPatches++
+          return answers.broken.patch(socket)
+        }
+        if (Number(headers.get("upload-offset")) === seen.stored.length) seen.stored = Buffer.concat([seen.stored, body])
+        if (answers.form?.patch) return answers.form.patch(seen.stored.length)(socket)
+        return send(head(["HTTP/1.1 204 No Content", ...tus, `Upload-Offset: ${seen.stored.length}`]))(socket)
+      }
+      send(head(["HTTP/1.1 404 Not Found", "Content-Length: 0"]))(socket)
+    })
+  }), (s) => ({ ...s, seen }))
+}
 
 /**
  * Uploads the content from a fresh file to a raw server answering as `answers` say, with short waits (two retries
@@ -145,16 +121,6 @@ const upload = (answers: Answers) =>
     return { exit, millis, seen, open: openOn(file), marker: existsSync(join(dir, ".ivcap-content.bin.txt")) }
   }))
 
-const failureTag = (exit: Exit.Exit<unknown, unknown>): string =>
-  Exit.match(exit, {
-    onSuccess: () => "success",
-    onFailure: (cause) =>
-      Option.match(Cause.failureOption(cause), {
-        onNone: () => `defect or interruption: ${Cause.pretty(cause).slice(0, 300)}`,
-        onSome: (e) => (e as { _tag?: string })._tag ?? String(e)
-      })
-  })
-
 const typed = ["TransportError", "RequestTimeout", "UnexpectedStatus", "DecodeError"]
 
 /** Whether a PATCH followed an earlier PATCH with no HEAD between them (offsets come only from the server). */
@@ -164,10 +130,7 @@ const resentBlindly = (methods: ReadonlyArray<string>): boolean =>
 /** Broken answers: each, given to the `POST` or to every `PATCH`, must be a typed error. */
 const broken: ReadonlyArray<readonly [string, Answer]> = [
   ["a status line that is not HTTP", send("HTTX/1.1 201 Created\r\n\r\n", "{}")],
-  ["a head that never ends (200 KiB of headers)", (socket) => {
-    socket.write("HTTP/1.1 201 Created\r\n")
-    for (let i = 0; i < 200; i++) socket.write(`X-Filler-${i}: ${"y".repeat(1000)}\r\n`)
-  }],
+  ["a head that never ends (200 KiB of headers)", endlessHead("HTTP/1.1 201 Created")],
   ["a header line without a colon", send(head(["HTTP/1.1 204 No Content", "this is not a header"]))],
   ["two different Content-Length values", send(head(["HTTP/1.1 201 Created", "Content-Length: 2", "Content-Length: 3"]), "{}")],
   ["fewer bytes than Content-Length", send(head(["HTTP/1.1 201 Created", "Content-Type: application/json", "Content-Length: 500"]), "{\"id\":")],
@@ -175,27 +138,10 @@ const broken: ReadonlyArray<readonly [string, Answer]> = [
   ["a head, then silence", (socket) => {
     socket.write(head(["HTTP/1.1 201 Created", "Content-Type: application/json", "Content-Length: 100"]))
   }],
-  ["nothing at all (the connection stays open)", () => {}],
-  ["interim 100 Continue answers for ever, slowly", (socket) => {
-    const timer = setInterval(() => socket.writable ? socket.write("HTTP/1.1 100 Continue\r\n\r\n") : clearInterval(timer), 50)
-    socket.on("close", () => clearInterval(timer))
-  }],
-  ["an immediate reset", (socket) => {
-    socket.resetAndDestroy()
-  }]
+  ["nothing at all (the connection stays open)", silence],
+  ["interim 100 Continue answers for ever, slowly", continueForever],
+  ["an immediate reset", reset]
 ]
-
-/** A function writing `text` one byte per event-loop turn, then `body`, then ending the connection. */
-const byteByByte = (text: string, body = ""): Answer => (socket) => {
-  let i = 0
-  const next = () => {
-    if (i < text.length) {
-      socket.write(text[i++]!, "latin1")
-      setImmediate(next)
-    } else socket.end(body)
-  }
-  next()
-}
 
 const tusHead = (offset: number, status = "HTTP/1.1 204 No Content") => head([status, "Tus-Resumable: 1.0.0", `Upload-Offset: ${offset}`])
 
