@@ -25,25 +25,24 @@
  * stops when the attempt's `IvcapClient.AttemptSignal` aborts, so `IvcapClient.call` times attempts out with one
  * host timer instead of a timer fiber. Through undici, requests go without the platform client's per-request
  * registry, response wrapper and header attributes (about a quarter of a listed page's client CPU together with the
- * timer fiber: BENCHMARKS.md, "Listing"); a span per request (`http.client <METHOD>`: method, URL, status) and
- * trace-context headers (`HttpClient.withTracerPropagation`) are kept.
+ * timer fiber: BENCHMARKS.md, "Listing"). Every request, either way, has one span (`http.client <METHOD>`: method,
+ * URL, status) and carries trace-context headers when `HttpClient.withTracerPropagation` asks for them.
  *
  * @since 0.3.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as UrlParams from "@effect/platform/UrlParams"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as Undici from "@effect/platform-node/Undici"
 import * as Download from "@ivcap/core/Download"
 import * as IvcapClient from "@ivcap/core/IvcapClient"
 import * as Upload from "@ivcap/core/Upload"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { CurrentSlabs, direct, type DirectRequestBody, type DirectResponse, type Slabs } from "./internal/direct.js"
+import { sendWith } from "./internal/send.js"
 import * as UndiciRequest from "./internal/undici.js"
 
 /** Statuses whose responses have no body (a Web `Response` refuses one). */
@@ -93,31 +92,16 @@ const sendDirect = (
   body: DirectRequestBody | undefined,
   slabs: Slabs | undefined
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
-  Either.match(UrlParams.makeUrl(request.url, request.urlParams, request.hash), {
-    onLeft: (cause) => Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause })),
-    onRight: (url) =>
-      Effect.flatMap(IvcapClient.AttemptSignal, (attempt) => Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-        const controller = new AbortController()
-        const signal = attempt === undefined ? controller.signal : AbortSignal.any([controller.signal, attempt])
-        const contentType = request.body._tag === "Empty" ? undefined : request.body.contentType
-        const headers = contentType === undefined || "content-type" in request.headers ? request.headers : { ...request.headers, "content-type": contentType }
-        direct({ method: request.method, url, headers, body }, signal, slabs).then(
-          (direct) => {
-            try {
-              resume(Effect.succeed(toResponse(request, direct)))
-            } catch (cause) {
-              // Headers or a status a Web `Response` refuses.
-              direct.body.close()
-              resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
-            }
-          },
-          (cause: unknown) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
-        )
-        return Effect.sync(() => controller.abort())
-      })).pipe(
-        Effect.withSpan(`http.client ${request.method}`, { kind: "client", captureStackTrace: false, attributes: { "http.request.method": request.method } })
-      )
-  })
+  sendWith(request, (url, headers, signal) =>
+    direct({ method: request.method, url, headers, body }, signal, slabs).then((response) => {
+      try {
+        return toResponse(request, response)
+      } catch (cause) {
+        // Headers or a status a Web `Response` refuses.
+        response.body.close()
+        throw cause
+      }
+    }))
 
 /**
  * An `HttpClient` that sends the requests of transfers directly and everything else with `dispatcher` (undici; see

@@ -9,7 +9,7 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { expect, layer } from "@effect/vitest"
-import { Aspect, IvcapClient } from "@ivcap/core"
+import { Aspect, Download, IvcapClient } from "@ivcap/core"
 import * as NodeHttp from "@ivcap/node/NodeHttp"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -21,6 +21,7 @@ import { live, loopback } from "./upload-helpers.js"
 
 const token = "node-http-secret-token"
 const aspectId = "urn:ivcap:aspect:00000000-0000-4000-8000-000000000042"
+const artifactId = "urn:ivcap:artifact:00000000-0000-4000-8000-000000000043"
 
 const clientOf = (url: string, options: Omit<IvcapClient.Options, "url" | "token"> = {}) =>
   IvcapClient.layer({ url, token, retry: false, timeout: "400 millis", ...options }).pipe(Layer.provide(NodeHttp.layer))
@@ -88,16 +89,21 @@ layer(NodeContext.layer)("NodeHttp outside transfers", (it) => {
       expect(yield* eventually(() => connections.opened === 1 && connections.closed === 1)).toBe(true)
     })))
 
-  it.effect("trace-context headers go out only with tracerPropagation", () =>
+  it.effect("trace-context headers go out only with tracerPropagation, through undici and on a direct connection", () =>
     live(Effect.gen(function*() {
       const server = yield* loopback((_i, _req, res) => {
-        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ id: aspectId, message: "no such aspect" }))
+        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ id: aspectId, message: "no such record" }))
       })
       const plain = yield* Effect.flip(Aspect.get(aspectId).pipe(Effect.provide(clientOf(server.url))))
       const traced = yield* Effect.flip(Aspect.get(aspectId).pipe(Effect.provide(clientOf(server.url, { tracerPropagation: true }))))
-      expect([plain._tag, traced._tag]).toEqual(["ResourceNotFound", "ResourceNotFound"])
+      // A download by id reads the record on a direct connection.
+      const tracedDirect = yield* Effect.flip(Download.record(artifactId).pipe(Effect.provide(clientOf(server.url, { tracerPropagation: true }))))
+      expect([plain._tag, traced._tag, tracedDirect._tag]).toEqual(["ResourceNotFound", "ResourceNotFound", "ResourceNotFound"])
       expect(server.seen[0]!["traceparent"]).toBeUndefined()
       expect(server.seen[1]!["traceparent"]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/)
+      expect(server.seen[1]!["connection"]).not.toBe("close")
+      expect(server.seen[2]!["traceparent"]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/)
+      expect(server.seen[2]!["connection"]).toBe("close")
     })))
 
   it.effect("a body read after its attempt ended is not cut by the attempt's timer", () =>

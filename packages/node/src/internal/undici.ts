@@ -6,29 +6,25 @@
  * page's client CPU (BENCHMARKS.md, "Listing") — and for what it adds: the request and the reading of its body stop
  * when the attempt's `IvcapClient.AttemptSignal` aborts, so `IvcapClient.call` times an attempt out without a fiber.
  *
- * Kept: a span per request (`http.client <METHOD>`, with the method, the URL and the status), trace-context headers
- * when `HttpClient.withTracerPropagation` asks for them, interruption aborting the request or the body being read,
- * and a response dropped unread freeing its connection once it is garbage-collected.
+ * Kept: a span per request and trace-context headers when asked for (`send.ts`, shared with the direct path),
+ * interruption aborting the request or the body being read, and a response dropped unread freeing its connection
+ * once it is garbage-collected.
  */
 import * as Cookies from "@effect/platform/Cookies"
 import * as Headers from "@effect/platform/Headers"
 import type * as HttpBody from "@effect/platform/HttpBody"
-import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
-import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import type * as Undici from "@effect/platform-node/Undici"
-import * as IvcapClient from "@ivcap/core/IvcapClient"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as FiberRef from "effect/FiberRef"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
+import { sendWith } from "./send.js"
 
 type ResponseData = Undici.Dispatcher.ResponseData
 
@@ -148,34 +144,15 @@ export const send = (
   dispatcher: Undici.Dispatcher,
   request: HttpClientRequest.HttpClientRequest
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
-  Either.match(UrlParams.makeUrl(request.url, request.urlParams, request.hash), {
-    onLeft: (cause) => Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause })),
-    onRight: (url) =>
-      Effect.useSpan(`http.client ${request.method}`, { kind: "client", captureStackTrace: false, attributes: { "http.request.method": request.method, "url.full": url.href } }, (span) =>
-        Effect.flatMap(Effect.all([IvcapClient.AttemptSignal, FiberRef.get(HttpClient.currentTracerPropagation)]), ([attempt, propagate]) =>
-          Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-            const controller = new AbortController()
-            const signal = attempt === undefined ? controller.signal : AbortSignal.any([controller.signal, attempt])
-            // The body's type and length are in the headers already (`HttpClientRequest.setBody`).
-            const headers = propagate ? { ...request.headers, ...HttpTraceContext.toHeaders(span) } : request.headers
-            const options: Undici.Dispatcher.RequestOptions = {
-              method: request.method as Undici.Dispatcher.HttpMethod,
-              origin: url.origin,
-              path: url.pathname + url.search,
-              headers,
-              body: bodyOf(request.body),
-              signal,
-              // Timeouts are the attempt's (IvcapClient.call), not undici's.
-              headersTimeout: 60 * 60 * 1000,
-              bodyTimeout: 0
-            }
-            dispatcher.request(options).then(
-              (data) => {
-                span.attribute("http.response.status_code", data.statusCode)
-                resume(Effect.succeed(new UndiciResponse(request, data, controller)))
-              },
-              (cause: unknown) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
-            )
-            return Effect.sync(() => controller.abort())
-          })))
-  })
+  sendWith(request, (url, headers, signal, controller) =>
+    dispatcher.request({
+      method: request.method as Undici.Dispatcher.HttpMethod,
+      origin: url.origin,
+      path: url.pathname + url.search,
+      headers,
+      body: bodyOf(request.body),
+      signal,
+      // Timeouts are the attempt's (IvcapClient.call), not undici's.
+      headersTimeout: 60 * 60 * 1000,
+      bodyTimeout: 0
+    }).then((data) => new UndiciResponse(request, data, controller)))

@@ -1,0 +1,50 @@
+/**
+ * What every request of `NodeHttp` shares, whichever way it goes (undici, or a direct connection): the URL (an
+ * invalid one fails before anything is sent), one `http.client <METHOD>` span with the method, the URL and the
+ * status, trace-context headers when `HttpClient.withTracerPropagation` asks for them, and an abort signal that fires
+ * when the fiber is interrupted or the attempt's `IvcapClient.AttemptSignal` aborts.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as IvcapClient from "@ivcap/core/IvcapClient"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
+
+/** How one request goes out: the URL, the headers to send and the signal; `controller` aborts it (and its body). */
+export type Send = (
+  url: URL,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+  controller: AbortController
+) => Promise<HttpClientResponse.HttpClientResponse>
+
+/** Sends `request` with `send` (see the module comment); a rejection is a `RequestError` (`Transport`). */
+export const sendWith = (
+  request: HttpClientRequest.HttpClientRequest,
+  send: Send
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+  Either.match(UrlParams.makeUrl(request.url, request.urlParams, request.hash), {
+    onLeft: (cause) => Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause })),
+    onRight: (url) =>
+      Effect.useSpan(`http.client ${request.method}`, { kind: "client", captureStackTrace: false, attributes: { "http.request.method": request.method, "url.full": url.href } }, (span) =>
+        Effect.flatMap(Effect.all([IvcapClient.AttemptSignal, FiberRef.get(HttpClient.currentTracerPropagation)]), ([attempt, propagate]) =>
+          Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+            const controller = new AbortController()
+            const signal = attempt === undefined ? controller.signal : AbortSignal.any([controller.signal, attempt])
+            // The body's type and length are in the headers already (`HttpClientRequest.setBody`).
+            const headers = propagate ? { ...request.headers, ...HttpTraceContext.toHeaders(span) } : request.headers
+            send(url, headers, signal, controller).then(
+              (response) => {
+                span.attribute("http.response.status_code", response.status)
+                resume(Effect.succeed(response))
+              },
+              (cause: unknown) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+            )
+            return Effect.sync(() => controller.abort())
+          })))
+  })
