@@ -16,12 +16,11 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schedule from "effect/Schedule"
 import { createHash } from "node:crypto"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import type * as net from "node:net"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as RawTcp from "./rawTcp.js"
-import { type Answer, byteByByte, continueForever, endlessHead, failureTag, head, reset, send, silence } from "./rawTcp.js"
+import { tempDir } from "../upload-helpers.js"
+import { type Answer, byteByByte, continueForever, endlessHead, failureTag, head, reset, send, server as rawTcpServer, silence } from "./rawTcp.js"
 
 const token = "hostile-dl-TOKEN-0c41e7a2-do-not-leak"
 const artifactId = "urn:ivcap:artifact:5f0c3d4e-1b2a-4c5d-8e9f-0a1b2c3d4e5f"
@@ -32,7 +31,7 @@ const md5 = createHash("md5").update(content).digest("hex")
 /** A raw server: `GET /1/artifacts/…` gets a well-formed record, `GET /content` gets `answer`. */
 const rawServer = (answer: Answer) => {
   const contentGets = { n: 0 }
-  return Effect.map(RawTcp.server((socket, server) => {
+  return Effect.map(rawTcpServer((socket, server) => {
     let buffered = ""
     socket.on("data", (data) => {
       buffered += data.toString("latin1")
@@ -82,8 +81,7 @@ const okHead = (extra: ReadonlyArray<string>) => ["HTTP/1.1 200 OK", "Content-Ty
 const download = (answer: Answer) =>
   Effect.scoped(Effect.gen(function*() {
     const { contentGets, url } = yield* rawServer(answer)
-    const dir = mkdtempSync(join(tmpdir(), "ivcap-hostile-dl-"))
-    yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+    const dir = yield* tempDir
     const file = join(dir, "content.bin")
     const started = Date.now()
     const exit = yield* NodeTransfer.downloadToFile(artifactId, file, {

@@ -17,13 +17,11 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schedule from "effect/Schedule"
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, writeFileSync } from "node:fs"
 import type * as net from "node:net"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { openOn } from "../upload-helpers.js"
-import * as RawTcp from "./rawTcp.js"
-import { type Answer, byteByByte, continueForever, endlessHead, failureTag, head, reset, send, silence } from "./rawTcp.js"
+import { openOn, tempDir } from "../upload-helpers.js"
+import { type Answer, byteByByte, continueForever, endlessHead, failureTag, head, reset, send, server as rawTcpServer, silence } from "./rawTcp.js"
 
 const token = "hostile-up-TOKEN-7d2e91b4-do-not-leak"
 const artifactId = "urn:ivcap:artifact:6a1d4e5f-2c3b-4d6e-9f0a-1b2c3d4e5f60"
@@ -52,7 +50,7 @@ interface Answers {
 /** A raw server: one request per connection (the client sends `Connection: close`), parsed by hand. */
 const rawServer = (answers: Answers) => {
   const seen: Seen = { methods: [], stored: Buffer.alloc(0), brokenPatches: 0 }
-  return Effect.map(RawTcp.server((socket, server) => {
+  return Effect.map(rawTcpServer((socket, server) => {
     let buffered = Buffer.alloc(0)
     let request: { method: string; path: string; headers: Map<string, string>; length: number } | undefined
     socket.on("data", (data) => {
@@ -105,8 +103,7 @@ const rawServer = (answers: Answers) => {
 const upload = (answers: Answers) =>
   Effect.scoped(Effect.gen(function*() {
     const { seen, url } = yield* rawServer(answers)
-    const dir = mkdtempSync(join(tmpdir(), "ivcap-hostile-up-"))
-    yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+    const dir = yield* tempDir
     const file = join(dir, "content.bin")
     writeFileSync(file, content)
     const started = Date.now()
