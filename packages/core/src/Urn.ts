@@ -15,14 +15,19 @@ const idPart = "[A-Za-z0-9][A-Za-z0-9._~:@!$&'()*+,;=-]*"
 const ivcapUrn = <const K extends string>(kind: K) => {
   const pattern = new RegExp(`^urn:ivcap:${kind}:${idPart}$`)
   return Schema.String.pipe(
-    Schema.filter((s) => pattern.test(s) || `expected an IVCAP ${kind} URN (urn:ivcap:${kind}:<id>), got ${JSON.stringify(s)}`),
+    Schema.filter((s) => pattern.test(s) || `expected an IVCAP ${kind} URN (urn:ivcap:${kind}:<id>), got ${JSON.stringify(s)}`, {
+      // For `Arbitrary.make` (test data): a filter alone would have fast-check guess strings until one matches.
+      arbitrary: () => (fc) => fc.uuid().map((id) => `urn:ivcap:${kind}:${id}`)
+    }),
     Schema.brand(`${kind[0]!.toUpperCase()}${kind.slice(1)}Urn` as `${Capitalize<K>}Urn`)
   )
 }
 
 /** Any URN (`urn:<nid>:<nss>`), e.g. an aspect entity or a collection. @since 0.1.0 */
 export const Urn = Schema.String.pipe(
-  Schema.filter((s) => /^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[^\s/?#]+$/.test(s) || `expected a URN (urn:<nid>:<id>), got ${JSON.stringify(s)}`),
+  Schema.filter((s) => /^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[^\s/?#]+$/.test(s) || `expected a URN (urn:<nid>:<id>), got ${JSON.stringify(s)}`, {
+    arbitrary: () => (fc) => fc.tuple(fc.constantFrom("ivcap:entity", "example", "x-1"), fc.uuid()).map(([nid, id]) => `urn:${nid}:${id}`)
+  }),
   Schema.brand("Urn")
 )
 /** @since 0.1.0 */

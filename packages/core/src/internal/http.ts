@@ -14,6 +14,7 @@ import { IvcapClient } from "../IvcapClient.js"
 import type { InvalidArgument, LoginRequired, RequestTimeout } from "../IvcapError.js"
 import { ResponseTooLarge } from "../IvcapError.js"
 import { errorBodyBytes, MaxResponseBytes } from "./body.js"
+import * as FastDecode from "./fastDecode.js"
 import { pathSegment, validate } from "../Urn.js"
 import { parseRetryAfter } from "./retryAfter.js"
 import {
@@ -250,9 +251,15 @@ export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) => {
  */
 export const decodeValue = <A, I, R>(schema: Schema.Schema<A, I, R>, context: { readonly what: string }) => {
   const decode = Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })
-  return (value: unknown, request?: HttpClientRequest.HttpClientRequest): Effect.Effect<A, DecodeError, R> =>
-    Effect.mapError(decode(value), (cause) =>
+  // The same decoder compiled to plain closures (internal/fastDecode); whatever it cannot vouch for — every
+  // failure among it — goes through the schema's own decoder, whose error names the field.
+  const fast = FastDecode.compile(schema.ast)
+  return (value: unknown, request?: HttpClientRequest.HttpClientRequest): Effect.Effect<A, DecodeError, R> => {
+    const decoded = fast(value)
+    if (decoded !== FastDecode.rejected && decoded !== FastDecode.unsure) return Effect.succeed(decoded as A)
+    return Effect.mapError(decode(value), (cause) =>
       new DecodeError({ ...(request === undefined ? {} : describe(request)), message: `${context.what}: ${formatParseError(cause)}`, cause }))
+  }
 }
 
 /** A query without its `undefined` entries. */

@@ -20,7 +20,8 @@ const isPlainObject = (u: unknown): u is { readonly [key: string]: unknown } => 
  */
 export const JsonObject: Schema.Schema<{ readonly [key: string]: unknown }> = Schema.declare(isPlainObject, {
   identifier: "JsonObject",
-  description: "a JSON object"
+  description: "a JSON object",
+  arbitrary: () => (fc) => fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 })
 })
 
 /** The deepest nesting of content the SDK sends (objects and arrays); the emulator refuses deeper content too. */
