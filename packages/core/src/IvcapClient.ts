@@ -228,6 +228,28 @@ const withSignalTimeout = <A, E, R>(effect: Effect.Effect<A, E, R>, timeout: Dur
     )
   })
 
+/** Each policy's schedule with `Retry-After`, built once. */
+const withRetryAfter = new WeakMap<RetryPolicy, Schedule.Schedule<unknown, unknown>>()
+
+/**
+ * `Effect.retry(attempt, { schedule, while })` whose schedule is started only after a first failure worth retrying:
+ * the same attempts and delays, without a schedule driver per request that succeeds at once (most of them).
+ */
+const retryFailed = <A, E, R>(attempt: Effect.Effect<A, E, R>, policy: RetryPolicy, retryable: (e: E) => boolean): Effect.Effect<A, E, R> =>
+  Effect.catchAll(attempt, (first) => {
+    if (!retryable(first)) return Effect.fail(first)
+    let schedule = withRetryAfter.get(policy)
+    if (schedule === undefined) withRetryAfter.set(policy, schedule = retryWithRetryAfter(policy))
+    return Effect.flatMap(Schedule.driver(schedule), (driver) => {
+      const after = (e: E): Effect.Effect<A, E, R> =>
+        Effect.matchEffect(driver.next(e), {
+          onFailure: () => Effect.fail(e),
+          onSuccess: () => Effect.catchAll(attempt, (next) => (retryable(next) ? after(next) : Effect.fail(next)))
+        })
+      return after(first)
+    })
+  })
+
 const normaliseBase = (url: string | URL): Either.Either<URL, string> => {
   try {
     const u = new URL(url.toString())
@@ -310,10 +332,7 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
         const attempt = Gate.admitted(gate, signalAware ? withSignalTimeout(sent, timeout, onTimeout) : Effect.timeoutFail(sent, { duration: timeout, onTimeout }))
         const idempotent = callOptions?.idempotent ?? idempotentMethods.has(request.method)
         if (!idempotent || retry === false) return attempt
-        return Effect.retry(attempt, {
-          schedule: retryWithRetryAfter(retry),
-          while: (e) => isTransient(e) && Option.match(retryAfter(e), { onNone: () => true, onSome: (d) => Duration.lessThanOrEqualTo(d, maxRetryAfter) })
-        })
+        return retryFailed(attempt, retry, (e) => isTransient(e) && Option.match(retryAfter(e), { onNone: () => true, onSome: (d) => Duration.lessThanOrEqualTo(d, maxRetryAfter) }))
       })
 
     const apiVersion = options.apiVersion === undefined || options.apiVersion === "auto" ? Option.none() : Option.some(options.apiVersion)
