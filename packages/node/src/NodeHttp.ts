@@ -114,10 +114,13 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
     HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
       (request) =>
         Effect.flatMap(request, (req) =>
-          Effect.flatMap(Effect.all([Download.IterableBodies, Upload.TransferRequests]), ([download, upload]) => {
+          // Two plain reads rather than `Effect.all` (which iterates and collects): this runs per request.
+          Effect.flatMap(Download.IterableBodies, (download) => {
             if (download && req.method === "GET" && req.body._tag === "Empty") return Effect.flatMap(CurrentSlabs, (slabs) => sendDirect(req, undefined, slabs))
-            const body = upload ? directBody(req.body) : null
-            return body === null ? UndiciRequest.send(dispatcher, req) : sendDirect(req, body, undefined)
+            return Effect.flatMap(Upload.TransferRequests, (upload) => {
+              const body = upload ? directBody(req.body) : null
+              return body === null ? UndiciRequest.send(dispatcher, req) : sendDirect(req, body, undefined)
+            })
           })),
       Effect.succeed
     ),

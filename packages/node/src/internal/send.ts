@@ -32,7 +32,7 @@ export const sendWith = (
     onLeft: (cause) => Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause })),
     onRight: (url) =>
       Effect.useSpan(`http.client ${request.method}`, { kind: "client", captureStackTrace: false, attributes: { "http.request.method": request.method, "url.full": url.href } }, (span) =>
-        Effect.flatMap(Effect.all([IvcapClient.AttemptSignal, FiberRef.get(HttpClient.currentTracerPropagation)]), ([attempt, propagate]) =>
+        Effect.flatMap(IvcapClient.AttemptSignal, (attempt) => Effect.flatMap(FiberRef.get(HttpClient.currentTracerPropagation), (propagate) =>
           Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
             const controller = new AbortController()
             // The attempt's abort reaches this request through a listener: `AbortSignal.any` (weak references and a
@@ -52,5 +52,5 @@ export const sendWith = (
               (cause: unknown) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
             )
             return Effect.sync(() => controller.abort())
-          })))
+          }))))
   })
