@@ -67,16 +67,14 @@ const AspectSummaryFromWire = Schema.transform(
   Schema.typeSchema(AspectSummary),
   {
     strict: true,
-    decode: (wire) =>
-      new AspectSummary({
-        id: wire.id,
-        entity: wire.entity,
-        schema: wire.schema,
-        contentType: wire["content-type"],
-        ...(wire.content === undefined ? {} : { content: wire.content }),
-        ...(wire["valid-from"] === undefined ? {} : { validFrom: wire["valid-from"] }),
-        ...(wire["valid-to"] === undefined ? {} : { validTo: wire["valid-to"] })
-      }, true),
+    decode: (wire) => {
+      // One props object, optional keys set only when present (no spread temporaries: this runs per listed item).
+      const props: { -readonly [K in keyof AspectSummary]?: AspectSummary[K] } = { id: wire.id, entity: wire.entity, schema: wire.schema, contentType: wire["content-type"] }
+      if (wire.content !== undefined) props.content = wire.content
+      if (wire["valid-from"] !== undefined) props.validFrom = wire["valid-from"]
+      if (wire["valid-to"] !== undefined) props.validTo = wire["valid-to"]
+      return new AspectSummary(props as ConstructorParameters<typeof AspectSummary>[0], true)
+    },
     encode: (a) => ({
       id: a.id,
       entity: a.entity,
