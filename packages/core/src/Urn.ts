@@ -7,6 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as FastDecode from "./internal/fastDecode.js"
 import { InvalidArgument } from "./IvcapError.js"
 
 // An id segment: no characters that change the meaning of a URL (path separators, query, fragment, whitespace).
@@ -74,15 +75,22 @@ export type AccountUrn = typeof AccountUrn.Type
  *
  * @since 0.1.0
  */
-export const validate = <A, I>(schema: Schema.Schema<A, I>, argument: string) => (value: unknown): Effect.Effect<A, InvalidArgument> =>
-  Schema.decodeUnknown(schema)(value).pipe(
-    Effect.mapError((e) =>
-      new InvalidArgument({
-        argument,
-        message: `${argument}: ${ParseResult.ArrayFormatter.formatErrorSync(e).map((issue) => issue.message).join("; ")}`
-      })
+export const validate = <A, I>(schema: Schema.Schema<A, I>, argument: string) => {
+  // The compiled decoder first (internal/fastDecode, memoised per schema); a failure is Effect's own, as before.
+  const fast = FastDecode.compile(schema.ast)
+  return (value: unknown): Effect.Effect<A, InvalidArgument> => {
+    const decoded = fast(value)
+    if (decoded !== FastDecode.rejected && decoded !== FastDecode.unsure) return Effect.succeed(decoded as A)
+    return Schema.decodeUnknown(schema)(value).pipe(
+      Effect.mapError((e) =>
+        new InvalidArgument({
+          argument,
+          message: `${argument}: ${ParseResult.ArrayFormatter.formatErrorSync(e).map((issue) => issue.message).join("; ")}`
+        })
+      )
     )
-  )
+  }
+}
 
 /** Percent-encodes an id for use as one path segment (colons included, as the newer Python client does). @since 0.1.0 */
 export const pathSegment = (id: string): string => encodeURIComponent(id)
