@@ -5,7 +5,8 @@
  * whenever the answer is a marker, so a failure is always the schema's own `ParseError`, naming the field.
  *
  * Why: Effect's decoder interprets the AST with an `Either`, an issue path and an output object per node; for a
- * listed page of 50 aspects that was the largest single share of the client's CPU (BENCHMARKS.md, "Listing").
+ * listed page of 50 aspects that was the largest single share of the client's CPU (BENCHMARKS.md, "Listing: decoding
+ * through compiled closures").
  *
  * What makes it safe: every closure calls the same functions the schema's decoder calls — refinement filters,
  * transformation and declaration functions, with the same options — and mirrors what `ParseResult` does around
@@ -17,8 +18,8 @@
  * only when exactly one member accepts the input and every other one rejects it; otherwise the order of
  * `ParseResult`'s candidates would decide, and the answer is {@link unsure}.
  *
- * `test/fastDecode.test.ts` checks the equivalence on every wire schema of the SDK, with inputs generated from the
- * schemas and broken on purpose.
+ * `test/fastDecode.test.ts` checks the equivalence on every Schema the SDK exports, with inputs generated from the
+ * schemas and broken on purpose; it fails if a new `effect` changes what `ParseResult` accepts for them.
  */
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
