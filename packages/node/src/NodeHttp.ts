@@ -92,8 +92,8 @@ const sendDirect = (
   body: DirectRequestBody | undefined,
   slabs: Slabs | undefined
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
-  sendWith(request, (url, headers, signal) =>
-    direct({ method: request.method, url, headers, body }, signal, slabs).then((response) => {
+  sendWith(request, (url, headers, controller) =>
+    direct({ method: request.method, url, headers, body }, controller.signal, slabs).then((response) => {
       try {
         return toResponse(request, response)
       } catch (cause) {

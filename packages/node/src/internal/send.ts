@@ -15,11 +15,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 
-/** How one request goes out: the URL, the headers to send and the signal; `controller` aborts it (and its body). */
+/** How one request goes out: the URL, the headers to send, and the controller whose signal stops it (and its body). */
 export type Send = (
   url: URL,
   headers: Readonly<Record<string, string>>,
-  signal: AbortSignal,
   controller: AbortController
 ) => Promise<HttpClientResponse.HttpClientResponse>
 
@@ -41,10 +40,9 @@ export const sendWith = (
               if (attempt.aborted) controller.abort()
               else attempt.addEventListener("abort", () => controller.abort(), { once: true })
             }
-            const signal = controller.signal
             // The body's type and length are in the headers already (`HttpClientRequest.setBody`).
             const headers = propagate ? { ...request.headers, ...HttpTraceContext.toHeaders(span) } : request.headers
-            send(url, headers, signal, controller).then(
+            send(url, headers, controller).then(
               (response) => {
                 span.attribute("http.response.status_code", response.status)
                 resume(Effect.succeed(response))

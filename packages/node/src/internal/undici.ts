@@ -144,14 +144,14 @@ export const send = (
   dispatcher: Undici.Dispatcher,
   request: HttpClientRequest.HttpClientRequest
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
-  sendWith(request, (url, headers, signal, controller) =>
+  sendWith(request, (url, headers, controller) =>
     dispatcher.request({
       method: request.method as Undici.Dispatcher.HttpMethod,
       origin: url.origin,
       path: url.pathname + url.search,
       headers,
       body: bodyOf(request.body),
-      signal,
+      signal: controller.signal,
       // Timeouts are the attempt's (IvcapClient.call), not undici's.
       headersTimeout: 60 * 60 * 1000,
       bodyTimeout: 0
