@@ -75,22 +75,17 @@ export type AccountUrn = typeof AccountUrn.Type
  *
  * @since 0.1.0
  */
-export const validate = <A, I>(schema: Schema.Schema<A, I>, argument: string) => {
-  // The compiled decoder first (internal/fastDecode, memoised per schema); a failure is Effect's own, as before.
-  const fast = FastDecode.compile(schema.ast)
-  return (value: unknown): Effect.Effect<A, InvalidArgument> => {
-    const decoded = fast(value)
-    if (decoded !== FastDecode.rejected && decoded !== FastDecode.unsure) return Effect.succeed(decoded as A)
-    return Schema.decodeUnknown(schema)(value).pipe(
+export const validate = <A, I>(schema: Schema.Schema<A, I>, argument: string): (value: unknown) => Effect.Effect<A, InvalidArgument> =>
+  // The compiled decoder first (internal/fastDecode); a failure is Effect's own, as before.
+  FastDecode.withFallback(schema, (value: unknown) =>
+    Schema.decodeUnknown(schema)(value).pipe(
       Effect.mapError((e) =>
         new InvalidArgument({
           argument,
           message: `${argument}: ${ParseResult.ArrayFormatter.formatErrorSync(e).map((issue) => issue.message).join("; ")}`
         })
       )
-    )
-  }
-}
+    ))
 
 /** Percent-encodes an id for use as one path segment (colons included, as the newer Python client does). @since 0.1.0 */
 export const pathSegment = (id: string): string => encodeURIComponent(id)

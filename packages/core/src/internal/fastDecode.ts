@@ -24,7 +24,8 @@
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import type * as Schema from "effect/Schema"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
 
 /** The schema's decoder would fail on this input. */
@@ -50,8 +51,23 @@ const fromResult = (result: unknown): unknown => {
 
 /** The schema's own decoder for one node (what every node this compiler does not know gets). */
 const delegate = (ast: AST.AST): Decode => {
-  const decode = ParseResult.decodeUnknown({ ast } as Schema.Schema<unknown>, options)
+  const decode = ParseResult.decodeUnknown(Schema.make(ast), options)
   return (input) => fromResult(decode(input))
+}
+
+/**
+ * `schema`'s decoder with the compiled one first: its value when it has one, else what `orElse` (the schema's own
+ * decoder, with the caller's error) makes of the same arguments.
+ */
+export const withFallback = <A, I, R, Rest extends ReadonlyArray<unknown>, E, R2>(
+  schema: Schema.Schema<A, I, R>,
+  orElse: (input: unknown, ...rest: Rest) => Effect.Effect<A, E, R2>
+): (input: unknown, ...rest: Rest) => Effect.Effect<A, E, R2> => {
+  const fast = compile(schema.ast)
+  return (input, ...rest) => {
+    const decoded = fast(input)
+    return isMarker(decoded) ? orElse(input, ...rest) : Effect.succeed(decoded as A)
+  }
 }
 
 const check = (predicate: (u: unknown) => boolean): Decode => (input) => (predicate(input) ? input : rejected)

@@ -251,15 +251,11 @@ export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) => {
  */
 export const decodeValue = <A, I, R>(schema: Schema.Schema<A, I, R>, context: { readonly what: string }) => {
   const decode = Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })
-  // The same decoder compiled to plain closures (internal/fastDecode); whatever it cannot vouch for — every
-  // failure among it — goes through the schema's own decoder, whose error names the field.
-  const fast = FastDecode.compile(schema.ast)
-  return (value: unknown, request?: HttpClientRequest.HttpClientRequest): Effect.Effect<A, DecodeError, R> => {
-    const decoded = fast(value)
-    if (decoded !== FastDecode.rejected && decoded !== FastDecode.unsure) return Effect.succeed(decoded as A)
-    return Effect.mapError(decode(value), (cause) =>
-      new DecodeError({ ...(request === undefined ? {} : describe(request)), message: `${context.what}: ${formatParseError(cause)}`, cause }))
-  }
+  // The compiled decoder first (internal/fastDecode); whatever it cannot vouch for — every failure among it — goes
+  // through the schema's own decoder, whose error names the field.
+  return FastDecode.withFallback(schema, (value: unknown, request?: HttpClientRequest.HttpClientRequest): Effect.Effect<A, DecodeError, R> =>
+    Effect.mapError(decode(value), (cause) =>
+      new DecodeError({ ...(request === undefined ? {} : describe(request)), message: `${context.what}: ${formatParseError(cause)}`, cause })))
 }
 
 /** A query without its `undefined` entries. */
