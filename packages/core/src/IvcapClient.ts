@@ -25,7 +25,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { defaultMaxResponseBytes, MaxResponseBytes } from "./internal/body.js"
 import * as Credentials from "./Credentials.js"
-import { authorize } from "./internal/authorize.js"
+import { authorize, authorized } from "./internal/authorize.js"
 import * as Gate from "./internal/gate.js"
 import { describe, transportError } from "./internal/http.js"
 import type { LoginRequired, TransportError } from "./IvcapError.js"
@@ -160,6 +160,29 @@ export class AttemptSignal extends Context.Reference<AttemptSignal>()("@ivcap/co
  */
 export const SignalAware: unique symbol = Symbol.for("@ivcap/core/IvcapClient/SignalAware") as never
 
+/**
+ * Sends one request of an attempt with the attempt's abort signal and the tracer-propagation choice given as
+ * arguments; what a {@link SignalAware} client may offer under the {@link AttemptTransport} key. The request stops
+ * (and so does the reading of its body) when `signal` aborts or the fiber is interrupted. @since 0.3.0
+ */
+export type AttemptSend = (
+  request: HttpClientRequest.HttpClientRequest,
+  signal: AbortSignal,
+  propagate: boolean
+) => Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
+
+/**
+ * The key under which a {@link SignalAware} client offers an {@link AttemptSend} (`@ivcap/node`'s `NodeHttp` does).
+ * {@link IvcapClientService.call} then sends each attempt's requests through it directly — URL, headers and
+ * credentials applied, the client's gate passed once, the attempt's signal and the `tracerPropagation` option handed
+ * over as arguments — instead of through the layered `httpClient`, whose per-request steps (each setting a fiber
+ * reference for the request) were the largest part of a small request's client CPU in a fresh process
+ * (BENCHMARKS.md, "Listing"). What is sent, and every guarantee, is the same either way.
+ *
+ * @since 0.3.0
+ */
+export const AttemptTransport: unique symbol = Symbol.for("@ivcap/core/IvcapClient/AttemptTransport") as never
+
 /** How a request is sent by {@link IvcapClientService.call}. @since 0.1.0 */
 export interface CallOptions {
   /** Retry the whole attempt on transient failures; default: true for GET, HEAD, PUT, DELETE, OPTIONS. */
@@ -208,25 +231,34 @@ const idempotentMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "PUT", "D
 const maxTimerMillis = 2 ** 31 - 1
 
 /**
- * `effect` with a timeout that aborts its {@link AttemptSignal} (one host timer, no fiber): once the timer has
- * fired, a failure is `onTimeout()`. A success that arrives anyway is kept.
+ * `attempt` given a signal that aborts once `timeout` has passed (one host timer, no fiber): a failure after that is
+ * `onTimeout()`. A success that arrives anyway is kept.
  */
-const withSignalTimeout = <A, E, R>(effect: Effect.Effect<A, E, R>, timeout: Duration.Duration, onTimeout: () => RequestTimeout) =>
+const withTimeoutSignal = <A, E, R>(timeout: Duration.Duration, onTimeout: () => RequestTimeout, attempt: (signal: AbortSignal) => Effect.Effect<A, E, R>) =>
   Effect.suspend(() => {
-    const millis = Duration.toMillis(timeout)
-    if (!(millis <= maxTimerMillis)) return effect
+    // A controller per attempt even without a timer: a transport may leave a listener on its signal.
     const controller = new AbortController()
+    const millis = Duration.toMillis(timeout)
+    if (!(millis <= maxTimerMillis)) return attempt(controller.signal)
     let expired = false
     const timer = setTimeout(() => {
       expired = true
       controller.abort()
     }, millis)
-    return effect.pipe(
-      Effect.provideService(AttemptSignal, controller.signal),
+    return attempt(controller.signal).pipe(
       Effect.mapError((e): E | RequestTimeout => (expired ? onTimeout() : e)),
       Effect.ensuring(Effect.sync(() => clearTimeout(timer)))
     )
   })
+
+/**
+ * {@link withTimeoutSignal} with the signal as the {@link AttemptSignal} in context: for a {@link SignalAware} client
+ * without an {@link AttemptTransport}.
+ */
+const withSignalTimeout = <A, E, R>(effect: Effect.Effect<A, E, R>, timeout: Duration.Duration, onTimeout: () => RequestTimeout) =>
+  Duration.toMillis(timeout) <= maxTimerMillis
+    ? withTimeoutSignal(timeout, onTimeout, (signal) => Effect.provideService(effect, AttemptSignal, signal))
+    : effect
 
 /** Each policy's schedule with `Retry-After`, built once. */
 const withRetryAfter = new WeakMap<RetryPolicy, Schedule.Schedule<unknown, unknown>>()
@@ -277,7 +309,10 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
     const credentials = options.token === undefined
       ? yield* Option.match(yield* Effect.serviceOption(Credentials.Credentials), { onNone: () => Credentials.none, onSome: Effect.succeed })
       : yield* Credentials.fixed(options.token)
+    const originSlash = `${origin}/`
     const isOwnOrigin = (url: string) => {
+      // A URL this client resolved (most of them) starts with its origin and a slash: that needs no parse.
+      if (url.startsWith(originSlash)) return true
       try {
         return new URL(url, baseUrl).origin === origin
       } catch {
@@ -289,18 +324,25 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
     const underlying = yield* HttpClient.HttpClient
     // Timeouts by aborting the attempt's signal (no fiber), when the transport honours it.
     const signalAware = (underlying as unknown as { readonly [SignalAware]?: boolean })[SignalAware] === true && options.transformClient === undefined
+    const extraHeaders = options.headers
+    const withUrl = (request: HttpClientRequest.HttpClientRequest) => HttpClientRequest.setUrl(request, resolve(request.url))
+    const withHeaders = (request: HttpClientRequest.HttpClientRequest) => (extraHeaders ? HttpClientRequest.setHeaders(request, extraHeaders) : request)
+    const propagate = options.tracerPropagation ?? false
     const configured = underlying.pipe(
-      HttpClient.mapRequest((request) => {
-        const req = HttpClientRequest.setUrl(request, resolve(request.url))
-        return options.headers ? HttpClientRequest.setHeaders(req, options.headers) : req
-      }),
-      HttpClient.withTracerPropagation(options.tracerPropagation ?? false)
+      HttpClient.mapRequest((request) => withHeaders(withUrl(request))),
+      HttpClient.withTracerPropagation(propagate)
     )
     // Every request on the wire passes the client's gate (shared back-off, rate limit; internal/gate).
     const gate = Gate.make({ sharedBackoff: options.sharedBackoff ?? true, rateLimit: options.rateLimit, maxPause: Duration.decode(options.maxRetryAfter ?? defaultMaxRetryAfter) })
     const gated = Gate.client(gate, options.transformClient ? options.transformClient(configured) : configured)
     // The token goes to the configured origin only (wire doc §12: data-href may name another host).
     const httpClient = authorize(credentials, gated, isOwnOrigin)
+    // With an AttemptTransport, `call` takes the same steps as `httpClient` without its layers: credentials for the
+    // resolved URL, then the extra headers, each response reported to the gate it passed once (see `call`).
+    const attemptSend = signalAware ? (underlying as unknown as { readonly [AttemptTransport]?: AttemptSend })[AttemptTransport] : undefined
+    const credentialed = authorized(credentials, isOwnOrigin)
+    const sendDirect = attemptSend === undefined ? undefined : (request: HttpClientRequest.HttpClientRequest, signal: AbortSignal, observe: Gate.Observe) =>
+      credentialed((r) => Effect.tap(attemptSend(withHeaders(r), signal, propagate), Gate.observeResponse(observe)))(withUrl(request))
 
     const maxResponseBytes = options.maxResponseBytes ?? defaultMaxResponseBytes
     if (!(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
@@ -324,12 +366,15 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
     ): Effect.Effect<A, E | TransportError | RequestTimeout | LoginRequired, R> =>
       Effect.flatMap(requestOptions, ({ maxRetryAfter, retry, timeout }) => {
         const onTimeout = () => new RequestTimeout({ method: request.method, url: describe(HttpClientRequest.setUrl(request, resolve(request.url))).url, timeout })
-        const sent = httpClient.execute(request).pipe(
-          Effect.mapError((e) => (HttpClientError.isHttpClientError(e) ? transportError(e) : e)),
-          Effect.flatMap((response) => Effect.provideService(handle(response), MaxResponseBytes, maxResponseBytes))
-        )
+        const handled = (sent: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError | Credentials.RefreshError>) =>
+          Effect.flatMap(Effect.mapError(sent, (e) => (HttpClientError.isHttpClientError(e) ? transportError(e) : e)), (response) =>
+            // The cap is set only where it differs: setting a service per request costs more than reading it.
+            Effect.flatMap(MaxResponseBytes, (cap) => (cap === maxResponseBytes ? handle(response) : Effect.provideService(handle(response), MaxResponseBytes, maxResponseBytes))))
         // The wait at the gate is not part of the attempt's timeout.
-        const attempt = Gate.admitted(gate, signalAware ? withSignalTimeout(sent, timeout, onTimeout) : Effect.timeoutFail(sent, { duration: timeout, onTimeout }))
+        const layered = () => handled(httpClient.execute(request))
+        const attempt = sendDirect !== undefined
+          ? gate.enter((observe) => withTimeoutSignal(timeout, onTimeout, (signal) => handled(sendDirect(request, signal, observe))))
+          : Gate.admitted(gate, signalAware ? withSignalTimeout(layered(), timeout, onTimeout) : Effect.timeoutFail(layered(), { duration: timeout, onTimeout }))
         const idempotent = callOptions?.idempotent ?? idempotentMethods.has(request.method)
         if (!idempotent || retry === false) return attempt
         return retryFailed(attempt, retry, (e) => isTransient(e) && Option.match(retryAfter(e), { onNone: () => true, onSome: (d) => Duration.lessThanOrEqualTo(d, maxRetryAfter) }))

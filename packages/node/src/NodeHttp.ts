@@ -23,7 +23,8 @@
  *
  * The client is `IvcapClient.SignalAware`: every request, direct or through undici, and the reading of its body,
  * stops when the attempt's `IvcapClient.AttemptSignal` aborts, so `IvcapClient.call` times attempts out with one
- * host timer instead of a timer fiber. Through undici, requests go without the platform client's per-request
+ * host timer instead of a timer fiber. It offers the same sending as an `IvcapClient.AttemptTransport` (the
+ * attempt's signal and the tracer-propagation choice as arguments), which `call` uses directly. Through undici, requests go without the platform client's per-request
  * registry, response wrapper and header attributes (about a quarter of a listed page's client CPU together with the
  * timer fiber: BENCHMARKS.md, "Listing"). Every request, either way, has one span (`http.client <METHOD>`: method,
  * URL, status) and carries trace-context headers when `HttpClient.withTracerPropagation` asks for them.
@@ -39,10 +40,11 @@ import type * as Undici from "@effect/platform-node/Undici"
 import * as Download from "@ivcap/core/Download"
 import * as IvcapClient from "@ivcap/core/IvcapClient"
 import * as Upload from "@ivcap/core/Upload"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CurrentSlabs, direct, type DirectRequestBody, type DirectResponse, type Slabs } from "./internal/direct.js"
-import { sendWith } from "./internal/send.js"
+import { fromFiber, sendWith } from "./internal/send.js"
 import * as UndiciRequest from "./internal/undici.js"
 
 /** Statuses whose responses have no body (a Web `Response` refuses one). */
@@ -90,7 +92,9 @@ const directBody = (body: HttpClientRequest.HttpClientRequest["body"]): DirectRe
 const sendDirect = (
   request: HttpClientRequest.HttpClientRequest,
   body: DirectRequestBody | undefined,
-  slabs: Slabs | undefined
+  slabs: Slabs | undefined,
+  attempt: AbortSignal | undefined,
+  propagate: boolean
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
   sendWith(request, (url, headers, controller) =>
     direct({ method: request.method, url, headers, body }, controller.signal, slabs).then((response) => {
@@ -101,31 +105,33 @@ const sendDirect = (
         response.body.close()
         throw cause
       }
-    }))
+    }), attempt, propagate)
+
+/** Sends one request the way its kind goes (see the module comment). */
+const route = (dispatcher: Undici.Dispatcher) =>
+(req: HttpClientRequest.HttpClientRequest, attempt: AbortSignal | undefined, propagate: boolean): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+  // The flags read from one look at the context rather than one effect each: this runs per request.
+  Effect.contextWithEffect((context: Context.Context<never>) => {
+    if (Context.get(context, Download.IterableBodies) && req.method === "GET" && req.body._tag === "Empty") {
+      return sendDirect(req, undefined, Context.get(context, CurrentSlabs), attempt, propagate)
+    }
+    const body = Context.get(context, Upload.TransferRequests) ? directBody(req.body) : null
+    return body === null ? UndiciRequest.send(dispatcher, req, attempt, propagate) : sendDirect(req, body, undefined, attempt, propagate)
+  })
 
 /**
  * An `HttpClient` that sends the requests of transfers directly and everything else with `dispatcher` (undici; see
- * the module comment). It is `IvcapClient.SignalAware`.
+ * the module comment). It is `IvcapClient.SignalAware` and offers an `IvcapClient.AttemptTransport`.
  *
  * @since 0.3.0
  */
-export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
-  Object.assign(
-    HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
-      (request) =>
-        Effect.flatMap(request, (req) =>
-          // Two plain reads rather than `Effect.all` (which iterates and collects): this runs per request.
-          Effect.flatMap(Download.IterableBodies, (download) => {
-            if (download && req.method === "GET" && req.body._tag === "Empty") return Effect.flatMap(CurrentSlabs, (slabs) => sendDirect(req, undefined, slabs))
-            return Effect.flatMap(Upload.TransferRequests, (upload) => {
-              const body = upload ? directBody(req.body) : null
-              return body === null ? UndiciRequest.send(dispatcher, req) : sendDirect(req, body, undefined)
-            })
-          })),
-      Effect.succeed
-    ),
-    { [IvcapClient.SignalAware]: true }
+export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
+  const send = route(dispatcher)
+  return Object.assign(
+    HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>((request) => Effect.flatMap(request, fromFiber(send)), Effect.succeed),
+    { [IvcapClient.SignalAware]: true, [IvcapClient.AttemptTransport]: send satisfies IvcapClient.AttemptSend }
   )
+}
 
 /**
  * The client of {@link make} over a new undici `Agent` (`NodeHttpClient.dispatcherLayer`, closed with the layer):

@@ -6,8 +6,10 @@
  * connection; trace-context headers go out only when asked for; a body read after its attempt ended (a stream
  * handed out by `call`) is not cut by the attempt's timer.
  */
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { expect, layer } from "@effect/vitest"
 import { Aspect, Download, IvcapClient } from "@ivcap/core"
 import * as NodeHttp from "@ivcap/node/NodeHttp"
@@ -66,6 +68,50 @@ layer(NodeContext.layer)("NodeHttp outside transfers", (it) => {
       expect(millis).toBeGreaterThanOrEqual(800)
       expect(millis).toBeLessThan(3000)
       expect(yield* eventually(() => connections.closed === connections.opened)).toBe(true)
+    })))
+
+  it.effect("a SignalAware client without an AttemptTransport is timed out through the AttemptSignal in context", () =>
+    live(Effect.gen(function*() {
+      const server = yield* loopback(stallAfterHead)
+      const connections = closedConnections(server.server)
+      // NodeHttp's client with only the `SignalAware` mark: `call` sends through the layered client and provides the
+      // attempt's signal in context, as for a third-party transport.
+      const signalOnly = Layer.effect(HttpClient.HttpClient, Effect.map(NodeHttpClient.Dispatcher, (dispatcher) => {
+        const client = NodeHttp.make(dispatcher)
+        expect(typeof (client as unknown as Record<symbol, unknown>)[IvcapClient.AttemptTransport]).toBe("function")
+        return Object.assign(HttpClient.transformResponse(client, (response) => response), { [IvcapClient.SignalAware]: true }) as HttpClient.HttpClient
+      })).pipe(Layer.provide(NodeHttpClient.dispatcherLayer))
+      const started = Date.now()
+      const error = yield* Effect.flip(Aspect.get(aspectId).pipe(
+        Effect.provide(IvcapClient.layer({ url: server.url, token, retry: false, timeout: "400 millis" }).pipe(Layer.provide(signalOnly)))
+      ))
+      expect(error._tag).toBe("RequestTimeout")
+      expect(server.seen.length).toBe(1)
+      expect(Date.now() - started).toBeLessThan(3000)
+      expect(yield* eventually(() => connections.closed === connections.opened)).toBe(true)
+    })))
+
+  it.effect("through the AttemptTransport, the token goes to the configured origin only, and the extra headers everywhere", () =>
+    live(Effect.gen(function*() {
+      const answer = (_i: number, _req: http.IncomingMessage, res: http.ServerResponse) => {
+        res.writeHead(200, { "content-type": "application/json" }).end("{}")
+      }
+      const own = yield* loopback(answer)
+      const other = yield* loopback(answer)
+      yield* Effect.gen(function*() {
+        const client = yield* IvcapClient.IvcapClient
+        const ok = (response: { readonly status: number }) => Effect.succeed(response.status)
+        expect(yield* client.call(HttpClientRequest.get("/1/x"), ok)).toBe(200)
+        expect(yield* client.call(HttpClientRequest.get(`${other.url}/1/y`), ok)).toBe(200)
+        // The same host on a port that starts with the configured one is another origin.
+        expect(client.isOwnOrigin(`${own.url}0/1/z`)).toBe(false)
+        expect(client.isOwnOrigin(`${own.url}.evil.example/1/z`)).toBe(false)
+        expect(client.isOwnOrigin(`${own.url}@evil.example/1/z`)).toBe(false)
+        expect(client.isOwnOrigin(`${own.url.toUpperCase()}/1/z`)).toBe(true)
+        expect(client.isOwnOrigin("/1/z")).toBe(true)
+      }).pipe(Effect.provide(clientOf(own.url, { headers: { "x-extra": "yes" } })))
+      expect(own.seen.map((h) => [h.path, h.authorization, h["x-extra"]])).toEqual([["/1/x", `Bearer ${token}`, "yes"]])
+      expect(other.seen.map((h) => [h.path, h.authorization, h["x-extra"]])).toEqual([["/1/y", undefined, "yes"]])
     })))
 
   it.effect("a request that gets no answer at all: RequestTimeout, its connection closed", () =>

@@ -24,26 +24,36 @@ const repeatable: ReadonlySet<string> = new Set(["GET", "HEAD", "PUT", "DELETE",
 const mayResend = (request: HttpClientRequest.HttpClientRequest, response: HttpClientResponse.HttpClientResponse): boolean =>
   repeatable.has(request.method) && request.body._tag !== "Stream" && response.headers["upload-offset"] === undefined
 
+/** A function that sends one request. */
+export type Execute<E> = (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<HttpClientResponse.HttpClientResponse, E>
+
+/**
+ * `execute` with the credentials applied to requests for which `isOwnOrigin` holds (the others go as they are):
+ * what {@link authorize} does to a client, for a caller that sends without one (`IvcapClient.call` over an
+ * `IvcapClient.AttemptTransport`).
+ */
+export const authorized = (credentials: CredentialsService, isOwnOrigin: (url: string) => boolean) =>
+<E>(execute: Execute<E>): Execute<E | RefreshError> =>
+(request) => {
+  if (!isOwnOrigin(request.url)) return execute(request)
+  return Effect.flatMap(credentials.current, (stamp) => {
+    if (Option.isNone(stamp)) return execute(request)
+    return Effect.flatMap(execute(HttpClientRequest.bearerToken(request, stamp.value.token)), (response) =>
+      response.status !== 401
+        ? Effect.succeed(response)
+        : Effect.flatMap(credentials.renew(stamp.value), (next) =>
+          Option.isSome(next) && mayResend(request, response)
+            ? execute(HttpClientRequest.bearerToken(request, next.value.token))
+            : Effect.succeed(response)))
+  })
+}
+
 /** `client` with the credentials applied to requests for which `isOwnOrigin` holds. */
 export const authorize = (
   credentials: CredentialsService,
   client: HttpClient.HttpClient,
   isOwnOrigin: (url: string) => boolean
 ): HttpClient.HttpClient.With<HttpClientError.HttpClientError | RefreshError> => {
-  type Out = Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError | RefreshError>
-  const send = (request: HttpClientRequest.HttpClientRequest): Out =>
-    Effect.flatMap(credentials.current, (stamp) => {
-      if (Option.isNone(stamp)) return client.execute(request)
-      return Effect.flatMap(client.execute(HttpClientRequest.bearerToken(request, stamp.value.token)), (response) =>
-        response.status !== 401
-          ? Effect.succeed(response)
-          : Effect.flatMap(credentials.renew(stamp.value), (next) =>
-            Option.isSome(next) && mayResend(request, response)
-              ? client.execute(HttpClientRequest.bearerToken(request, next.value.token))
-              : Effect.succeed(response)))
-    })
-  return HttpClient.makeWith(
-    (request: Effect.Effect<HttpClientRequest.HttpClientRequest>): Out => Effect.flatMap(request, (r) => (isOwnOrigin(r.url) ? send(r) : client.execute(r))),
-    Effect.succeed
-  )
+  const send = authorized(credentials, isOwnOrigin)((request) => client.execute(request))
+  return HttpClient.makeWith((request: Effect.Effect<HttpClientRequest.HttpClientRequest>) => Effect.flatMap(request, send), Effect.succeed)
 }

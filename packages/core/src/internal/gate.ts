@@ -98,28 +98,35 @@ export const make = (options: {
     return wait > 0 ? Effect.as(Effect.sleep(Duration.millis(wait)), mine) : Effect.succeed(mine)
   })
 
-  const observe = (status: number, retryAfter: string | undefined, mine: Deferred.Deferred<void> | undefined): Effect.Effect<void> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      if (options.sharedBackoff && (status === 429 || status === 503)) {
-        const pause = Option.map(parseRetryAfter(retryAfter, now), Duration.toMillis)
-        if (Option.isSome(pause) && pause.value > 0 && pause.value <= maxPauseMillis) {
-          const until = now + pause.value
-          if (until > pausedUntil) {
-            if (pausedUntil <= now) pauses++
-            pausedUntil = until
-          }
-          // Whoever waits for a probe goes back to waiting for this pause (and a new probe after it).
-          return endProbe(undefined)
+  const observe = (status: number, retryAfter: string | undefined, mine: Deferred.Deferred<void> | undefined): Effect.Effect<void> => {
+    if (!(options.sharedBackoff && (status === 429 || status === 503))) return mine === undefined ? Effect.void : endProbe(mine)
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const pause = Option.map(parseRetryAfter(retryAfter, now), Duration.toMillis)
+      if (Option.isSome(pause) && pause.value > 0 && pause.value <= maxPauseMillis) {
+        const until = now + pause.value
+        if (until > pausedUntil) {
+          if (pausedUntil <= now) pauses++
+          pausedUntil = until
         }
+        // Whoever waits for a probe goes back to waiting for this pause (and a new probe after it).
+        return endProbe(undefined)
       }
-      return endProbe(mine ?? nobody)
+      return mine === undefined ? Effect.void : endProbe(mine)
     })
+  }
+
+  /** The report of a request that is not a probe. */
+  const observeFree: Observe = (status, retryAfter) => observe(status, retryAfter, undefined)
 
   const enter = <A, E, R>(send: (observe: Observe) => Effect.Effect<A, E, R>) =>
-    Effect.flatMap(admit, (mine) => {
-      const sent = send((status, retryAfter) => observe(status, retryAfter, mine))
-      // A probe without an answer (failed, interrupted) must not keep the others waiting.
-      return mine === undefined ? sent : Effect.onExit(sent, () => endProbe(mine))
+    Effect.suspend(() => {
+      // Nothing to wait for (no pause, no probe in flight, no rate limit), as for most requests: no clock read.
+      if (pausedUntil === 0 && probe === undefined && spacing <= 0) return send(observeFree)
+      return Effect.flatMap(admit, (mine) => {
+        const sent = send((status, retryAfter) => observe(status, retryAfter, mine))
+        // A probe without an answer (failed, interrupted) must not keep the others waiting.
+        return mine === undefined ? sent : Effect.onExit(sent, () => endProbe(mine))
+      })
     })
 
   return {
@@ -128,9 +135,6 @@ export const make = (options: {
     pauses: Effect.sync(() => pauses)
   }
 }
-
-/** A token no probe has: `endProbe(nobody)` ends nothing. */
-const nobody: Deferred.Deferred<void> = Deferred.unsafeMake<void>(FiberId.none)
 
 /** Reports a response's status and `Retry-After` to the gate. */
 export const observeResponse = (observe: Observe) => (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>

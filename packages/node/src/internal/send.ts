@@ -22,33 +22,47 @@ export type Send = (
   controller: AbortController
 ) => Promise<HttpClientResponse.HttpClientResponse>
 
-/** Sends `request` with `send` (see the module comment); a rejection is a `RequestError` (`Transport`). */
+/**
+ * Sends `request` with `send` (see the module comment), stopped also by `attempt` (the attempt's signal, if any)
+ * and with trace-context headers when `propagate`; a rejection is a `RequestError` (`Transport`).
+ */
 export const sendWith = (
   request: HttpClientRequest.HttpClientRequest,
-  send: Send
+  send: Send,
+  attempt: AbortSignal | undefined,
+  propagate: boolean
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
   Either.match(UrlParams.makeUrl(request.url, request.urlParams, request.hash), {
     onLeft: (cause) => Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause })),
     onRight: (url) =>
       Effect.useSpan(`http.client ${request.method}`, { kind: "client", captureStackTrace: false, attributes: { "http.request.method": request.method, "url.full": url.href } }, (span) =>
-        Effect.flatMap(IvcapClient.AttemptSignal, (attempt) => Effect.flatMap(FiberRef.get(HttpClient.currentTracerPropagation), (propagate) =>
-          Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-            const controller = new AbortController()
-            // The attempt's abort reaches this request through a listener: `AbortSignal.any` (weak references and a
-            // registry) cost more than the rest of this function. The listener lives as long as the attempt's signal.
-            if (attempt !== undefined) {
-              if (attempt.aborted) controller.abort()
-              else attempt.addEventListener("abort", () => controller.abort(), { once: true })
-            }
-            // The body's type and length are in the headers already (`HttpClientRequest.setBody`).
-            const headers = propagate ? { ...request.headers, ...HttpTraceContext.toHeaders(span) } : request.headers
-            send(url, headers, controller).then(
-              (response) => {
-                span.attribute("http.response.status_code", response.status)
-                resume(Effect.succeed(response))
-              },
-              (cause: unknown) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
-            )
-            return Effect.sync(() => controller.abort())
-          }))))
+        Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+          const controller = new AbortController()
+          // The attempt's abort reaches this request through a listener: `AbortSignal.any` (weak references and a
+          // registry) cost more than the rest of this function. The listener lives as long as the attempt's signal.
+          if (attempt !== undefined) {
+            if (attempt.aborted) controller.abort()
+            else attempt.addEventListener("abort", () => controller.abort(), { once: true })
+          }
+          // The body's type and length are in the headers already (`HttpClientRequest.setBody`).
+          const headers = propagate ? { ...request.headers, ...HttpTraceContext.toHeaders(span) } : request.headers
+          send(url, headers, controller).then(
+            (response) => {
+              span.attribute("http.response.status_code", response.status)
+              resume(Effect.succeed(response))
+            },
+            (cause: unknown) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+          )
+          return Effect.sync(() => controller.abort())
+        }))
   })
+
+/**
+ * An `HttpClient` execute over `send`: the attempt's signal (`IvcapClient.AttemptSignal`) and the tracer-propagation
+ * choice (`HttpClient.currentTracerPropagation`) read from the fiber.
+ */
+export const fromFiber = (
+  send: (request: HttpClientRequest.HttpClientRequest, attempt: AbortSignal | undefined, propagate: boolean) => Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
+) =>
+(request: HttpClientRequest.HttpClientRequest): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+  Effect.flatMap(IvcapClient.AttemptSignal, (attempt) => Effect.flatMap(FiberRef.get(HttpClient.currentTracerPropagation), (propagate) => send(request, attempt, propagate)))

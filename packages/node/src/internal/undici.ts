@@ -142,7 +142,9 @@ const bodyOf = (body: HttpBody.HttpBody): Body => {
  */
 export const send = (
   dispatcher: Undici.Dispatcher,
-  request: HttpClientRequest.HttpClientRequest
+  request: HttpClientRequest.HttpClientRequest,
+  attempt: AbortSignal | undefined,
+  propagate: boolean
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
   sendWith(request, (url, headers, controller) =>
     dispatcher.request({
@@ -155,4 +157,4 @@ export const send = (
       // Timeouts are the attempt's (IvcapClient.call), not undici's.
       headersTimeout: 60 * 60 * 1000,
       bodyTimeout: 0
-    }).then((data) => new UndiciResponse(request, data, controller)))
+    }).then((data) => new UndiciResponse(request, data, controller)), attempt, propagate)
