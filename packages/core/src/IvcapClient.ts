@@ -353,18 +353,20 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
       retry: options.retry ?? defaultRetryPolicy,
       maxRetryAfter: Duration.decode(options.maxRetryAfter ?? defaultMaxRetryAfter)
     }
-    const requestOptions = Effect.map(CurrentRequestOptions, (current) => ({
+    const resolveOptions = (current: RequestOptions) => ({
       timeout: current.timeout === undefined ? defaults.timeout : Duration.decode(current.timeout),
       retry: current.retry === undefined ? defaults.retry : current.retry,
       maxRetryAfter: defaults.maxRetryAfter
-    }))
+    })
+    const requestOptions = Effect.map(CurrentRequestOptions, resolveOptions)
 
     const call = <A, E, R>(
       request: HttpClientRequest.HttpClientRequest,
       handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, E, R>,
       callOptions?: CallOptions
     ): Effect.Effect<A, E | TransportError | RequestTimeout | LoginRequired, R> =>
-      Effect.flatMap(requestOptions, ({ maxRetryAfter, retry, timeout }) => {
+      Effect.flatMap(CurrentRequestOptions, (current) => {
+        const { maxRetryAfter, retry, timeout } = resolveOptions(current)
         const onTimeout = () => new RequestTimeout({ method: request.method, url: describe(HttpClientRequest.setUrl(request, resolve(request.url))).url, timeout })
         const handled = (sent: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError | Credentials.RefreshError>) =>
           Effect.flatMap(Effect.mapError(sent, (e) => (HttpClientError.isHttpClientError(e) ? transportError(e) : e)), (response) =>

@@ -233,7 +233,8 @@ export const decodeJson = <A, I, R>(schema: Schema.Schema<A, I, R>) => {
   // Built once per schema, not per response.
   const decode = decodeValue(schema, { what: "unexpected response" })
   return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, DecodeError | TransportError | ResponseTooLarge, R> =>
-    Effect.flatMap(boundedText(response), (text) => {
+    Effect.flatMap(boundedBytes(response), (bytes) => {
+      const text = decoder.decode(bytes)
       let json: unknown
       try {
         json = JSON.parse(text)
