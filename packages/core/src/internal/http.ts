@@ -143,11 +143,6 @@ export const boundedBytes = (
     }).pipe(Effect.map(() => concat(chunks, size)))
   })
 
-/** {@link boundedBytes} as UTF-8 text. */
-export const boundedText = (
-  response: HttpClientResponse.HttpClientResponse
-): Effect.Effect<string, ResponseTooLarge | TransportError> => Effect.map(boundedBytes(response), (bytes) => decoder.decode(bytes))
-
 /** The first `max` bytes of a body as text (`""` when it cannot be read); the rest is never read. */
 const prefixText = (response: HttpClientResponse.HttpClientResponse, max: number = errorBodyBytes): Effect.Effect<string> =>
   Effect.suspend(() => {
