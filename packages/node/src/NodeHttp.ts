@@ -24,9 +24,9 @@
  * The client is `IvcapClient.SignalAware`: every request, direct or through undici, and the reading of its body,
  * stops when the attempt's `IvcapClient.AttemptSignal` aborts, so `IvcapClient.call` times attempts out with one
  * host timer instead of a timer fiber. It offers the same sending as an `IvcapClient.AttemptTransport` (the
- * attempt's signal and the tracer-propagation choice as arguments), which `call` uses directly. Through undici, requests go without the platform client's per-request
- * registry, response wrapper and header attributes (about a quarter of a listed page's client CPU together with the
- * timer fiber: BENCHMARKS.md, "Listing"). Every request, either way, has one span (`http.client <METHOD>`: method,
+ * attempt's signal and the tracer-propagation choice as arguments), which `call` uses directly. Through undici,
+ * requests go without the platform client's per-request registry, response wrapper and header attributes (about a
+ * quarter of a listed page's client CPU together with the timer fiber: BENCHMARKS.md, "Listing"). Every request, either way, has one span (`http.client <METHOD>`: method,
  * URL, status) and carries trace-context headers when `HttpClient.withTracerPropagation` asks for them.
  *
  * @since 0.3.0

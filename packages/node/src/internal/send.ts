@@ -1,8 +1,9 @@
 /**
  * What every request of `NodeHttp` shares, whichever way it goes (undici, or a direct connection): the URL (an
  * invalid one fails before anything is sent), one `http.client <METHOD>` span with the method, the URL and the
- * status, trace-context headers when `HttpClient.withTracerPropagation` asks for them, and an abort signal that fires
- * when the fiber is interrupted or the attempt's `IvcapClient.AttemptSignal` aborts.
+ * status, trace-context headers when asked for, and an abort signal that fires when the fiber is interrupted or the
+ * attempt's signal aborts. The attempt's signal and the tracing choice are arguments (`IvcapClient.AttemptTransport`),
+ * or read from the fiber (`IvcapClient.AttemptSignal`, `HttpClient.withTracerPropagation`) by {@link fromFiber}.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
