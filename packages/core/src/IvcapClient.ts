@@ -142,7 +142,8 @@ export const withRequestOptionsStream: {
  * {@link IvcapClientService.call} aborts it once the attempt's timeout has passed — the request and the reading of
  * its response's body — instead of racing the attempt against a timer fiber (two fibers per request, the largest
  * single cost of a small request: BENCHMARKS.md, "Listing"). What fails after that is a `RequestTimeout`.
- * `undefined` outside `call`, and with other clients (they get the timer fiber).
+ * `undefined` outside `call`, with other clients (they get the timer fiber), and with a client that offers an
+ * {@link AttemptTransport} (it gets the signal as an argument instead).
  *
  * @since 0.3.0
  */
