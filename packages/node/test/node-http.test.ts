@@ -4,7 +4,9 @@
  * a timer fiber), against loopback servers: a body that stalls after its head and a request that gets no answer end
  * in `RequestTimeout` within the bound and close their connections; an interrupted body read closes its
  * connection; trace-context headers go out only when asked for; a body read after its attempt ended (a stream
- * handed out by `call`) is not cut by the attempt's timer.
+ * handed out by `call`) is not cut by the attempt's timer. Through the `IvcapClient.AttemptTransport` that `call` uses,
+ * the token goes to the configured origin only and a 429's `Retry-After` pauses the client; a `SignalAware` client
+ * without one is still timed out through the `AttemptSignal` in context.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -112,6 +114,25 @@ layer(NodeContext.layer)("NodeHttp outside transfers", (it) => {
       }).pipe(Effect.provide(clientOf(own.url, { headers: { "x-extra": "yes" } })))
       expect(own.seen.map((h) => [h.path, h.authorization, h["x-extra"]])).toEqual([["/1/x", `Bearer ${token}`, "yes"]])
       expect(other.seen.map((h) => [h.path, h.authorization, h["x-extra"]])).toEqual([["/1/y", undefined, "yes"]])
+    })))
+
+  it.effect("through the AttemptTransport, a 429's Retry-After pauses the client's next request (the shared back-off)", () =>
+    live(Effect.gen(function*() {
+      const arrived: Array<number> = []
+      const server = yield* loopback((i, _req, res) => {
+        arrived.push(Date.now())
+        if (i === 0) res.writeHead(429, { "retry-after": "1", "content-type": "application/json" }).end("{}")
+        else res.writeHead(200, { "content-type": "application/json" }).end("{}")
+      })
+      yield* Effect.gen(function*() {
+        const client = yield* IvcapClient.IvcapClient
+        const status = (response: { readonly status: number }) => Effect.succeed(response.status)
+        // The handler takes any status: the gate sees the 429 whatever the operation makes of it.
+        expect(yield* client.call(HttpClientRequest.get("/1/a"), status)).toBe(429)
+        expect(yield* client.call(HttpClientRequest.get("/1/b"), status)).toBe(200)
+      }).pipe(Effect.provide(clientOf(server.url)))
+      expect(arrived.length).toBe(2)
+      expect(arrived[1]! - arrived[0]!).toBeGreaterThanOrEqual(900)
     })))
 
   it.effect("a request that gets no answer at all: RequestTimeout, its connection closed", () =>
