@@ -257,9 +257,7 @@ const withTimeoutSignal = <A, E, R>(timeout: Duration.Duration, onTimeout: () =>
  * without an {@link AttemptTransport}.
  */
 const withSignalTimeout = <A, E, R>(effect: Effect.Effect<A, E, R>, timeout: Duration.Duration, onTimeout: () => RequestTimeout) =>
-  Duration.toMillis(timeout) <= maxTimerMillis
-    ? withTimeoutSignal(timeout, onTimeout, (signal) => Effect.provideService(effect, AttemptSignal, signal))
-    : effect
+  withTimeoutSignal(timeout, onTimeout, (signal) => Effect.provideService(effect, AttemptSignal, signal))
 
 /** Each policy's schedule with `Retry-After`, built once. */
 const withRetryAfter = new WeakMap<RetryPolicy, Schedule.Schedule<unknown, unknown>>()
