@@ -75,17 +75,16 @@ export type AccountUrn = typeof AccountUrn.Type
  *
  * @since 0.1.0
  */
-export const validate = <A, I>(schema: Schema.Schema<A, I>, argument: string): (value: unknown) => Effect.Effect<A, InvalidArgument> =>
+export const validate = <A, I>(schema: Schema.Schema<A, I>, argument: string): (value: unknown) => Effect.Effect<A, InvalidArgument> => {
+  const decode = Schema.decodeUnknown(schema)
   // The compiled decoder first (internal/fastDecode); a failure is Effect's own, as before.
-  FastDecode.withFallback(schema, (value: unknown) =>
-    Schema.decodeUnknown(schema)(value).pipe(
-      Effect.mapError((e) =>
-        new InvalidArgument({
-          argument,
-          message: `${argument}: ${ParseResult.ArrayFormatter.formatErrorSync(e).map((issue) => issue.message).join("; ")}`
-        })
-      )
-    ))
+  return FastDecode.withFallback(schema, (value: unknown) =>
+    Effect.mapError(decode(value), (e) =>
+      new InvalidArgument({
+        argument,
+        message: `${argument}: ${ParseResult.ArrayFormatter.formatErrorSync(e).map((issue) => issue.message).join("; ")}`
+      })))
+}
 
 /** Percent-encodes an id for use as one path segment (colons included, as the newer Python client does). @since 0.1.0 */
 export const pathSegment = (id: string): string => encodeURIComponent(id)
