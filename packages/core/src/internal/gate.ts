@@ -99,7 +99,9 @@ export const make = (options: {
   })
 
   const observe = (status: number, retryAfter: string | undefined, mine: Deferred.Deferred<void> | undefined): Effect.Effect<void> => {
-    if (!(options.sharedBackoff && (status === 429 || status === 503))) return mine === undefined ? Effect.void : endProbe(mine)
+    // A probe's answer lets the others go; any other request's answer ends nothing.
+    const answered = mine === undefined ? Effect.void : endProbe(mine)
+    if (!(options.sharedBackoff && (status === 429 || status === 503))) return answered
     return Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const pause = Option.map(parseRetryAfter(retryAfter, now), Duration.toMillis)
       if (Option.isSome(pause) && pause.value > 0 && pause.value <= maxPauseMillis) {
@@ -111,7 +113,7 @@ export const make = (options: {
         // Whoever waits for a probe goes back to waiting for this pause (and a new probe after it).
         return endProbe(undefined)
       }
-      return mine === undefined ? Effect.void : endProbe(mine)
+      return answered
     })
   }
 
