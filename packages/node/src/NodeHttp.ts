@@ -44,7 +44,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CurrentSlabs, direct, type DirectRequestBody, type DirectResponse, type Slabs } from "./internal/direct.js"
-import { fromFiber, sendWith } from "./internal/send.js"
+import { fromFiber, type SendRequest, sendWith } from "./internal/send.js"
 import * as UndiciRequest from "./internal/undici.js"
 
 /** Statuses whose responses have no body (a Web `Response` refuses one). */
@@ -108,8 +108,7 @@ const sendDirect = (
     }), attempt, propagate)
 
 /** Sends one request the way its kind goes (see the module comment). */
-const route = (dispatcher: Undici.Dispatcher) =>
-(req: HttpClientRequest.HttpClientRequest, attempt: AbortSignal | undefined, propagate: boolean): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+const route = (dispatcher: Undici.Dispatcher): SendRequest => (req, attempt, propagate) =>
   // The flags read from one look at the context rather than one effect each: this runs per request.
   Effect.contextWithEffect((context: Context.Context<never>) => {
     if (Context.get(context, Download.IterableBodies) && req.method === "GET" && req.body._tag === "Empty") {

@@ -58,12 +58,17 @@ export const sendWith = (
         }))
   })
 
+/** Sends one request, stopped also by the attempt's signal (if any), with trace-context headers when `propagate`. */
+export type SendRequest = (
+  request: HttpClientRequest.HttpClientRequest,
+  attempt: AbortSignal | undefined,
+  propagate: boolean
+) => Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
+
 /**
  * An `HttpClient` execute over `send`: the attempt's signal (`IvcapClient.AttemptSignal`) and the tracer-propagation
  * choice (`HttpClient.currentTracerPropagation`) read from the fiber.
  */
-export const fromFiber = (
-  send: (request: HttpClientRequest.HttpClientRequest, attempt: AbortSignal | undefined, propagate: boolean) => Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
-) =>
+export const fromFiber = (send: SendRequest) =>
 (request: HttpClientRequest.HttpClientRequest): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
   Effect.flatMap(IvcapClient.AttemptSignal, (attempt) => Effect.flatMap(FiberRef.get(HttpClient.currentTracerPropagation), (propagate) => send(request, attempt, propagate)))
