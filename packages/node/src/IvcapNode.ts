@@ -27,6 +27,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Marker from "./Marker.js"
 import * as NodeConfig from "./NodeConfig.js"
 import * as NodeHttp from "./NodeHttp.js"
 import * as NodeLogin from "./NodeLogin.js"
@@ -51,7 +52,15 @@ export interface Options extends NodeConfig.Options, Omit<IvcapClient.Options, "
 }
 
 /** Everything {@link layer} provides. @since 0.1.0 */
-export type Services = IvcapClient.IvcapClient | HttpClient.HttpClient | FileSystem.FileSystem | Path.Path | UploadStore.UploadStore | Bulk.ProgressStore | UploadSource.IterableBodies
+export type Services =
+  | IvcapClient.IvcapClient
+  | HttpClient.HttpClient
+  | FileSystem.FileSystem
+  | Path.Path
+  | UploadStore.UploadStore
+  | Bulk.ProgressStore
+  | UploadSource.IterableBodies
+  | Marker.Background
 
 /**
  * Why {@link layer} can fail to build: missing or invalid configuration, or an expired CLI login that cannot be
@@ -61,14 +70,18 @@ export type LayerError = ConfigError.ConfigError | NodeConfig.TokenExpired
 
 /**
  * HTTP (`NodeHttp`: undici, with an upload's requests and a download's on direct connections; a file source's
- * buffers are sent as they are read: `UploadSource.IterableBodies`), the Node file system and `Path`.
+ * buffers are sent as they are read: `UploadSource.IterableBodies`), the Node file system, `Path`, and
+ * `Marker.layerBackground()` (a large file's upload marker written after `uploadFile` returns; the layer's release
+ * waits for those in flight).
  */
-const layerRuntime: Layer.Layer<HttpClient.HttpClient | UploadSource.IterableBodies | FileSystem.FileSystem | Path.Path> = Layer.mergeAll(
-  NodeHttp.layer,
-  Layer.succeed(UploadSource.IterableBodies, true),
-  NodeFileSystem.layer,
-  NodePath.layer
-)
+const layerRuntime: Layer.Layer<HttpClient.HttpClient | UploadSource.IterableBodies | FileSystem.FileSystem | Path.Path | Marker.Background> =
+  Layer.mergeAll(
+    NodeHttp.layer,
+    Layer.succeed(UploadSource.IterableBodies, true),
+    NodeFileSystem.layer,
+    NodePath.layer,
+    Marker.layerBackground()
+  )
 
 /**
  * The folder for resumable-upload state: `uploadStateDir`, else `IVCAP_UPLOAD_STATE_DIR`, else

@@ -9,9 +9,15 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import type * as UploadSource from "@ivcap/core/UploadSource"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as FileDigest from "./internal/fileDigest.js"
+import { MarkerWrites } from "./internal/markerWrites.js"
 
 /** A marker's content. @since 0.1.0 */
 export interface Marker {
@@ -51,12 +57,14 @@ export const parse = (text: string): Option.Option<Marker> => {
 export const format = (marker: Marker): string => `${marker.md5}|${marker.artifactId}\n`
 
 /**
- * Reads the marker of a file; `None` when there is none or it cannot be read or parsed.
+ * Reads the marker of a file; `None` when there is none or it cannot be read or parsed. A marker of the file being
+ * written in the background (see {@link Background}) is waited for first.
  *
  * @since 0.1.0
  */
 export const read = (file: string): Effect.Effect<Option.Option<Marker>, never, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
+    yield* settled(file)
     const fs = yield* FileSystem.FileSystem
     const text = yield* Effect.option(fs.readFileString(yield* pathOf(file)))
     return Option.flatMap(text, parse)
@@ -86,3 +94,73 @@ export const write = (file: string, marker: Marker): Effect.Effect<boolean, neve
  */
 export const md5File = (file: string): Effect.Effect<string, UploadSource.SourceError, FileSystem.FileSystem> =>
   Effect.scoped(Effect.flatMap(FileDigest.start(file, "md5"), (digest) => Effect.map(digest, (d) => d.digest)))
+
+/** The marker writes in flight that {@link Background} holds. @since 0.3.0 */
+export interface Writes {
+  /** How many may be in flight at once. */
+  readonly limit: number
+  /** Whether another may be left running. */
+  readonly hasRoom: boolean
+  /** Forks the write of `file`'s marker (an absolute path), to run on after the caller returns. */
+  readonly fork: <R>(file: string, write: Effect.Effect<void, never, R>) => Effect.Effect<void, never, R>
+  /** Waits for the write of `file`'s marker (an absolute path) in flight, if any. */
+  readonly settled: (file: string) => Effect.Effect<void>
+  /** Waits for every write in flight. */
+  readonly all: Effect.Effect<void>
+}
+
+/**
+ * Where `uploadFile` may leave the marker of a large file (one hashed in a worker thread, over 8 MiB) to be written
+ * after it returns, so the marker's md5 costs the upload no wall time: the upload returns once the server has
+ * confirmed every byte, and the marker follows when the md5 is done. `undefined` (the default) writes every marker
+ * before `uploadFile` returns. `IvcapNode.layer` provides {@link layerBackground}, whose release waits for every
+ * marker in flight. In the meantime {@link read}, `artifactForFile` and `uploadFile` of the same file wait for its
+ * marker, and {@link settled} waits for one or all.
+ *
+ * @since 0.3.0
+ */
+export class Background extends Context.Reference<Background>()("@ivcap/node/Marker/Background", {
+  defaultValue: (): Writes | undefined => undefined
+}) {}
+
+/** Options of {@link layerBackground}. @since 0.3.0 */
+export interface BackgroundOptions {
+  /**
+   * How many markers may be in flight at once (default 2); an upload that finds as many in flight writes its own
+   * before it returns, so bulk uploads never pile up hashing threads.
+   */
+  readonly limit?: number | undefined
+}
+
+/**
+ * {@link Background} for the layer's lifetime. Its release waits for every marker in flight, unless the program was
+ * interrupted: then they are stopped (no marker is written for those files; a later `uploadFile` uploads them
+ * again).
+ *
+ * @since 0.3.0
+ */
+export const layerBackground = (options: BackgroundOptions = {}): Layer.Layer<Background> =>
+  Layer.scoped(
+    Background,
+    Effect.gen(function*() {
+      // The writes' own scope closes after the finalizer below has waited for them (finalizers run last-added first).
+      const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+      const writes = new MarkerWrites(scope, Math.max(0, options.limit ?? 2))
+      yield* Effect.addFinalizer((exit) => Exit.isInterrupted(exit) ? Effect.void : writes.all)
+      return writes
+    })
+  )
+
+/**
+ * Waits for the marker of `file` written in the background (see {@link Background}), or with no `file`, for every
+ * one in flight. Returns at once when there is none.
+ *
+ * @since 0.3.0
+ */
+export const settled = (file?: string): Effect.Effect<void, never, Path.Path> =>
+  Effect.flatMap(Background, (writes) =>
+    writes === undefined
+      ? Effect.void
+      : file === undefined
+      ? writes.all
+      : Effect.flatMap(Path.Path, (path) => writes.settled(path.resolve(file))))

@@ -21,7 +21,9 @@ import * as Download from "@ivcap/core/Download"
 import * as Upload from "@ivcap/core/Upload"
 import type * as UploadSource from "@ivcap/core/UploadSource"
 import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -69,10 +71,19 @@ export interface UploadFileOptions extends Upload.UploadOptions {
 
 /**
  * Uploads a file, unless its marker shows the same content is uploaded already (then that artifact is returned,
- * without any upload request), and writes the marker afterwards (a large file's md5 computed in a worker thread that
- * reads the file while the upload runs, so it costs the upload's thread nothing). The name defaults to the file's base name and the
- * content type to a guess from its extension. A marker that cannot be written (a read-only folder) is logged, not
- * an error. With the upload store of `IvcapNode.layer`, an interrupted upload of the file resumes.
+ * without any upload request), and writes the marker. The name defaults to the file's base name and the content type
+ * to a guess from its extension. With the upload store of `IvcapNode.layer`, an interrupted upload of the file
+ * resumes.
+ *
+ * The marker's md5 of a large file (over 8 MiB) is computed in a worker thread that reads the file while the upload
+ * runs. Under `Marker.Background` (which `IvcapNode.layer` provides) the call returns once the server has confirmed
+ * the upload, even when the md5 (about 650 MB/s) is not done, and the marker follows, the md5 then at the lowest CPU
+ * priority (on Linux): `Marker.settled(file)` waits for it, as `artifactForFile`, `Marker.read` and another
+ * `uploadFile` of the file do, and the layer's release waits for every one. Without it, or with as many markers in
+ * flight as its limit, the call writes the marker before it returns. A small file's md5 is computed on this thread
+ * after the upload, and its marker written before the call returns. A marker that cannot be written (a read-only
+ * folder), or a file that changed size or could no longer be read meanwhile, is logged, not an error: the upload
+ * is returned.
  *
  * @example
  * NodeTransfer.uploadFile("data/scan.tif", { policy: "urn:ivcap:policy:ivcap.open.artifact" }).pipe(Effect.provide(IvcapNode.layer()))
@@ -83,24 +94,53 @@ export const uploadFile = (
   options: UploadFileOptions = {}
 ): Effect.Effect<Artifact.ArtifactDetails, Upload.UploadError | UploadSource.SourceError, Requirements> =>
   Effect.gen(function*() {
+    const absolute = (yield* Path.Path).resolve(file)
+    const background = yield* Marker.Background
+    // A marker of this file still being written comes first (artifactForFile waits for it too).
+    if (background !== undefined) yield* background.settled(absolute)
     if (options.force !== true) {
       const existing = yield* artifactForFile(file)
       if (Option.isSome(existing)) return existing.value
     }
     const source = yield* NodeFileSource.fromFile(file, { name: options.name, contentType: options.contentType })
-    // The marker's md5: a large file's in a worker thread while the upload runs (stopped if the upload fails), a
-    // small file's on this thread afterwards (see internal/fileDigest).
-    const md5 = yield* FileDigest.start(file, "md5")
+    const uploaded = yield* Deferred.make<Artifact.ArtifactDetails>()
+    // Whatever ends this call without an upload (a failure, an interruption) stops the marker's md5.
+    yield* Effect.addFinalizer(() => Deferred.interrupt(uploaded))
+    const large = Option.exists(source.size, (size) => size > FileDigest.inThreadBytes)
+    const left = background !== undefined && large && background.hasRoom
+    const write = writeMarker(file, source.size, Deferred.await(uploaded), left)
+    const writing = left ? undefined : yield* Effect.forkScoped(write)
+    if (left) yield* background.fork(absolute, write)
     const artifact = yield* Upload.upload(source, options)
-    const { digest, size } = yield* md5
-    // A file that changed size meanwhile gets no marker: its md5 would not be the uploaded content's.
-    if (Option.isSome(source.size) && size !== source.size.value) {
-      yield* Effect.logWarning(`no upload marker for ${file}: it changed while it was uploaded (${source.size.value} bytes sent, ${size} now)`)
-    } else {
-      yield* Marker.write(file, { md5: digest, artifactId: artifact.id })
-    }
+    yield* Deferred.succeed(uploaded, artifact)
+    if (writing !== undefined) yield* Fiber.join(writing)
     return artifact
   }).pipe(Effect.scoped, Effect.withSpan("ivcap.NodeTransfer.uploadFile"))
+
+/**
+ * The marker of `file` once `uploaded` gives its artifact: the md5 started at once (a large file's in a worker
+ * thread, stopped when `uploaded` does not come; at a lower priority when the marker is `left` to finish after the
+ * call), the marker written when both are known. Never fails: what stops it is logged.
+ */
+const writeMarker = (
+  file: string,
+  sent: Option.Option<number>,
+  uploaded: Effect.Effect<Artifact.ArtifactDetails>,
+  left: boolean
+): Effect.Effect<void, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.scoped(Effect.gen(function*() {
+    const md5 = yield* FileDigest.start(file, "md5", { background: left })
+    const artifact = yield* uploaded
+    const { digest, size } = yield* md5
+    // A file that changed size meanwhile gets no marker: its md5 would not be the uploaded content's.
+    if (Option.isSome(sent) && size !== sent.value) {
+      return yield* Effect.logWarning(`no upload marker for ${file}: it changed while it was uploaded (${sent.value} bytes sent, ${size} now)`)
+    }
+    yield* Marker.write(file, { md5: digest, artifactId: artifact.id })
+  })).pipe(
+    Effect.catchAll((error) => Effect.logWarning(`no upload marker for ${file}: ${error.message}`)),
+    Effect.withSpan("ivcap.NodeTransfer.uploadFile.marker")
+  )
 
 /** A local file operation failed. @since 0.1.0 */
 export class FileError extends Schema.TaggedError<FileError>()("FileError", {

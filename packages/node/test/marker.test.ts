@@ -3,12 +3,16 @@
  * `md5|urn` with the file's md5; a marker written by hand in the official formats makes `uploadFile` skip the
  * upload (no request at all); stale and unwritable markers never break an upload.
  */
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Upload, UploadSource } from "@ivcap/core"
+import { Emulator, Faults } from "@ivcap/emulator"
 import * as FileDigest from "../src/internal/fileDigest.js"
 import * as Marker from "@ivcap/node/Marker"
 import * as NodeTransfer from "@ivcap/node/NodeTransfer"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
@@ -104,5 +108,98 @@ layer(layerNode)("Marker files with uploads over HTTP", (it) => {
       // As root the folder stays writable; otherwise there is no marker. Either way the upload succeeded.
       const writable = process.getuid?.() === 0
       expect(fs.existsSync(markerFile)).toBe(writable)
+    })))
+})
+
+describe("Marker.layerBackground", () => {
+  it.effect("holds a write in flight: settled waits for it, and the layer's release waits for the rest", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const written: Array<string> = []
+      const write = (name: string) => Effect.zipRight(Deferred.await(gate), Effect.sync(() => void written.push(name)))
+      const settledFirst = yield* Effect.scoped(Effect.gen(function*() {
+        const writes = (yield* Marker.Background)!
+        expect(writes.limit).toBe(2)
+        yield* writes.fork("/a", write("a"))
+        yield* writes.fork("/b", write("b"))
+        expect(writes.hasRoom).toBe(false)
+        const waiting = yield* Effect.fork(writes.settled("/a"))
+        yield* Effect.yieldNow()
+        expect(waiting.unsafePoll()).toBeNull()
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(waiting)
+        return [...written]
+      }).pipe(Effect.provide(Marker.layerBackground())))
+      expect(settledFirst).toContain("a")
+      expect(written.sort()).toEqual(["a", "b"])
+    }))
+
+  it.effect("an interrupted program stops the writes in flight instead of waiting for them", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      let stopped = false
+      const program = Effect.gen(function*() {
+        const writes = (yield* Marker.Background)!
+        yield* writes.fork("/slow", Effect.zipRight(Deferred.succeed(started, undefined), Effect.never).pipe(Effect.onInterrupt(() => Effect.sync(() => void (stopped = true)))))
+        return yield* Effect.never
+      }).pipe(Effect.provide(Marker.layerBackground()))
+      const fiber = yield* Effect.fork(program)
+      yield* Deferred.await(started)
+      yield* Fiber.interrupt(fiber)
+      expect(stopped).toBe(true)
+    }))
+
+  it.effect("without the layer there is no background: settled returns at once", () =>
+    Effect.gen(function*() {
+      expect(yield* Marker.Background).toBeUndefined()
+      yield* Marker.settled().pipe(Effect.provide(NodeContext.layer))
+    }))
+})
+
+layer(layerNode)("uploadFile with Marker.Background", (it) => {
+  const large = FileDigest.inThreadBytes + 1234
+
+  it.effect("a large file's marker may follow the call: Marker.settled, artifactForFile and the layer's release wait for it", () =>
+    live(Effect.gen(function*() {
+      const { bytes, file, markerFile } = yield* tempFile(large, "background.bin")
+      const expected = (id: string) => `${digest("md5", bytes)}|${id}\n`
+      const artifact = yield* Effect.gen(function*() {
+        const artifact = yield* NodeTransfer.uploadFile(file, { ...options, chunkSize: 4 * 1024 * KiB })
+        yield* Marker.settled(file)
+        expect(fs.readFileSync(markerFile, "utf8")).toBe(expected(artifact.id))
+        return artifact
+      }).pipe(Effect.provide(Marker.layerBackground()))
+      fs.rmSync(markerFile)
+      // Once more, without waiting: artifactForFile waits for the marker in flight.
+      const again = yield* Effect.gen(function*() {
+        const again = yield* NodeTransfer.uploadFile(file, { ...options, chunkSize: 4 * 1024 * KiB, force: true })
+        expect(Option.map(yield* NodeTransfer.artifactForFile(file), (a) => a.id)).toEqual(Option.some(again.id))
+        return again
+      }).pipe(Effect.provide(Marker.layerBackground()))
+      expect(again.id).not.toBe(artifact.id)
+      fs.rmSync(markerFile)
+      // And the layer's release waits for the one left running.
+      const last = yield* NodeTransfer.uploadFile(file, { ...options, chunkSize: 4 * 1024 * KiB, force: true }).pipe(Effect.provide(Marker.layerBackground()))
+      expect(fs.readFileSync(markerFile, "utf8")).toBe(expected(last.id))
+    })))
+
+  it.effect("with no room left (limit 0) the call writes the marker before it returns", () =>
+    live(Effect.gen(function*() {
+      const { bytes, file, markerFile } = yield* tempFile(large, "no-room.bin")
+      yield* Effect.gen(function*() {
+        const artifact = yield* NodeTransfer.uploadFile(file, { ...options, chunkSize: 4 * 1024 * KiB })
+        expect(fs.readFileSync(markerFile, "utf8")).toBe(`${digest("md5", bytes)}|${artifact.id}\n`)
+      }).pipe(Effect.provide(Marker.layerBackground({ limit: 0 })))
+    })))
+
+  it.effect("an upload that fails leaves no marker and nothing running: the layer's release does not wait", () =>
+    live(Effect.gen(function*() {
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      const { file, markerFile } = yield* tempFile(large, "refused.bin")
+      yield* emulator.faults.inject(Faults.status(403, { match: { method: "PATCH" } }))
+      const error = yield* Effect.flip(NodeTransfer.uploadFile(file, { ...options, chunkSize: 4 * 1024 * KiB }).pipe(Effect.provide(Marker.layerBackground())))
+      expect(error._tag).not.toBe("SourceError")
+      expect(fs.existsSync(markerFile)).toBe(false)
     })))
 })

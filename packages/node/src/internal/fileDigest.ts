@@ -17,6 +17,10 @@ const program = `
 const { parentPort, workerData } = require("node:worker_threads")
 const fs = require("node:fs")
 const { createHash } = require("node:crypto")
+// On Linux a nice value is a thread's own: this lowers the hashing thread's priority only.
+if (workerData.nice !== 0 && process.platform === "linux") {
+  try { require("node:os").setPriority(workerData.nice) } catch {}
+}
 try {
   const hash = createHash(workerData.algorithm)
   const buffer = Buffer.allocUnsafe(1024 * 1024)
@@ -43,6 +47,18 @@ export interface Digest {
   readonly digest: string
   readonly size: number
 }
+
+/** How to hash. */
+export interface Options {
+  /**
+   * Run a worker at the lowest CPU priority (nice 19, on Linux, where it is the thread's own): for work that may
+   * finish after what it runs beside (an upload's marker left to the background), so it slows that down less.
+   */
+  readonly background?: boolean | undefined
+}
+
+/** The nice value of a background worker (measured against 10 and 0 in BENCHMARKS.md, "Upload: the marker"). */
+const backgroundNice = 19
 
 /** Files up to this size (8 MiB, about 12 ms of md5) are hashed on the calling thread, larger ones in a worker. */
 export const inThreadBytes = 8 * 1024 * 1024
@@ -75,17 +91,17 @@ const inThread = (file: string, algorithm: string): Promise<Digest> =>
  * when the file is small (see {@link inThreadBytes}; then when the result is awaited), else in a worker thread
  * started at once and stopped when the scope closes, finished or not (an upload that fails or is interrupted).
  */
-export const start = (file: string, algorithm: "md5" | "sha256"): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
+export const start = (file: string, algorithm: "md5" | "sha256", options: Options = {}): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
   Effect.flatMap(Effect.promise(() => fs.promises.stat(file).then((s) => s.size, () => -1)), (size) =>
     size <= inThreadBytes // includes a file that cannot be read (-1): the read says why
       ? Effect.succeed(Effect.tryPromise({ try: () => inThread(file, algorithm), catch: (cause) => fail(file)(`cannot compute the ${algorithm}`, cause) }))
-      : inWorker(file, algorithm))
+      : inWorker(file, algorithm, options.background === true ? backgroundNice : 0))
 
 /** Hashing in a worker thread, stopped when the scope closes. */
-const inWorker = (file: string, algorithm: "md5" | "sha256"): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
+const inWorker = (file: string, algorithm: "md5" | "sha256", nice: number): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
-      Effect.sync(() => new Worker(program, { eval: true, workerData: { path: file, algorithm } })),
+      Effect.sync(() => new Worker(program, { eval: true, workerData: { path: file, algorithm, nice } })),
       (worker) => Effect.promise(() => worker.terminate())
     ),
     (worker) => {

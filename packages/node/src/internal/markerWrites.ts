@@ -1,0 +1,39 @@
+/**
+ * The marker writes `uploadFile` leaves running after it returns (`Marker.layerBackground`): one fiber per file at
+ * most, forked into a scope that outlives the calls, and at most `limit` of them at once.
+ */
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+
+/** The marker writes in flight, by absolute file path. */
+export class MarkerWrites {
+  private readonly fibers = new Map<string, Fiber.RuntimeFiber<void>>()
+  constructor(private readonly scope: Scope.Scope, readonly limit: number) {}
+
+  /** Whether another write may be left running (fewer than `limit` are). */
+  get hasRoom(): boolean {
+    return this.fibers.size < this.limit
+  }
+
+  /** Forks `write` for `file` into the writes' scope; it is forgotten once it ends. */
+  fork<R>(file: string, write: Effect.Effect<void, never, R>): Effect.Effect<void, never, R> {
+    return Effect.map(Effect.forkIn(write, this.scope), (fiber) => {
+      this.fibers.set(file, fiber)
+      fiber.addObserver(() => {
+        if (this.fibers.get(file) === fiber) this.fibers.delete(file)
+      })
+    })
+  }
+
+  /** Waits for the write of `file` in flight, if any (never fails). */
+  settled(file: string): Effect.Effect<void> {
+    const fiber = this.fibers.get(file)
+    return fiber === undefined ? Effect.void : Effect.asVoid(Fiber.await(fiber))
+  }
+
+  /** Waits for every write in flight. */
+  get all(): Effect.Effect<void> {
+    return Effect.asVoid(Fiber.awaitAll([...this.fibers.values()]))
+  }
+}
