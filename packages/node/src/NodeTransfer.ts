@@ -45,23 +45,30 @@ export type ArtifactForFileError = UploadSource.SourceError | Artifact.GetError
  * @since 0.1.0
  */
 export const artifactForFile = (file: string): Effect.Effect<Option.Option<Artifact.ArtifactDetails>, ArtifactForFileError, Requirements> =>
-  Effect.flatMap(Marker.read(file), (marker) => matching(file, marker)).pipe(
-    Effect.withSpan("ivcap.NodeTransfer.artifactForFile")
-  )
+  Effect.map(lookup(file), (found) => found.artifact).pipe(Effect.withSpan("ivcap.NodeTransfer.artifactForFile"))
 
-const matching = (file: string, marker: Option.Option<Marker.Marker>) =>
-  Option.match(marker, {
-    onNone: () => Effect.succeedNone,
-    onSome: ({ artifactId, md5 }) =>
-      Effect.flatMap(Marker.md5File(file), (digest) =>
-        digest !== md5
-          ? Effect.succeedNone
-          : Artifact.get(artifactId).pipe(
-            Effect.map(Option.some),
-            // A marker naming an artifact that is gone (or not an artifact URN) is stale, not an error.
-            Effect.catchTags({ ResourceNotFound: () => Effect.succeedNone, InvalidArgument: () => Effect.succeedNone })
-          ))
-  })
+/** What a file's marker says: the artifact when the file's md5 still matches and it exists, and the md5 computed to tell. */
+interface Lookup {
+  readonly artifact: Option.Option<Artifact.ArtifactDetails>
+  readonly md5: Option.Option<FileDigest.Digest>
+}
+
+const lookup = (file: string): Effect.Effect<Lookup, ArtifactForFileError, Requirements> =>
+  Effect.flatMap(Marker.read(file), (marker) =>
+    Option.match(marker, {
+      onNone: () => Effect.succeed<Lookup>({ artifact: Option.none(), md5: Option.none() }),
+      onSome: ({ artifactId, md5 }) =>
+        Effect.flatMap(Effect.scoped(Effect.flatten(FileDigest.start(file, "md5"))), (digest): Effect.Effect<Lookup, Artifact.GetError, IvcapClient.IvcapClient> => {
+          const stale = { artifact: Option.none(), md5: Option.some(digest) }
+          return digest.digest !== md5
+            ? Effect.succeed(stale)
+            : Artifact.get(artifactId).pipe(
+              Effect.map((artifact) => ({ artifact: Option.some(artifact), md5: Option.some(digest) })),
+              // A marker naming an artifact that is gone (or not an artifact URN) is stale, not an error.
+              Effect.catchTags({ ResourceNotFound: () => Effect.succeed(stale), InvalidArgument: () => Effect.succeed(stale) })
+            )
+        })
+    }))
 
 /** Options of {@link uploadFile}. @since 0.1.0 */
 export interface UploadFileOptions extends Upload.UploadOptions {
@@ -80,7 +87,8 @@ export interface UploadFileOptions extends Upload.UploadOptions {
  * the upload, even when the md5 (about 650 MB/s) is not done, and the marker follows, the md5 then at the lowest CPU
  * priority (on Linux): `Marker.settled(file)` waits for it, as `artifactForFile`, `Marker.read` and another
  * `uploadFile` of the file do, and the layer's release waits for every one. Without it, or with as many markers in
- * flight as its limit, the call writes the marker before it returns. A small file's md5 is computed on this thread
+ * flight as its limit, the call writes the marker before it returns. When a marker was there but stale (the file
+ * changed), the md5 computed to tell is the new marker's: the file is hashed once. A small file's md5 is computed on this thread
  * after the upload, and its marker written before the call returns. A marker that cannot be written (a read-only
  * folder), or a file that changed size or could no longer be read meanwhile, is logged, not an error: the upload
  * is returned.
@@ -98,17 +106,20 @@ export const uploadFile = (
     const background = yield* Marker.Background
     // A marker of this file still being written comes first (artifactForFile waits for it too).
     if (background !== undefined) yield* background.settled(absolute)
+    // A stale marker's check computes the file's md5: the new marker reuses it instead of hashing the file again.
+    let known = Option.none<FileDigest.Digest>()
     if (options.force !== true) {
-      const existing = yield* artifactForFile(file)
-      if (Option.isSome(existing)) return existing.value
+      const found = yield* lookup(file).pipe(Effect.withSpan("ivcap.NodeTransfer.artifactForFile"))
+      if (Option.isSome(found.artifact)) return found.artifact.value
+      known = found.md5
     }
     const source = yield* NodeFileSource.fromFile(file, { name: options.name, contentType: options.contentType })
     const uploaded = yield* Deferred.make<Artifact.ArtifactDetails>()
     // Whatever ends this call without an upload (a failure, an interruption) stops the marker's md5.
     yield* Effect.addFinalizer(() => Deferred.interrupt(uploaded))
     const large = Option.exists(source.size, (size) => size > FileDigest.inThreadBytes)
-    const left = background !== undefined && large && background.hasRoom
-    const write = writeMarker(file, source.size, Deferred.await(uploaded), left)
+    const left = background !== undefined && large && Option.isNone(known) && background.hasRoom
+    const write = writeMarker(file, source.size, Deferred.await(uploaded), known, left)
     const writing = left ? undefined : yield* Effect.forkScoped(write)
     if (left) yield* background.fork(absolute, write)
     const artifact = yield* Upload.upload(source, options)
@@ -118,18 +129,20 @@ export const uploadFile = (
   }).pipe(Effect.scoped, Effect.withSpan("ivcap.NodeTransfer.uploadFile"))
 
 /**
- * The marker of `file` once `uploaded` gives its artifact: the md5 started at once (a large file's in a worker
- * thread, stopped when `uploaded` does not come; at a lower priority when the marker is `left` to finish after the
- * call), the marker written when both are known. Never fails: what stops it is logged.
+ * The marker of `file` once `uploaded` gives its artifact: the md5 `known` already, else started at once (a large
+ * file's in a worker thread, stopped when `uploaded` does not come; at a lower priority when the marker is `left` to
+ * finish after the call), the marker written when both are known. Never fails: what stops it is logged.
  */
 const writeMarker = (
   file: string,
   sent: Option.Option<number>,
   uploaded: Effect.Effect<Artifact.ArtifactDetails>,
+  known: Option.Option<FileDigest.Digest>,
   left: boolean
 ): Effect.Effect<void, never, FileSystem.FileSystem | Path.Path> =>
   Effect.scoped(Effect.gen(function*() {
-    const md5 = yield* FileDigest.start(file, "md5", { background: left })
+    yield* Effect.annotateCurrentSpan("ivcap.marker.md5", Option.isSome(known) ? "reused" : "computed")
+    const md5 = Option.isSome(known) ? Effect.succeed(known.value) : yield* FileDigest.start(file, "md5", { background: left })
     const artifact = yield* uploaded
     const { digest, size } = yield* md5
     // A file that changed size meanwhile gets no marker: its md5 would not be the uploaded content's.

@@ -16,6 +16,7 @@ import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
+import { capture, observed } from "./reliability/harness.js"
 import { count, digest, fresh, KiB, layerNode, live, quickRetry, tempFile } from "./upload-helpers.js"
 
 describe("Marker format", () => {
@@ -85,6 +86,24 @@ layer(layerNode)("Marker files with uploads over HTTP", (it) => {
       const artifact = yield* NodeTransfer.uploadFile(file, options)
       expect(artifact.id).not.toBe(existing.id)
       expect(yield* count("POST")).toBe(1)
+    })))
+
+  it.effect("a stale marker's md5 (the file changed) is computed once: the new marker reuses it", () =>
+    observed(Effect.gen(function*() {
+      const { bytes, file, markerFile } = yield* tempFile(FileDigest.inThreadBytes + 77, "edited.bin")
+      const markerSpans = () => capture.spans.filter((s) => s.name === "ivcap.NodeTransfer.uploadFile.marker").map((s) => s.text)
+      const before = markerSpans().length
+      const first = yield* NodeTransfer.uploadFile(file, { ...options, chunkSize: 4 * 1024 * KiB })
+      // The file is edited (same size, other bytes): its marker is stale now.
+      bytes[0] = bytes[0]! ^ 0xff
+      fs.writeFileSync(file, bytes)
+      const second = yield* NodeTransfer.uploadFile(file, { ...options, chunkSize: 4 * 1024 * KiB })
+      expect(second.id).not.toBe(first.id)
+      expect(fs.readFileSync(markerFile, "utf8")).toBe(`${digest("md5", bytes)}|${second.id}\n`)
+      const spans = markerSpans().slice(before)
+      expect(spans).toHaveLength(2)
+      expect(spans[0]).toContain(`"ivcap.marker.md5":"computed"`)
+      expect(spans[1]).toContain(`"ivcap.marker.md5":"reused"`)
     })))
 
   it.effect("a marker that cannot be written (the path is a directory) is logged, and the upload succeeds", () =>
