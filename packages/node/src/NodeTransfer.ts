@@ -87,11 +87,11 @@ export interface UploadFileOptions extends Upload.UploadOptions {
  * the upload, even when the md5 (about 650 MB/s) is not done, and the marker follows, the md5 then at the lowest CPU
  * priority (on Linux): `Marker.settled(file)` waits for it, as `artifactForFile`, `Marker.read` and another
  * `uploadFile` of the file do, and the layer's release waits for every one. Without it, or with as many markers in
- * flight as its limit, the call writes the marker before it returns. When a marker was there but stale (the file
- * changed), the md5 computed to tell is the new marker's: the file is hashed once. A small file's md5 is computed on this thread
- * after the upload, and its marker written before the call returns. A marker that cannot be written (a read-only
- * folder), or a file that changed size or could no longer be read meanwhile, is logged, not an error: the upload
- * is returned.
+ * flight as its limit, the call writes the marker before it returns. A small file's md5 is computed on this thread
+ * after the upload, and its marker written before the call returns. When a marker was there but stale (the file
+ * changed), the md5 computed to tell is the new marker's: the file is hashed once. A marker that cannot be written
+ * (a read-only folder), or a file that changed size or could no longer be read meanwhile, is logged, not an error:
+ * the upload is returned.
  *
  * @example
  * NodeTransfer.uploadFile("data/scan.tif", { policy: "urn:ivcap:policy:ivcap.open.artifact" }).pipe(Effect.provide(IvcapNode.layer()))
