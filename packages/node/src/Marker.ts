@@ -101,7 +101,10 @@ export interface Writes {
   readonly limit: number
   /** Whether another may be left running. */
   readonly hasRoom: boolean
-  /** Forks the write of `file`'s marker (an absolute path), to run on after the caller returns. */
+  /**
+   * Forks the write of `file`'s marker (an absolute path), to run on after the caller returns, and after the write
+   * of the same file in flight, if any.
+   */
   readonly fork: <R>(file: string, write: Effect.Effect<void, never, R>) => Effect.Effect<void, never, R>
   /** Waits for the write of `file`'s marker (an absolute path) in flight, if any. */
   readonly settled: (file: string) => Effect.Effect<void>

@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
+import * as TestServices from "effect/TestServices"
 import * as fs from "node:fs"
 import { capture, observed } from "./reliability/harness.js"
 import { count, digest, fresh, KiB, layerNode, live, quickRetry, tempFile } from "./upload-helpers.js"
@@ -151,6 +152,21 @@ describe("Marker.layerBackground", () => {
       }).pipe(Effect.provide(Marker.layerBackground())))
       expect(settledFirst).toContain("a")
       expect(written.sort()).toEqual(["a", "b"])
+    }))
+
+  it.effect("two writes of one file run one after the other, the last last, and the release waits for both", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const written: Array<string> = []
+      yield* Effect.gen(function*() {
+        const writes = (yield* Marker.Background)!
+        yield* writes.fork("/same", Effect.zipRight(Deferred.await(gate), Effect.sync(() => void written.push("first"))))
+        yield* writes.fork("/same", Effect.sync(() => void written.push("second")))
+        yield* Effect.sleep("20 millis")
+        expect(written).toEqual([])
+        yield* Deferred.succeed(gate, undefined)
+      }).pipe(Effect.provide(Marker.layerBackground()), TestServices.provideLive)
+      expect(written).toEqual(["first", "second"])
     }))
 
   it.effect("an interrupted program stops the writes in flight instead of waiting for them", () =>

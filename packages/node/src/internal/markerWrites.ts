@@ -16,9 +16,14 @@ export class MarkerWrites {
     return this.fibers.size < this.limit
   }
 
-  /** Forks `write` for `file` into the writes' scope; it is forgotten once it ends. */
+  /**
+   * Forks `write` for `file` into the writes' scope, after the write of `file` in flight (if any): the last write of
+   * a file comes last, and each is waited for. It is forgotten once it ends.
+   */
   fork<R>(file: string, write: Effect.Effect<void, never, R>): Effect.Effect<void, never, R> {
-    return Effect.map(Effect.forkIn(write, this.scope), (fiber) => {
+    const previous = this.fibers.get(file)
+    const after = previous === undefined ? write : Effect.zipRight(Fiber.await(previous), write)
+    return Effect.map(Effect.forkIn(after, this.scope), (fiber) => {
       this.fibers.set(file, fiber)
       fiber.addObserver(() => {
         if (this.fibers.get(file) === fiber) this.fibers.delete(file)
