@@ -52,16 +52,16 @@ export class DownloadMismatch extends /*#__PURE__*/ Schema.TaggedError<DownloadM
  * platform's `stream` (see {@link IterableBodies}). Every piece it yields is the reader's to keep (never written
  * again), and `return()` on its iterator closes the connection.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export const IterableBodyKey: unique symbol = /*#__PURE__*/ Symbol.for("@ivcap/core/Download/IterableBody") as never
 
-/** A response that offers its body as an iterable under {@link IterableBodyKey}. @since 0.3.0 */
+/** A response that offers its body as an iterable under {@link IterableBodyKey}. @since 0.2.0 */
 export interface IterableBodyResponse extends HttpClientResponse.HttpClientResponse {
   readonly [IterableBodyKey]: AsyncIterable<Uint8Array>
 }
 
-/** The body of `response` as a plain iterable, when its transport offers one ({@link IterableBodyKey}). @since 0.3.0 */
+/** The body of `response` as a plain iterable, when its transport offers one ({@link IterableBodyKey}). @since 0.2.0 */
 export const iterableBodyOf = (response: HttpClientResponse.HttpClientResponse): AsyncIterable<Uint8Array> | undefined => {
   const body = (response as Partial<IterableBodyResponse>)[IterableBodyKey]
   return body !== undefined && typeof body[Symbol.asyncIterator] === "function" ? body : undefined
@@ -74,7 +74,7 @@ export const iterableBodyOf = (response: HttpClientResponse.HttpClientResponse):
  * {@link IterableBodyKey}; the download engine then reads it with a plain loop. Other clients ignore it and the
  * engine reads `response.stream`, with the same checks either way.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export class IterableBodies extends /*#__PURE__*/ Context.Reference<IterableBodies>()("@ivcap/core/Download/IterableBodies", {
   defaultValue: () => false

@@ -145,7 +145,7 @@ export const withRequestOptionsStream: {
  * `undefined` outside `call`, with other clients (they get the timer fiber), and with a client that offers an
  * {@link AttemptTransport} (it gets the signal as an argument instead).
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export class AttemptSignal extends Context.Reference<AttemptSignal>()("@ivcap/core/IvcapClient/AttemptSignal", {
   defaultValue: (): AbortSignal | undefined => undefined
@@ -157,14 +157,14 @@ export class AttemptSignal extends Context.Reference<AttemptSignal>()("@ivcap/co
  * {@link make} counts: with `transformClient` the timer fiber is used, as the transformed client may wait
  * elsewhere.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export const SignalAware: unique symbol = Symbol.for("@ivcap/core/IvcapClient/SignalAware") as never
 
 /**
  * Sends one request of an attempt with the attempt's abort signal and the tracer-propagation choice given as
  * arguments; what a {@link SignalAware} client may offer under the {@link AttemptTransport} key. The request stops
- * (and so does the reading of its body) when `signal` aborts or the fiber is interrupted. @since 0.3.0
+ * (and so does the reading of its body) when `signal` aborts or the fiber is interrupted. @since 0.2.0
  */
 export type AttemptSend = (
   request: HttpClientRequest.HttpClientRequest,
@@ -180,7 +180,7 @@ export type AttemptSend = (
  * reference for the request) were the largest part of a small request's client CPU in a fresh process
  * (BENCHMARKS.md, "Listing"). What is sent, and every guarantee, is the same either way.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export const AttemptTransport: unique symbol = Symbol.for("@ivcap/core/IvcapClient/AttemptTransport") as never
 
@@ -403,7 +403,7 @@ export const layer = (options: Options): Layer.Layer<IvcapClient, ConfigError.Co
 
 /**
  * `IVCAP_API_VERSION`: `v0.41`, `v0.44` or `auto` (the default when unset); another value is a `ConfigError`
- * naming it. See {@link ApiVersion}. @since 0.3.0
+ * naming it. See {@link ApiVersion}. @since 0.2.0
  */
 export const apiVersionConfig: Config.Config<ApiVersion | "auto"> = Config.literal("v0.41", "v0.44", "auto")("IVCAP_API_VERSION").pipe(
   Config.withDefault("auto" as const)

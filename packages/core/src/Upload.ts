@@ -99,14 +99,14 @@ export const defaultChunkSize = 8 * 1024 * 1024
  * eight requests while a slow one keeps requests of a few seconds (a cut then re-sends little, even through a
  * proxy that buffers whole request bodies). A failed chunk halves the next, down to the first size.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export const maxChunkSize = 256 * 1024 * 1024
 
 /**
  * How quickly the server must confirm a whole chunk for the next one to double (see {@link maxChunkSize}): 2 s.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export const growWithin: Duration.Duration = /*#__PURE__*/ Duration.seconds(2)
 
@@ -252,7 +252,7 @@ const validateSend = (options: SendOptions) =>
  * that only uploads never loads a second HTTP stack (as `Download.IterableBodies` does for downloads). It is set for
  * the whole operation, so requests an `onProgress` callback makes see it too. `false` elsewhere.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export class TransferRequests extends /*#__PURE__*/ Context.Reference<TransferRequests>()("@ivcap/core/Upload/TransferRequests", {
   defaultValue: () => false

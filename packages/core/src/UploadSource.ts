@@ -39,7 +39,7 @@ export class SourceError extends /*#__PURE__*/ Schema.TaggedError<SourceError>()
  * socket before it asks for the next one, as undici does with buffers of 16 KiB or more, and the `Stream` path copies), so an iterable may read into the
  * same few buffers again and again instead of allocating fresh memory per read.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export interface IterableBody {
   readonly _tag: "IterableBody"
@@ -52,11 +52,11 @@ export interface IterableBody {
  *
  * @example
  * UploadSource.iterableBody(() => fs.createReadStream(path, { start: offset, end: offset + length - 1 }))
- * @since 0.3.0
+ * @since 0.2.0
  */
 export const iterableBody = (open: () => AsyncIterable<Uint8Array>): IterableBody => ({ _tag: "IterableBody", open })
 
-/** Whether the bytes of a piece are an {@link IterableBody}. @since 0.3.0 */
+/** Whether the bytes of a piece are an {@link IterableBody}. @since 0.2.0 */
 export const isIterableBody = (bytes: Piece["bytes"]): bytes is IterableBody =>
   !(bytes instanceof Uint8Array) && (bytes as Partial<IterableBody>)._tag === "IterableBody"
 
@@ -67,7 +67,7 @@ export const isIterableBody = (bytes: Piece["bytes"]): bytes is IterableBody =>
  * `Layer.succeed(UploadSource.IterableBodies, true)`. When `false`, an {@link IterableBody} is sent as a `Stream`
  * (same bytes, more work per buffer).
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export class IterableBodies extends /*#__PURE__*/ Context.Reference<IterableBodies>()("@ivcap/core/UploadSource/IterableBodies", {
   defaultValue: () => false

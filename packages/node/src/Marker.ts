@@ -95,7 +95,7 @@ export const write = (file: string, marker: Marker): Effect.Effect<boolean, neve
 export const md5File = (file: string): Effect.Effect<string, UploadSource.SourceError, FileSystem.FileSystem> =>
   Effect.scoped(Effect.flatMap(FileDigest.start(file, "md5"), (digest) => Effect.map(digest, (d) => d.digest)))
 
-/** The marker writes in flight that {@link Background} holds. @since 0.3.0 */
+/** The marker writes in flight that {@link Background} holds. @since 0.2.0 */
 export interface Writes {
   /** How many may be in flight at once. */
   readonly limit: number
@@ -120,13 +120,13 @@ export interface Writes {
  * marker in flight. In the meantime {@link read}, `artifactForFile` and `uploadFile` of the same file wait for its
  * marker, and {@link settled} waits for one or all.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export class Background extends Context.Reference<Background>()("@ivcap/node/Marker/Background", {
   defaultValue: (): Writes | undefined => undefined
 }) {}
 
-/** Options of {@link layerBackground}. @since 0.3.0 */
+/** Options of {@link layerBackground}. @since 0.2.0 */
 export interface BackgroundOptions {
   /**
    * How many markers may be in flight at once (default 2); an upload that finds as many in flight writes its own
@@ -140,7 +140,7 @@ export interface BackgroundOptions {
  * interrupted: then they are stopped (no marker is written for those files; a later `uploadFile` uploads them
  * again).
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export const layerBackground = (options: BackgroundOptions = {}): Layer.Layer<Background> =>
   Layer.scoped(
@@ -158,7 +158,7 @@ export const layerBackground = (options: BackgroundOptions = {}): Layer.Layer<Ba
  * Waits for the marker of `file` written in the background (see {@link Background}), or with no `file`, for every
  * one in flight. Returns at once when there is none.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export const settled = (file?: string): Effect.Effect<void, never, Path.Path> =>
   Effect.flatMap(Background, (writes) =>

@@ -29,7 +29,7 @@
  * quarter of a listed page's client CPU together with the timer fiber: BENCHMARKS.md, "Listing"). Every request, either way, has one span (`http.client <METHOD>`: method,
  * URL, status) and carries trace-context headers when `HttpClient.withTracerPropagation` asks for them.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
@@ -122,7 +122,7 @@ const route = (dispatcher: Undici.Dispatcher): SendRequest => (req, attempt, pro
  * An `HttpClient` that sends the requests of transfers directly and everything else with `dispatcher` (undici; see
  * the module comment). It is `IvcapClient.SignalAware` and offers an `IvcapClient.AttemptTransport`.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
   const send = route(dispatcher)
@@ -136,7 +136,7 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
  * The client of {@link make} over a new undici `Agent` (`NodeHttpClient.dispatcherLayer`, closed with the layer):
  * what `IvcapNode.layer` and `IvcapNode.layerPlatform` provide as `HttpClient`.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export const layer: Layer.Layer<HttpClient.HttpClient> = Layer.effect(HttpClient.HttpClient, Effect.map(NodeHttpClient.Dispatcher, make)).pipe(
   Layer.provide(NodeHttpClient.dispatcherLayer)

@@ -24,7 +24,7 @@ export * as NodeUpload from "./NodeUpload.js"
 /** A file as an upload source read with Node streams (less CPU per byte than `UploadSource.fromFile`). @since 0.1.0 */
 export * as NodeFileSource from "./NodeFileSource.js"
 
-/** The layers' HttpClient: undici, with uploads and downloads on direct connections. @since 0.3.0 */
+/** The layers' HttpClient: undici, with uploads and downloads on direct connections. @since 0.2.0 */
 export * as NodeHttp from "./NodeHttp.js"
 
 /** The `.ivcap-<name>.txt` marker (`md5|urn`) shared with the Python client and the CLI. @since 0.1.0 */
