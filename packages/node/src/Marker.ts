@@ -93,7 +93,7 @@ export const write = (file: string, marker: Marker): Effect.Effect<boolean, neve
  * @since 0.1.0
  */
 export const md5File = (file: string): Effect.Effect<string, UploadSource.SourceError, FileSystem.FileSystem> =>
-  Effect.scoped(Effect.flatMap(FileDigest.start(file, "md5"), (digest) => Effect.map(digest, (d) => d.digest)))
+  Effect.map(FileDigest.compute(file, "md5"), (d) => d.digest)
 
 /** The marker writes in flight that {@link Background} holds. @since 0.2.0 */
 export interface Writes {

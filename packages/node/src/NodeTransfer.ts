@@ -58,7 +58,7 @@ const lookup = (file: string): Effect.Effect<Lookup, ArtifactForFileError, Requi
     Option.match(marker, {
       onNone: () => Effect.succeed<Lookup>({ artifact: Option.none(), md5: Option.none() }),
       onSome: ({ artifactId, md5 }) =>
-        Effect.flatMap(Effect.scoped(Effect.flatten(FileDigest.start(file, "md5"))), (digest): Effect.Effect<Lookup, Artifact.GetError, IvcapClient.IvcapClient> => {
+        Effect.flatMap(FileDigest.compute(file, "md5"), (digest): Effect.Effect<Lookup, Artifact.GetError, IvcapClient.IvcapClient> => {
           const stale = { artifact: Option.none(), md5: Option.some(digest) }
           return digest.digest !== md5
             ? Effect.succeed(stale)

@@ -117,3 +117,7 @@ const inWorker = (file: string, algorithm: "md5" | "sha256", nice: number): Effe
       return Effect.tryPromise({ try: () => done, catch: (e) => (e instanceof UploadSource.SourceError ? e : failed(`cannot compute the ${algorithm}`, e)) })
     }
   )
+
+/** The digest of `file`, start to finish: {@link start} and wait (a worker, if any, stopped once it is done). */
+export const compute = (file: string, algorithm: "md5" | "sha256"): Effect.Effect<Digest, UploadSource.SourceError> =>
+  Effect.scoped(Effect.flatten(start(file, algorithm)))

@@ -1,6 +1,7 @@
 /**
- * The marker writes `uploadFile` leaves running after it returns (`Marker.layerBackground`): one fiber per file at
- * most, forked into a scope that outlives the calls, and at most `limit` of them at once.
+ * The marker writes `uploadFile` leaves running after it returns (`Marker.layerBackground`): forked into a scope that
+ * outlives the calls, the latest of each file remembered (a later one waits for the one before), at most `limit` at
+ * once.
  */
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
