@@ -235,6 +235,7 @@ layer(layerNode)("uploadFile with Marker.Background", (it) => {
       yield* emulator.faults.inject(Faults.status(403, { match: { method: "PATCH" } }))
       const error = yield* Effect.flip(NodeTransfer.uploadFile(file, { ...options, chunkSize: 4 * 1024 * KiB }).pipe(Effect.provide(Marker.layerBackground())))
       expect(error._tag).not.toBe("SourceError")
+      expect(error._tag).toBe("Forbidden")
       expect(fs.existsSync(markerFile)).toBe(false)
     })))
 })
