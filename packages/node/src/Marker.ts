@@ -99,6 +99,8 @@ export const md5File = (file: string): Effect.Effect<string, UploadSource.Source
 export interface Writes {
   /** How many may be in flight at once. */
   readonly limit: number
+  /** The upload rate (bytes per second) at or above which a marker's md5 waits for the upload to end. */
+  readonly yieldAbove: number
   /** Whether another may be left running. */
   readonly hasRoom: boolean
   /**
@@ -115,7 +117,8 @@ export interface Writes {
 /**
  * Where `uploadFile` may leave the marker of a large file (one hashed in a worker thread, over 8 MiB) to be written
  * after it returns, so the marker's md5 costs the upload no wall time: the upload returns once the server has
- * confirmed every byte, and the marker follows when the md5 is done. `undefined` (the default) writes every marker
+ * confirmed every byte, and the marker follows when the md5 is done. While the upload runs fast (at or above
+ * `yieldAbove`, see {@link BackgroundOptions}) the md5 waits for it to end. `undefined` (the default) writes every marker
  * before `uploadFile` returns. `IvcapNode.layer` provides {@link layerBackground}, whose release waits for every
  * marker in flight. In the meantime {@link read}, `artifactForFile` and `uploadFile` of the same file wait for its
  * marker, and {@link settled} waits for one or all.
@@ -133,7 +136,23 @@ export interface BackgroundOptions {
    * before it returns, so bulk uploads never pile up hashing threads.
    */
   readonly limit?: number | undefined
+  /**
+   * The upload rate, in bytes per second over each quarter second, at or above which a marker's md5 waits until the
+   * upload ends (default {@link defaultYieldAbove}, 128 MiB/s). An upload that fast is using the CPUs (a local
+   * server, a very fast link) and an md5 beside it slows it down; beside a slower upload the md5 (about 650 MB/s)
+   * costs nothing, so it runs and the marker follows the upload at once. It waits until the first quarter second
+   * tells the rate. `0`: always wait for the end of the upload; `Infinity`: never wait.
+   */
+  readonly yieldAbove?: number | undefined
 }
+
+/**
+ * The default of {@link BackgroundOptions.yieldAbove}: 128 MiB/s, about 1 Gbit/s. Uploads over slower links hash
+ * beside the upload.
+ *
+ * @since 0.2.0
+ */
+export const defaultYieldAbove = 128 * 1024 * 1024
 
 /**
  * {@link Background} for the layer's lifetime. Its release waits for every marker in flight, unless the program was
@@ -148,7 +167,7 @@ export const layerBackground = (options: BackgroundOptions = {}): Layer.Layer<Ba
     Effect.gen(function*() {
       // The writes' own scope closes after the finalizer below has waited for them (finalizers run last-added first).
       const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-      const writes = new MarkerWrites(scope, Math.max(0, options.limit ?? 2))
+      const writes = new MarkerWrites(scope, Math.max(0, options.limit ?? 2), Math.max(0, options.yieldAbove ?? defaultYieldAbove))
       yield* Effect.addFinalizer((exit) => Exit.isInterrupted(exit) ? Effect.void : writes.all)
       return writes
     })

@@ -22,9 +22,11 @@ import * as Upload from "@ivcap/core/Upload"
 import type * as UploadSource from "@ivcap/core/UploadSource"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { CurrentSlabs, Slabs } from "./internal/direct.js"
@@ -119,14 +121,31 @@ export const uploadFile = (
     yield* Effect.addFinalizer(() => Deferred.interrupt(uploaded))
     const large = Option.exists(source.size, (size) => size > FileDigest.inThreadBytes)
     const left = background !== undefined && large && Option.isNone(known) && background.hasRoom
-    const write = writeMarker(file, source.size, Deferred.await(uploaded), known, left)
+    // A marker left to finish later hashes only while the upload is slow enough not to mind (FileDigest.Pace).
+    const pace = left ? new FileDigest.Pace(background.yieldAbove) : undefined
+    const write = writeMarker(file, source.size, Deferred.await(uploaded), known, left, pace)
     const writing = left ? undefined : yield* Effect.forkScoped(write)
     if (left) yield* background.fork(absolute, write)
-    const artifact = yield* Upload.upload(source, options)
+    const artifact = yield* (pace === undefined ? Upload.upload(source, options) : paced(pace, source, options))
     yield* Deferred.succeed(uploaded, artifact)
     if (writing !== undefined) yield* Fiber.join(writing)
     return artifact
   }).pipe(Effect.scoped, Effect.withSpan("ivcap.NodeTransfer.uploadFile"))
+
+/** The upload, its bytes sent sampled into `pace` every quarter second; `pace` released when it ends, however. */
+const paced = (pace: FileDigest.Pace, source: UploadSource.UploadSource, options: Upload.UploadOptions) =>
+  Effect.suspend(() => {
+    let sent = 0
+    const sample = Effect.sync(() => pace.sample(sent, performance.now()))
+    const onProgress = (progress: Upload.Progress) => {
+      sent = progress.sent
+      return options.onProgress?.(progress) ?? Effect.void
+    }
+    return Effect.zipRight(
+      Effect.forkScoped(Effect.repeat(sample, Schedule.spaced(Duration.millis(FileDigest.paceWindowMillis)))),
+      Upload.upload(source, { ...options, onProgress })
+    ).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => pace.release())))
+  })
 
 /**
  * The marker of `file` once `uploaded` gives its artifact: the md5 `known` already, else started at once (a large
@@ -138,12 +157,15 @@ const writeMarker = (
   sent: Option.Option<number>,
   uploaded: Effect.Effect<Artifact.ArtifactDetails>,
   known: Option.Option<FileDigest.Digest>,
-  left: boolean
+  left: boolean,
+  pace: FileDigest.Pace | undefined
 ): Effect.Effect<void, never, FileSystem.FileSystem | Path.Path> =>
   Effect.scoped(Effect.gen(function*() {
     yield* Effect.annotateCurrentSpan("ivcap.marker.md5", Option.isSome(known) ? "reused" : "computed")
-    const md5 = Option.isSome(known) ? Effect.succeed(known.value) : yield* FileDigest.start(file, "md5", { background: left })
+    const md5 = Option.isSome(known) ? Effect.succeed(known.value) : yield* FileDigest.start(file, "md5", { background: left, pace })
     const artifact = yield* uploaded
+    // How much of the file the md5 had read when the upload ended (it waits while the upload runs fast).
+    if (pace !== undefined) yield* Effect.annotateCurrentSpan("ivcap.marker.md5.hashed_at_upload_end", pace.hashedAtRelease ?? 0)
     const { digest, size } = yield* md5
     // A file that changed size meanwhile gets no marker: its md5 would not be the uploaded content's.
     if (Option.isSome(sent) && size !== sent.value) {

@@ -191,8 +191,87 @@ describe("Marker.layerBackground", () => {
     }))
 })
 
+describe("FileDigest.Pace", () => {
+  const MiB = 1024 * 1024
+  it("waits until a rate is known, while the upload runs at or above yieldAbove, and never after its release", () => {
+    const pace = new FileDigest.Pace(100 * MiB)
+    expect(pace.waiting).toBe(true)
+    pace.sample(0, 1000)
+    expect(pace.waiting).toBe(true) // one sample is no rate yet
+    pace.sample(50 * MiB, 1250) // 200 MiB/s
+    expect(pace.waiting).toBe(true)
+    pace.sample(60 * MiB, 1500) // 40 MiB/s: slow, the digest runs
+    expect(pace.waiting).toBe(false)
+    pace.sample(85 * MiB, 1750) // exactly 100 MiB/s: at yieldAbove, it waits
+    expect(pace.waiting).toBe(true)
+    pace.sample(85 * MiB, 2000) // no progress (stalled, or retrying): it runs
+    expect(pace.waiting).toBe(false)
+    pace.sample(200 * MiB, 2250)
+    expect(pace.waiting).toBe(true)
+    pace.release()
+    expect(pace.waiting).toBe(false)
+    expect(pace.hashedAtRelease).toBe(0) // no worker reads this pace
+    pace.sample(400 * MiB, 2500)
+    expect(pace.waiting).toBe(false)
+  })
+
+  it("0 waits for the whole upload, even a stalled one; Infinity never waits", () => {
+    const always = new FileDigest.Pace(0)
+    const never = new FileDigest.Pace(Infinity)
+    expect([always.waiting, never.waiting]).toEqual([true, false])
+    for (const [sent, at] of [[0, 0], [0, 250], [MiB, 500], [MiB, 750]] as const) {
+      always.sample(sent, at)
+      never.sample(sent, at)
+      expect([always.waiting, never.waiting]).toEqual([true, false])
+    }
+  })
+})
+
 layer(layerNode)("uploadFile with Marker.Background", (it) => {
   const large = FileDigest.inThreadBytes + 1234
+  const hashedAtUploadEnd = (before: number) =>
+    capture.spans.slice(before).filter((s) => s.name === "ivcap.NodeTransfer.uploadFile.marker").map((s) => /"ivcap\.marker\.md5\.hashed_at_upload_end":(\d+)/.exec(s.text)?.[1])
+
+  it.effect("beside a fast upload the md5 waits for its end (yieldAbove 0: nothing hashed before), then the marker follows", () =>
+    observed(Effect.gen(function*() {
+      const { bytes, file, markerFile } = yield* tempFile(large, "fast.bin")
+      const before = capture.spans.length
+      yield* Effect.gen(function*() {
+        const artifact = yield* NodeTransfer.uploadFile(file, { ...options, chunkSize: 4 * 1024 * KiB })
+        yield* Marker.settled(file)
+        expect(fs.readFileSync(markerFile, "utf8")).toBe(`${digest("md5", bytes)}|${artifact.id}\n`)
+      }).pipe(Effect.provide(Marker.layerBackground({ yieldAbove: 0 })))
+      expect(hashedAtUploadEnd(before)).toEqual(["0"])
+    })))
+
+  it.effect("beside a slow upload (below the default yieldAbove) the md5 runs: the whole file is hashed when the upload ends", () =>
+    observed(Effect.gen(function*() {
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      const { bytes, file, markerFile } = yield* tempFile(large, "slow.bin")
+      // 9 PATCHes of 1 MiB, 150 ms each: about 7 MB/s.
+      yield* emulator.faults.inject(Faults.delay(150, { match: { method: "PATCH" }, times: 100 }))
+      const before = capture.spans.length
+      const artifact = yield* NodeTransfer.uploadFile(file, { ...options, chunkSize: 1024 * KiB }).pipe(Effect.provide(Marker.layerBackground()))
+      yield* emulator.faults.reset
+      expect(fs.readFileSync(markerFile, "utf8")).toBe(`${digest("md5", bytes)}|${artifact.id}\n`)
+      expect(hashedAtUploadEnd(before)).toEqual([String(large)])
+    })))
+
+  it.effect("an upload interrupted while its md5 waits stops the md5: no marker, and the layer's release does not hang", () =>
+    live(Effect.gen(function*() {
+      yield* fresh
+      const emulator = yield* Emulator.Emulator
+      const { file, markerFile } = yield* tempFile(large, "waiting.bin")
+      yield* emulator.faults.inject(Faults.delay(200, { match: { method: "PATCH" }, times: 100 }))
+      const fiber = yield* Effect.fork(
+        NodeTransfer.uploadFile(file, { ...options, chunkSize: 1024 * KiB }).pipe(Effect.provide(Marker.layerBackground({ yieldAbove: 0 })))
+      )
+      yield* Effect.sleep("500 millis")
+      yield* Fiber.interrupt(fiber)
+      yield* emulator.faults.reset
+      expect(fs.existsSync(markerFile)).toBe(false)
+    })))
 
   it.effect("a large file's marker may follow the call: Marker.settled, artifactForFile and the layer's release wait for it", () =>
     live(Effect.gen(function*() {

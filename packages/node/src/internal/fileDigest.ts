@@ -3,7 +3,8 @@
  * hashed in a worker thread that reads the file itself, so an upload's marker md5 costs the upload's thread
  * nothing (md5 runs at about 700 MB/s on one core: on the upload's thread it was the largest single cost of
  * `uploadFile`). A worker costs about 60 ms to start, far more than hashing a small file, so files up to
- * {@link inThreadBytes} are hashed on the calling thread instead. Both read 1 MiB at a time into one buffer.
+ * {@link inThreadBytes} are hashed on the calling thread instead. Both read 1 MiB at a time into one buffer. A
+ * worker's digest can be made to wait while an upload runs fast ({@link Pace}).
  */
 import * as UploadSource from "@ivcap/core/UploadSource"
 import * as Effect from "effect/Effect"
@@ -21,6 +22,9 @@ const { createHash } = require("node:crypto")
 if (workerData.nice !== 0 && process.platform === "linux") {
   try { require("node:os").setPriority(workerData.nice) } catch {}
 }
+// A pace shared with the caller (see Pace): waits before each read while its state is 1, counts the bytes hashed.
+const state = workerData.pace === undefined ? undefined : new Int32Array(workerData.pace, 0, 1)
+const hashed = workerData.pace === undefined ? undefined : new BigInt64Array(workerData.pace, 8, 1)
 try {
   const hash = createHash(workerData.algorithm)
   const buffer = Buffer.allocUnsafe(1024 * 1024)
@@ -28,10 +32,12 @@ try {
   let size = 0
   try {
     for (;;) {
+      if (state !== undefined) while (Atomics.load(state, 0) === 1) Atomics.wait(state, 0, 1)
       const n = fs.readSync(fd, buffer, 0, buffer.length, size)
       if (n === 0) break
       hash.update(n === buffer.length ? buffer : buffer.subarray(0, n))
       size += n
+      if (hashed !== undefined) Atomics.store(hashed, 0, BigInt(size))
     }
   } finally {
     fs.closeSync(fd)
@@ -55,6 +61,64 @@ export interface Options {
    * finish after what it runs beside (an upload's marker left to the background), so it slows that down less.
    */
   readonly background?: boolean | undefined
+  /** Hash (in a worker) only while this pace lets it: see {@link Pace}. Ignored for a file hashed on this thread. */
+  readonly pace?: Pace | undefined
+}
+
+/** How often {@link Pace.sample} is meant to be called: the window a rate is measured over, ms. */
+export const paceWindowMillis = 250
+
+/**
+ * Lets a worker's digest wait while an upload of the same machine runs at or above `yieldAbove` bytes per second:
+ * an upload that fast is using the CPUs (a local server, a very fast link), and an md5 beside it slows it down
+ * (by 15–25% on the benchmark machine, at any thread priority), while beside a slower upload it costs nothing.
+ * The caller feeds it the bytes sent every {@link paceWindowMillis} ({@link sample}) and {@link release}s it when
+ * the upload ends. It starts waiting (no rate is known yet), unless `yieldAbove` is `Infinity`; a window without
+ * progress (a stalled or retrying upload) counts as rate 0. State and count live in memory shared with the worker.
+ */
+export class Pace {
+  /** `[0]` (Int32): 1 while the digest waits, 0 while it runs; `[8..16)` (BigInt64): the bytes hashed so far. */
+  readonly shared = new SharedArrayBuffer(16)
+  private readonly state = new Int32Array(this.shared, 0, 1)
+  private readonly hashed = new BigInt64Array(this.shared, 8, 1)
+  private last: { readonly sent: number; readonly at: number } | undefined
+  private released = false
+  constructor(readonly yieldAbove: number) {
+    this.set(yieldAbove !== Infinity)
+  }
+
+  /** Whether the digest is waiting now. */
+  get waiting(): boolean {
+    return Atomics.load(this.state, 0) === 1
+  }
+
+  /** The bytes the worker has hashed so far. */
+  get hashedBytes(): number {
+    return Number(Atomics.load(this.hashed, 0))
+  }
+
+  /** Takes the upload's bytes sent at `now` (ms): the rate since the previous sample decides whether to wait. */
+  sample(sent: number, now: number): void {
+    const last = this.last
+    this.last = { sent, at: now }
+    if (last === undefined || this.released || now <= last.at) return
+    this.set((sent - last.sent) / ((now - last.at) / 1000) >= this.yieldAbove)
+  }
+
+  /** The bytes hashed when {@link release} was called (`undefined` before). */
+  hashedAtRelease: number | undefined
+
+  /** The upload is over (or stopped): the digest runs to its end. */
+  release(): void {
+    if (this.released) return
+    this.released = true
+    this.hashedAtRelease = this.hashedBytes
+    this.set(false)
+  }
+
+  private set(wait: boolean): void {
+    if (Atomics.exchange(this.state, 0, wait ? 1 : 0) === 1 && !wait) Atomics.notify(this.state, 0)
+  }
 }
 
 /** The nice value of a background worker (measured against 10 and 0 in BENCHMARKS.md, "Upload: the marker"). */
@@ -95,13 +159,13 @@ export const start = (file: string, algorithm: "md5" | "sha256", options: Option
   Effect.flatMap(Effect.promise(() => fs.promises.stat(file).then((s) => s.size, () => -1)), (size) =>
     size <= inThreadBytes // includes a file that cannot be read (-1): the read says why
       ? Effect.succeed(Effect.tryPromise({ try: () => inThread(file, algorithm), catch: (cause) => fail(file)(`cannot compute the ${algorithm}`, cause) }))
-      : inWorker(file, algorithm, options.background === true ? backgroundNice : 0))
+      : inWorker(file, algorithm, options.background === true ? backgroundNice : 0, options.pace))
 
 /** Hashing in a worker thread, stopped when the scope closes. */
-const inWorker = (file: string, algorithm: "md5" | "sha256", nice: number): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
+const inWorker = (file: string, algorithm: "md5" | "sha256", nice: number, pace: Pace | undefined): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
-      Effect.sync(() => new Worker(program, { eval: true, workerData: { path: file, algorithm, nice } })),
+      Effect.sync(() => new Worker(program, { eval: true, workerData: { path: file, algorithm, nice, pace: pace?.shared } })),
       (worker) => Effect.promise(() => worker.terminate())
     ),
     (worker) => {

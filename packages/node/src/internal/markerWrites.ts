@@ -10,7 +10,7 @@ import type * as Scope from "effect/Scope"
 /** The marker writes in flight, by absolute file path. */
 export class MarkerWrites {
   private readonly fibers = new Map<string, Fiber.RuntimeFiber<void>>()
-  constructor(private readonly scope: Scope.Scope, readonly limit: number) {}
+  constructor(private readonly scope: Scope.Scope, readonly limit: number, readonly yieldAbove: number) {}
 
   /** Whether another write may be left running (fewer than `limit` are). */
   get hasRoom(): boolean {
