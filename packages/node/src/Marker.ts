@@ -141,7 +141,8 @@ export interface BackgroundOptions {
    * upload ends (default {@link defaultYieldAbove}, 128 MiB/s). An upload that fast is using the CPUs (a local
    * server, a very fast link) and an md5 beside it slows it down; beside a slower upload the md5 (about 650 MB/s)
    * costs nothing, so it runs and the marker follows the upload at once. It waits until the first quarter second
-   * tells the rate. `0`: always wait for the end of the upload; `Infinity`: never wait.
+   * tells the rate; once waiting, it runs again only below half of this rate (a stalled or retrying upload). `0`:
+   * always wait for the end of the upload; `Infinity`: never wait.
    */
   readonly yieldAbove?: number | undefined
 }

@@ -87,7 +87,8 @@ export interface UploadFileOptions extends Upload.UploadOptions {
  * The marker's md5 of a large file (over 8 MiB) is computed in a worker thread that reads the file while the upload
  * runs. Under `Marker.Background` (which `IvcapNode.layer` provides) the call returns once the server has confirmed
  * the upload, even when the md5 (about 650 MB/s) is not done, and the marker follows (that md5 runs at the lowest
- * CPU priority, on Linux): `Marker.settled(file)` waits for it, as `artifactForFile`, `Marker.read` and another
+ * CPU priority, on Linux, and waits while the upload runs at or above `yieldAbove`, see `Marker.BackgroundOptions`):
+ * `Marker.settled(file)` waits for it, as `artifactForFile`, `Marker.read` and another
  * `uploadFile` of the file do, and the layer's release waits for every one. Without it, or with as many markers in
  * flight as its limit, the call writes the marker before it returns. A small file's md5 is computed on this thread
  * after the upload, and its marker written before the call returns. When a marker was there but stale (the file

@@ -200,18 +200,29 @@ describe("FileDigest.Pace", () => {
     expect(pace.waiting).toBe(true) // one sample is no rate yet
     pace.sample(50 * MiB, 1250) // 200 MiB/s
     expect(pace.waiting).toBe(true)
-    pace.sample(60 * MiB, 1500) // 40 MiB/s: slow, the digest runs
-    expect(pace.waiting).toBe(false)
-    pace.sample(85 * MiB, 1750) // exactly 100 MiB/s: at yieldAbove, it waits
+    pace.sample(70 * MiB, 1500) // 80 MiB/s: below yieldAbove but not below half of it, so it goes on waiting
     expect(pace.waiting).toBe(true)
-    pace.sample(85 * MiB, 2000) // no progress (stalled, or retrying): it runs
+    pace.sample(80 * MiB, 1750) // 40 MiB/s: slow, the digest runs
     expect(pace.waiting).toBe(false)
-    pace.sample(200 * MiB, 2250)
+    pace.sample(100 * MiB, 2000) // 80 MiB/s: it goes on running
+    expect(pace.waiting).toBe(false)
+    pace.sample(125 * MiB, 2250) // exactly 100 MiB/s: at yieldAbove, it waits
+    expect(pace.waiting).toBe(true)
+    pace.sample(125 * MiB, 2500) // no progress (stalled, or retrying): it runs
+    expect(pace.waiting).toBe(false)
+    pace.sample(200 * MiB, 2750)
     expect(pace.waiting).toBe(true)
     pace.release()
     expect(pace.waiting).toBe(false)
     expect(pace.hashedAtRelease).toBe(0) // no worker reads this pace
-    pace.sample(400 * MiB, 2500)
+    pace.sample(400 * MiB, 3000)
+    expect(pace.waiting).toBe(false)
+  })
+
+  it("the first rate below yieldAbove lets the digest run at once", () => {
+    const pace = new FileDigest.Pace(100 * MiB)
+    pace.sample(0, 0)
+    pace.sample(20 * MiB, 250) // 80 MiB/s
     expect(pace.waiting).toBe(false)
   })
 
