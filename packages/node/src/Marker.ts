@@ -140,16 +140,17 @@ export interface BackgroundOptions {
    * The upload rate, in bytes per second over each quarter second, at or above which a marker's md5 waits until the
    * upload ends (default {@link defaultYieldAbove}, 128 MiB/s). An upload that fast is using the CPUs (a local
    * server, a very fast link) and an md5 beside it slows it down; beside a slower upload the md5 (about 650 MB/s)
-   * costs nothing, so it runs and the marker follows the upload at once. It waits until the first quarter second
-   * tells the rate; once waiting, it runs again only below half of this rate (a stalled or retrying upload). `0`:
-   * always wait for the end of the upload; `Infinity`: never wait.
+   * costs nothing, so it runs and the marker follows the upload at once. It waits from the start, runs once the
+   * rate is below half of this (64 MiB/s by default: an upload's first quarter seconds are slower, and an md5 beside
+   * a fast upload slows it), and waits again at this rate. `0`: always wait for the end of the upload; `Infinity`:
+   * never wait.
    */
   readonly yieldAbove?: number | undefined
 }
 
 /**
- * The default of {@link BackgroundOptions.yieldAbove}: 128 MiB/s, about 1 Gbit/s. Uploads over slower links hash
- * beside the upload.
+ * The default of {@link BackgroundOptions.yieldAbove}: 128 MiB/s, about 1 Gbit/s. A marker's md5 runs beside an
+ * upload below half of it.
  *
  * @since 0.2.0
  */

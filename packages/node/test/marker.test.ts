@@ -219,10 +219,12 @@ describe("FileDigest.Pace", () => {
     expect(pace.waiting).toBe(false)
   })
 
-  it("the first rate below yieldAbove lets the digest run at once", () => {
+  it("an upload's slower start does not start the digest: it runs once a rate is below half of yieldAbove", () => {
     const pace = new FileDigest.Pace(100 * MiB)
     pace.sample(0, 0)
     pace.sample(20 * MiB, 250) // 80 MiB/s
+    expect(pace.waiting).toBe(true)
+    pace.sample(32 * MiB, 500) // 48 MiB/s
     expect(pace.waiting).toBe(false)
   })
 

@@ -73,11 +73,11 @@ export const paceWindowMillis = 250
  * an upload that fast is using the CPUs (a local server, a very fast link), and an md5 beside it slows it down
  * (by 15–25% on the benchmark machine, at any thread priority), while beside a slower upload it costs nothing.
  * The caller feeds it the bytes sent every {@link paceWindowMillis} ({@link sample}) and {@link release}s it when
- * the upload ends. It starts waiting (no rate is known yet), unless `yieldAbove` is `Infinity`; the first window's
- * rate decides, then a window at or above `yieldAbove` makes it wait and one below half of it makes it run. (An md5
- * beside a fast upload slows it, so without that margin a dip below `yieldAbove` would start an md5 that keeps the
- * rate down.) A window without progress (a stalled or retrying upload) counts as rate 0. State and count live in
- * memory shared with the worker.
+ * the upload ends. It starts waiting (unless `yieldAbove` is `Infinity`), runs once a window's rate is below half
+ * of `yieldAbove`, and waits again when one is at or above it. The margin matters twice: an upload's first windows
+ * are slower (the record is created, the first chunks are small), and an md5 beside a fast upload slows it, so a
+ * dip just below `yieldAbove` would start an md5 that then keeps the rate down. A window without progress (a
+ * stalled or retrying upload) counts as rate 0. State and count live in memory shared with the worker.
  */
 export class Pace {
   /** `[0]` (Int32): 1 while the digest waits, 0 while it runs; `[8..16)` (BigInt64): the bytes hashed so far. */
@@ -85,7 +85,6 @@ export class Pace {
   private readonly state = new Int32Array(this.shared, 0, 1)
   private readonly hashed = new BigInt64Array(this.shared, 8, 1)
   private last: { readonly sent: number; readonly at: number } | undefined
-  private decided = false
   private released = false
   constructor(readonly yieldAbove: number) {
     this.set(yieldAbove !== Infinity)
@@ -108,8 +107,7 @@ export class Pace {
     if (last === undefined || this.released || now <= last.at) return
     const rate = (sent - last.sent) / ((now - last.at) / 1000)
     if (rate >= this.yieldAbove) this.set(true)
-    else if (!this.decided || rate < this.yieldAbove / 2) this.set(false)
-    this.decided = true
+    else if (rate < this.yieldAbove / 2) this.set(false)
   }
 
   /** The bytes hashed when {@link release} was called (`undefined` before). */
