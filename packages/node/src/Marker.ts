@@ -141,8 +141,8 @@ export interface BackgroundOptions {
    * upload ends (default {@link defaultYieldAbove}, 128 MiB/s). An upload that fast is using the CPUs (a local
    * server, a very fast link) and an md5 beside it slows it down; beside a slower upload the md5 (about 650 MB/s)
    * costs nothing, so it runs and the marker follows the upload at once. It waits from the start, runs once the
-   * rate is below half of this (64 MiB/s by default: an upload's first quarter seconds are slower, and an md5 beside
-   * a fast upload slows it), and waits again at this rate. `0`: always wait for the end of the upload; `Infinity`:
+   * rate is below half of this (64 MiB/s by default) for half a second (an upload's first quarter second is slower,
+   * and an md5 beside a fast upload slows it), and waits again at this rate. `0`: always wait for the end of the upload; `Infinity`:
    * never wait.
    */
   readonly yieldAbove?: number | undefined

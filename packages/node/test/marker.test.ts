@@ -202,29 +202,35 @@ describe("FileDigest.Pace", () => {
     expect(pace.waiting).toBe(true)
     pace.sample(70 * MiB, 1500) // 80 MiB/s: below yieldAbove but not below half of it, so it goes on waiting
     expect(pace.waiting).toBe(true)
-    pace.sample(80 * MiB, 1750) // 40 MiB/s: slow, the digest runs
-    expect(pace.waiting).toBe(false)
-    pace.sample(100 * MiB, 2000) // 80 MiB/s: it goes on running
-    expect(pace.waiting).toBe(false)
-    pace.sample(125 * MiB, 2250) // exactly 100 MiB/s: at yieldAbove, it waits
+    pace.sample(80 * MiB, 1750) // 40 MiB/s: slow once is a dip, it goes on waiting
     expect(pace.waiting).toBe(true)
-    pace.sample(125 * MiB, 2500) // no progress (stalled, or retrying): it runs
+    pace.sample(90 * MiB, 2000) // 40 MiB/s again: slow, the digest runs
     expect(pace.waiting).toBe(false)
-    pace.sample(200 * MiB, 2750)
+    pace.sample(110 * MiB, 2250) // 80 MiB/s: it goes on running
+    expect(pace.waiting).toBe(false)
+    pace.sample(135 * MiB, 2500) // exactly 100 MiB/s: at yieldAbove, it waits
+    expect(pace.waiting).toBe(true)
+    pace.sample(135 * MiB, 2750) // no progress (stalled, or retrying)...
+    pace.sample(135 * MiB, 3000) // ...twice: it runs
+    expect(pace.waiting).toBe(false)
+    pace.sample(200 * MiB, 3250)
     expect(pace.waiting).toBe(true)
     pace.release()
     expect(pace.waiting).toBe(false)
     expect(pace.hashedAtRelease).toBe(0) // no worker reads this pace
-    pace.sample(400 * MiB, 3000)
+    pace.sample(400 * MiB, 3500)
     expect(pace.waiting).toBe(false)
   })
 
-  it("an upload's slower start does not start the digest: it runs once a rate is below half of yieldAbove", () => {
+  it("an upload's slower start does not start the digest: it runs once two rates in a row are below half of yieldAbove", () => {
     const pace = new FileDigest.Pace(100 * MiB)
     pace.sample(0, 0)
-    pace.sample(20 * MiB, 250) // 80 MiB/s
+    pace.sample(5 * MiB, 250) // 20 MiB/s: the record created, the first chunk
     expect(pace.waiting).toBe(true)
-    pace.sample(32 * MiB, 500) // 48 MiB/s
+    pace.sample(50 * MiB, 500) // 180 MiB/s
+    expect(pace.waiting).toBe(true)
+    pace.sample(60 * MiB, 750) // 40 MiB/s
+    pace.sample(70 * MiB, 1000) // 40 MiB/s
     expect(pace.waiting).toBe(false)
   })
 

@@ -74,11 +74,12 @@ export const paceWindowMillis = 250
  * an upload that fast is using the CPUs (a local server, a very fast link), and an md5 beside it slows it down
  * (by 15–25% on the benchmark machine, at any thread priority), while beside a slower upload it costs nothing.
  * The caller feeds it the bytes sent every {@link paceWindowMillis} ({@link sample}) and {@link release}s it when
- * the upload ends. It starts waiting (unless `yieldAbove` is `Infinity`), runs once a window's rate is below half
- * of `yieldAbove`, and waits again when one is at or above it. The margin matters twice: an upload's first windows
- * are slower (the record is created, the first chunks are small), and an md5 beside a fast upload slows it, so a
- * dip just below `yieldAbove` would start an md5 that then keeps the rate down. A window without progress (a
- * stalled or retrying upload) counts as rate 0. State and count live in memory shared with the worker.
+ * the upload ends. It starts waiting (unless `yieldAbove` is `Infinity`), runs once two windows in a row are below
+ * half of `yieldAbove`, and waits again when one is at or above it. Both margins are there because an md5 that
+ * starts beside a fast upload slows it, and a slower rate would then keep it running: an upload's first window is
+ * slower (the record is created, the connection opened, the first chunk is small), and a fast upload dips now and
+ * then. A window without progress (a stalled or retrying upload) counts as rate 0. State and count live in memory
+ * shared with the worker.
  */
 export class Pace {
   /** `[0]` (Int32): 1 while the digest waits, 0 while it runs; `[8..16)` (BigInt64): the bytes hashed so far. */
@@ -87,6 +88,8 @@ export class Pace {
   private readonly hashed = new BigInt64Array(this.shared, 8, 1)
   private last: { readonly sent: number; readonly at: number } | undefined
   private released = false
+  /** Windows in a row below half of `yieldAbove`. */
+  private slow = 0
   private ran: (() => void) | undefined
   /** Resolved the first time the digest may run. */
   readonly running = new Promise<void>((resolve) => this.ran = resolve)
@@ -110,8 +113,9 @@ export class Pace {
     this.last = { sent, at: now }
     if (last === undefined || this.released || now <= last.at) return
     const rate = (sent - last.sent) / ((now - last.at) / 1000)
+    this.slow = rate < this.yieldAbove / 2 ? this.slow + 1 : 0
     if (rate >= this.yieldAbove) this.set(true)
-    else if (rate < this.yieldAbove / 2) this.set(false)
+    else if (this.slow >= 2) this.set(false)
   }
 
   /** The bytes hashed when {@link release} was called (`undefined` before). */
