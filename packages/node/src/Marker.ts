@@ -142,8 +142,8 @@ export interface BackgroundOptions {
    * server, a very fast link) and an md5 beside it slows it down; beside a slower upload the md5 (about 650 MB/s)
    * costs nothing, so it runs and the marker follows the upload at once. It waits from the start, runs once the
    * rate is below half of this (64 MiB/s by default) for half a second (an upload's first quarter second is slower,
-   * and an md5 beside a fast upload slows it), and waits again at this rate. `0`: always wait for the end of the upload; `Infinity`:
-   * never wait.
+   * and an md5 beside a fast upload slows it), and waits again at this rate. `0`: always wait for the end of the
+   * upload; `Infinity`: never wait. A value that is not a number is taken as the default.
    */
   readonly yieldAbove?: number | undefined
 }
@@ -155,6 +155,9 @@ export interface BackgroundOptions {
  * @since 0.2.0
  */
 export const defaultYieldAbove = 128 * 1024 * 1024
+
+/** `yieldAbove` as given, at least 0 (the default when it is not a number). */
+const yieldAbove = (given: number | undefined) => given === undefined || Number.isNaN(given) ? defaultYieldAbove : Math.max(0, given)
 
 /**
  * {@link Background} for the layer's lifetime. Its release waits for every marker in flight, unless the program was
@@ -169,7 +172,7 @@ export const layerBackground = (options: BackgroundOptions = {}): Layer.Layer<Ba
     Effect.gen(function*() {
       // The writes' own scope closes after the finalizer below has waited for them (finalizers run last-added first).
       const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-      const writes = new MarkerWrites(scope, Math.max(0, options.limit ?? 2), Math.max(0, options.yieldAbove ?? defaultYieldAbove))
+      const writes = new MarkerWrites(scope, Math.max(0, options.limit ?? 2), yieldAbove(options.yieldAbove))
       yield* Effect.addFinalizer((exit) => Exit.isInterrupted(exit) ? Effect.void : writes.all)
       return writes
     })

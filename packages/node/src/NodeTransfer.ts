@@ -133,7 +133,10 @@ export const uploadFile = (
     return artifact
   }).pipe(Effect.scoped, Effect.withSpan("ivcap.NodeTransfer.uploadFile"))
 
-/** The upload, its bytes sent sampled into `pace` every quarter second; `pace` released when it ends, however. */
+/**
+ * The upload, its bytes sent sampled into `pace` every quarter second, and `pace` released once it is done. (An
+ * upload that fails stops the md5 with the marker's fiber instead, so no worker starts only to be stopped.)
+ */
 const paced = (pace: FileDigest.Pace, source: UploadSource.UploadSource, options: Upload.UploadOptions) =>
   Effect.suspend(() => {
     let sent = 0
@@ -145,7 +148,7 @@ const paced = (pace: FileDigest.Pace, source: UploadSource.UploadSource, options
     return Effect.zipRight(
       Effect.forkScoped(Effect.repeat(sample, Schedule.spaced(Duration.millis(FileDigest.paceWindowMillis)))),
       Upload.upload(source, { ...options, onProgress })
-    ).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => pace.release())))
+    ).pipe(Effect.scoped, Effect.zipLeft(Effect.sync(() => pace.release())))
   })
 
 /**

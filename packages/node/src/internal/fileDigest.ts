@@ -72,7 +72,7 @@ export const paceWindowMillis = 250
 /**
  * Lets a worker's digest wait while an upload of the same machine runs at or above `yieldAbove` bytes per second:
  * an upload that fast is using the CPUs (a local server, a very fast link), and an md5 beside it slows it down
- * (by 15–25% on the benchmark machine, at any thread priority), while beside a slower upload it costs nothing.
+ * (by 6–56% in rounds on the benchmark machine, at any thread priority: BENCHMARKS.md), while beside a slower upload it costs nothing.
  * The caller feeds it the bytes sent every {@link paceWindowMillis} ({@link sample}) and {@link release}s it when
  * the upload ends. It starts waiting (unless `yieldAbove` is `Infinity`), runs once two windows in a row are below
  * half of `yieldAbove`, and waits again when one is at or above it. Both margins are there because an md5 that
@@ -93,6 +93,8 @@ export class Pace {
   private ran: (() => void) | undefined
   /** Resolved the first time the digest may run. */
   readonly running = new Promise<void>((resolve) => this.ran = resolve)
+  /** The bytes hashed when {@link release} was called (`undefined` before). */
+  hashedAtRelease: number | undefined
   constructor(readonly yieldAbove: number) {
     this.set(yieldAbove !== Infinity)
   }
@@ -118,10 +120,7 @@ export class Pace {
     else if (this.slow >= 2) this.set(false)
   }
 
-  /** The bytes hashed when {@link release} was called (`undefined` before). */
-  hashedAtRelease: number | undefined
-
-  /** The upload is over (or stopped): the digest runs to its end. */
+  /** The upload is done: the digest runs to its end. */
   release(): void {
     if (this.released) return
     this.released = true
