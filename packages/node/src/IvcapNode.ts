@@ -49,6 +49,12 @@ export interface Options extends NodeConfig.Options, Omit<IvcapClient.Options, "
    * `<user config dir>/ivcap-sdk/bulk`. Created on first use.
    */
   readonly bulkStateDir?: string | undefined
+  /**
+   * The options of the `Marker.layerBackground` the layer provides: how many markers may be left to finish after
+   * `uploadFile` returns (`limit`, default 2) and the upload rate at which their md5 waits for the upload
+   * (`yieldAbove`, default 128 MiB/s; `Infinity` hashes beside every upload, for the shortest total time).
+   */
+  readonly markers?: Marker.BackgroundOptions | undefined
 }
 
 /** Everything {@link layer} provides. @since 0.1.0 */
@@ -74,13 +80,15 @@ export type LayerError = ConfigError.ConfigError | NodeConfig.TokenExpired
  * `Marker.layerBackground()` (a large file's upload marker written after `uploadFile` returns; the layer's release
  * waits for those in flight).
  */
-const layerRuntime: Layer.Layer<HttpClient.HttpClient | UploadSource.IterableBodies | FileSystem.FileSystem | Path.Path | Marker.Background> =
+const layerRuntime = (
+  markers: Marker.BackgroundOptions | undefined
+): Layer.Layer<HttpClient.HttpClient | UploadSource.IterableBodies | FileSystem.FileSystem | Path.Path | Marker.Background> =>
   Layer.mergeAll(
     NodeHttp.layer,
     Layer.succeed(UploadSource.IterableBodies, true),
     NodeFileSystem.layer,
     NodePath.layer,
-    Marker.layerBackground()
+    Marker.layerBackground(markers)
   )
 
 /**
@@ -185,12 +193,12 @@ export const layerFileStore = (directory: string): Layer.Layer<KeyValueStore.Key
  * @since 0.1.0
  */
 export const layerPlatform = (
-  options: Pick<Options, "uploadStateDir" | "bulkStateDir" | "platform"> = {}
+  options: Pick<Options, "uploadStateDir" | "bulkStateDir" | "platform" | "markers"> = {}
 ): Layer.Layer<Exclude<Services, IvcapClient.IvcapClient>, ConfigError.ConfigError> =>
   Layer.merge(
     Layer.unwrapEffect(Effect.map(uploadStateDir(options), layerUploadStore)),
     Layer.unwrapEffect(Effect.map(bulkStateDir(options), layerProgressStore))
-  ).pipe(Layer.provideMerge(layerRuntime))
+  ).pipe(Layer.provideMerge(layerRuntime(options.markers)))
 
 /**
  * The `UploadStore` (unfinished uploads, for resuming across runs) on files in `directory`.
@@ -232,7 +240,7 @@ const apiVersionConfig = (option: IvcapClient.ApiVersion | "auto" | undefined) =
  * @since 0.1.0
  */
 export const layer = (options: Options = {}): Layer.Layer<Services, LayerError> => {
-  const { accountId: _a, bulkStateDir: _b, cliConfigDir: _c, context: _x, platform: _p, token: _t, uploadStateDir: _u, url: _url, ...client } = options
+  const { accountId: _a, bulkStateDir: _b, cliConfigDir: _c, context: _x, markers: _m, platform: _p, token: _t, uploadStateDir: _u, url: _url, ...client } = options
   const clientLayer = Layer.unwrapEffect(
     Effect.map(Effect.all([NodeConfig.resolve(options), apiVersionConfig(options.apiVersion)]), ([resolved, apiVersion]) =>
       IvcapClient.layer({ ...client, apiVersion, url: resolved.url, accountId: resolved.accountId }).pipe(

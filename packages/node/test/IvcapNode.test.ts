@@ -11,7 +11,7 @@ import { expect, layer } from "@effect/vitest"
 import { Service } from "@ivcap/core"
 import { Emulator } from "@ivcap/emulator"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
-import { IvcapNode, NodeTransfer } from "@ivcap/node"
+import { IvcapNode, Marker, NodeTransfer } from "@ivcap/node"
 import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -94,6 +94,19 @@ layer(EmulatorServer.layer().pipe(Layer.provideMerge(NodeFileSystem.layer), Laye
       const error = yield* Effect.flip(names.pipe(Effect.provide(IvcapNode.layerConfig(config)), env))
       expect(error._tag).toBe("RequestTimeout")
       yield* emulator.faults.reset
+    })))
+
+  it.effect("the markers option configures the layer's Marker.Background (limit, yieldAbove); the defaults otherwise", () =>
+    live(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const { url } = yield* EmulatorServer.EmulatorServer
+      const env = withEnv({ IVCAP_URL: url, IVCAP_JWT: emulator.token, IVCAP_CLI_CONFIG_DIR: "/nonexistent" })
+      const background = Effect.map(Marker.Background, (writes) => ({ limit: writes?.limit, yieldAbove: writes?.yieldAbove }))
+      expect(yield* background.pipe(Effect.provide(IvcapNode.layer({ markers: { limit: 1, yieldAbove: Infinity } })), env))
+        .toEqual({ limit: 1, yieldAbove: Infinity })
+      expect(yield* background.pipe(Effect.provide(IvcapNode.layer()), env)).toEqual({ limit: 2, yieldAbove: Marker.defaultYieldAbove })
+      expect(yield* background.pipe(Effect.provide(IvcapNode.layerPlatform({ markers: { yieldAbove: 0 } })), env))
+        .toEqual({ limit: 2, yieldAbove: 0 })
     })))
 
   it.effect("reads IVCAP_API_VERSION (an apiVersion option wins; a bad value is a ConfigError naming it)", () =>
