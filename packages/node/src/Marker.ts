@@ -133,7 +133,7 @@ export class Background extends Context.Reference<Background>()("@ivcap/node/Mar
 export interface BackgroundOptions {
   /**
    * How many markers may be in flight at once (default 2); an upload that finds as many in flight writes its own
-   * before it returns, so bulk uploads never pile up hashing threads.
+   * before it returns, so bulk uploads never pile up hashing threads. A value that is not a number is taken as 2.
    */
   readonly limit?: number | undefined
   /**
@@ -156,8 +156,8 @@ export interface BackgroundOptions {
  */
 export const defaultYieldAbove = 128 * 1024 * 1024
 
-/** `yieldAbove` as given, at least 0 (the default when it is not a number). */
-const yieldAbove = (given: number | undefined) => given === undefined || Number.isNaN(given) ? defaultYieldAbove : Math.max(0, given)
+/** An option as given, at least 0; `fallback` when it is not a number. */
+const orDefault = (given: number | undefined, fallback: number) => given === undefined || Number.isNaN(given) ? fallback : Math.max(0, given)
 
 /**
  * {@link Background} for the layer's lifetime. Its release waits for every marker in flight, unless the program was
@@ -172,7 +172,7 @@ export const layerBackground = (options: BackgroundOptions = {}): Layer.Layer<Ba
     Effect.gen(function*() {
       // The writes' own scope closes after the finalizer below has waited for them (finalizers run last-added first).
       const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-      const writes = new MarkerWrites(scope, Math.max(0, options.limit ?? 2), yieldAbove(options.yieldAbove))
+      const writes = new MarkerWrites(scope, orDefault(options.limit, 2), orDefault(options.yieldAbove, defaultYieldAbove))
       yield* Effect.addFinalizer((exit) => Exit.isInterrupted(exit) ? Effect.void : writes.all)
       return writes
     })
