@@ -168,8 +168,11 @@ const writeMarker = (
     yield* Effect.annotateCurrentSpan("ivcap.marker.md5", Option.isSome(known) ? "reused" : "computed")
     const md5 = Option.isSome(known) ? Effect.succeed(known.value) : yield* FileDigest.start(file, "md5", { background: left, pace })
     const artifact = yield* uploaded
-    // How much of the file the md5 had read when the upload ended (it waits while the upload runs fast).
-    if (pace !== undefined) yield* Effect.annotateCurrentSpan("ivcap.marker.md5.hashed_at_upload_end", pace.hashedAtRelease ?? 0)
+    // How far the md5 was when the upload ended (it waits while the upload runs fast; its worker starts late).
+    if (pace !== undefined) {
+      yield* Effect.annotateCurrentSpan("ivcap.marker.md5.hashed_at_upload_end", pace.hashedAtRelease ?? 0)
+      yield* Effect.annotateCurrentSpan("ivcap.marker.md5.worker_started_during_upload", pace.startedAtRelease === true)
+    }
     const { digest, size } = yield* md5
     // A file that changed size meanwhile gets no marker: its md5 would not be the uploaded content's.
     if (Option.isSome(sent) && size !== sent.value) {

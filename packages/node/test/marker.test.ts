@@ -248,8 +248,9 @@ describe("FileDigest.Pace", () => {
 
 layer(layerNode)("uploadFile with Marker.Background", (it) => {
   const large = FileDigest.inThreadBytes + 1234
-  const hashedAtUploadEnd = (before: number) =>
-    capture.spans.slice(before).filter((s) => s.name === "ivcap.NodeTransfer.uploadFile.marker").map((s) => /"ivcap\.marker\.md5\.hashed_at_upload_end":(\d+)/.exec(s.text)?.[1])
+  const markerSpans = (before: number) => capture.spans.slice(before).filter((s) => s.name === "ivcap.NodeTransfer.uploadFile.marker")
+  const hashedAtUploadEnd = (before: number) => markerSpans(before).map((s) => /"ivcap\.marker\.md5\.hashed_at_upload_end":(\d+)/.exec(s.text)?.[1])
+  const workerStarted = (before: number) => markerSpans(before).map((s) => /"ivcap\.marker\.md5\.worker_started_during_upload":(true|false)/.exec(s.text)?.[1])
 
   it.effect("beside a fast upload the md5 waits for its end (yieldAbove 0: nothing hashed before), then the marker follows", () =>
     observed(Effect.gen(function*() {
@@ -261,6 +262,8 @@ layer(layerNode)("uploadFile with Marker.Background", (it) => {
         expect(fs.readFileSync(markerFile, "utf8")).toBe(`${digest("md5", bytes)}|${artifact.id}\n`)
       }).pipe(Effect.provide(Marker.layerBackground({ yieldAbove: 0 })))
       expect(hashedAtUploadEnd(before)).toEqual(["0"])
+      // Its worker was not even started before the upload ended.
+      expect(workerStarted(before)).toEqual(["false"])
     })))
 
   it.effect("beside a slow upload (below the default yieldAbove) the md5 runs: the whole file is hashed when the upload ends", () =>
@@ -275,6 +278,7 @@ layer(layerNode)("uploadFile with Marker.Background", (it) => {
       yield* emulator.faults.reset
       expect(fs.readFileSync(markerFile, "utf8")).toBe(`${digest("md5", bytes)}|${artifact.id}\n`)
       expect(hashedAtUploadEnd(before)).toEqual([String(large)])
+      expect(workerStarted(before)).toEqual(["true"])
     })))
 
   it.effect("an upload interrupted while its md5 waits stops the md5: no marker, and the layer's release does not hang", () =>

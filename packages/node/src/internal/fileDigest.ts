@@ -95,6 +95,10 @@ export class Pace {
   readonly running = new Promise<void>((resolve) => this.ran = resolve)
   /** The bytes hashed when {@link release} was called (`undefined` before). */
   hashedAtRelease: number | undefined
+  /** Whether the worker had started when {@link release} was called (`undefined` before). */
+  startedAtRelease: boolean | undefined
+  /** Set when the worker starts (it starts once the digest first may run). */
+  started = false
   constructor(readonly yieldAbove: number) {
     this.set(yieldAbove !== Infinity)
   }
@@ -125,6 +129,7 @@ export class Pace {
     if (this.released) return
     this.released = true
     this.hashedAtRelease = this.hashedBytes
+    this.startedAtRelease = this.started
     this.set(false)
   }
 
@@ -181,7 +186,13 @@ export const start = (file: string, algorithm: "md5" | "sha256", options: Option
 const inWorker = (file: string, algorithm: "md5" | "sha256", nice: number, pace: Pace | undefined): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
   pace === undefined
     ? startWorker(file, algorithm, nice, undefined)
-    : Effect.map(Effect.forkScoped(Effect.zipRight(Effect.promise(() => pace.running), Effect.flatten(startWorker(file, algorithm, nice, pace)))), Fiber.join)
+    : Effect.map(
+      Effect.forkScoped(Effect.promise(() => pace.running).pipe(
+        Effect.zipRight(Effect.sync(() => pace.started = true)),
+        Effect.zipRight(Effect.flatten(startWorker(file, algorithm, nice, pace)))
+      )),
+      Fiber.join
+    )
 
 /** A worker hashing `file` now, stopped when the scope closes, and the effect that waits for its digest. */
 const startWorker = (file: string, algorithm: "md5" | "sha256", nice: number, pace: Pace | undefined): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
