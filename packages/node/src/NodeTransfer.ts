@@ -124,7 +124,7 @@ export const uploadFile = (
     const left = background !== undefined && large && Option.isNone(known) && background.hasRoom
     // A marker left to finish later hashes only while the upload is slow enough not to mind (FileDigest.Pace).
     const pace = left ? new FileDigest.Pace(background.yieldAbove) : undefined
-    const write = writeMarker(file, source.size, Deferred.await(uploaded), known, left, pace)
+    const write = writeMarker(file, source.size, Deferred.await(uploaded), known, pace)
     const writing = left ? undefined : yield* Effect.forkScoped(write)
     if (left) yield* background.fork(absolute, write)
     const artifact = yield* (pace === undefined ? Upload.upload(source, options) : paced(pace, source, options))
@@ -153,25 +153,24 @@ const paced = (pace: FileDigest.Pace, source: UploadSource.UploadSource, options
 
 /**
  * The marker of `file` once `uploaded` gives its artifact: the md5 `known` already, else started at once (a large
- * file's in a worker thread, stopped when `uploaded` does not come; at a lower priority when the marker is `left` to
- * finish after the call), the marker written when both are known. Never fails: what stops it is logged.
+ * file's in a worker thread, stopped when `uploaded` does not come; with a `pace` when the marker is left to finish
+ * after the call), the marker written when both are known. Never fails: what stops it is logged.
  */
 const writeMarker = (
   file: string,
   sent: Option.Option<number>,
   uploaded: Effect.Effect<Artifact.ArtifactDetails>,
   known: Option.Option<FileDigest.Digest>,
-  left: boolean,
   pace: FileDigest.Pace | undefined
 ): Effect.Effect<void, never, FileSystem.FileSystem | Path.Path> =>
   Effect.scoped(Effect.gen(function*() {
     yield* Effect.annotateCurrentSpan("ivcap.marker.md5", Option.isSome(known) ? "reused" : "computed")
-    const md5 = Option.isSome(known) ? Effect.succeed(known.value) : yield* FileDigest.start(file, "md5", { background: left, pace })
+    const md5 = Option.isSome(known) ? Effect.succeed(known.value) : yield* FileDigest.start(file, "md5", { pace })
     const artifact = yield* uploaded
     // How far the md5 was when the upload ended (it waits while the upload runs fast; its worker starts late).
-    if (pace !== undefined) {
-      yield* Effect.annotateCurrentSpan("ivcap.marker.md5.hashed_at_upload_end", pace.hashedAtRelease ?? 0)
-      yield* Effect.annotateCurrentSpan("ivcap.marker.md5.worker_started_during_upload", pace.startedAtRelease === true)
+    if (pace?.atRelease !== undefined) {
+      yield* Effect.annotateCurrentSpan("ivcap.marker.md5.hashed_at_upload_end", pace.atRelease.hashed)
+      yield* Effect.annotateCurrentSpan("ivcap.marker.md5.worker_started_during_upload", pace.atRelease.started)
     }
     const { digest, size } = yield* md5
     // A file that changed size meanwhile gets no marker: its md5 would not be the uploaded content's.

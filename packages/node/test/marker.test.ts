@@ -217,7 +217,7 @@ describe("FileDigest.Pace", () => {
     expect(pace.waiting).toBe(true)
     pace.release()
     expect(pace.waiting).toBe(false)
-    expect(pace.hashedAtRelease).toBe(0) // no worker reads this pace
+    expect(pace.atRelease).toEqual({ hashed: 0, started: false }) // no worker reads this pace
     pace.sample(400 * MiB, 3500)
     expect(pace.waiting).toBe(false)
   })

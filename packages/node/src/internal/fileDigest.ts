@@ -58,11 +58,9 @@ export interface Digest {
 /** How to hash. */
 export interface Options {
   /**
-   * Run a worker at the lowest CPU priority (nice 19, on Linux, where it is the thread's own): for work that may
-   * finish after what it runs beside (an upload's marker left to the background), so it slows that down less.
+   * Hash in the background: only while this pace lets it (see {@link Pace}), and in a worker at the lowest CPU
+   * priority (nice 19, on Linux, where it is the thread's own). Ignored for a file hashed on this thread.
    */
-  readonly background?: boolean | undefined
-  /** Hash (in a worker) only while this pace lets it: see {@link Pace}. Ignored for a file hashed on this thread. */
   readonly pace?: Pace | undefined
 }
 
@@ -72,8 +70,8 @@ export const paceWindowMillis = 250
 /**
  * Lets a worker's digest wait while an upload of the same machine runs at or above `yieldAbove` bytes per second:
  * an upload that fast is using the CPUs (a local server, a very fast link), and an md5 beside it slows it down
- * (by 6–56% in rounds on the benchmark machine, at any thread priority: BENCHMARKS.md), while beside a slower upload it costs nothing.
- * The caller feeds it the bytes sent every {@link paceWindowMillis} ({@link sample}) and {@link release}s it when
+ * (by 6–56% in rounds on the benchmark machine, at any thread priority: BENCHMARKS.md), while beside a slower upload
+ * it costs nothing. The caller feeds it the bytes sent every {@link paceWindowMillis} ({@link sample}) and {@link release}s it when
  * the upload ends. It starts waiting (unless `yieldAbove` is `Infinity`), runs once two windows in a row are below
  * half of `yieldAbove`, and waits again when one is at or above it. Both margins are there because an md5 that
  * starts beside a fast upload slows it, and a slower rate would then keep it running: an upload's first window is
@@ -87,18 +85,15 @@ export class Pace {
   private readonly state = new Int32Array(this.shared, 0, 1)
   private readonly hashed = new BigInt64Array(this.shared, 8, 1)
   private last: { readonly sent: number; readonly at: number } | undefined
-  private released = false
   /** Windows in a row below half of `yieldAbove`. */
   private slow = 0
   private ran: (() => void) | undefined
   /** Resolved the first time the digest may run. */
   readonly running = new Promise<void>((resolve) => this.ran = resolve)
-  /** The bytes hashed when {@link release} was called (`undefined` before). */
-  hashedAtRelease: number | undefined
-  /** Whether the worker had started when {@link release} was called (`undefined` before). */
-  startedAtRelease: boolean | undefined
   /** Set when the worker starts (it starts once the digest first may run). */
   started = false
+  /** How far the digest was when {@link release} was called: the bytes hashed and whether the worker had started. */
+  atRelease: { readonly hashed: number; readonly started: boolean } | undefined
   constructor(readonly yieldAbove: number) {
     this.set(yieldAbove !== Infinity)
   }
@@ -117,7 +112,7 @@ export class Pace {
   sample(sent: number, now: number): void {
     const last = this.last
     this.last = { sent, at: now }
-    if (last === undefined || this.released || now <= last.at) return
+    if (last === undefined || this.atRelease !== undefined || now <= last.at) return
     const rate = (sent - last.sent) / ((now - last.at) / 1000)
     this.slow = rate < this.yieldAbove / 2 ? this.slow + 1 : 0
     if (rate >= this.yieldAbove) this.set(true)
@@ -126,10 +121,8 @@ export class Pace {
 
   /** The upload is done: the digest runs to its end. */
   release(): void {
-    if (this.released) return
-    this.released = true
-    this.hashedAtRelease = this.hashedBytes
-    this.startedAtRelease = this.started
+    if (this.atRelease !== undefined) return
+    this.atRelease = { hashed: this.hashedBytes, started: this.started }
     this.set(false)
   }
 
@@ -139,7 +132,7 @@ export class Pace {
   }
 }
 
-/** The nice value of a background worker (measured against 10 and 0 in BENCHMARKS.md, "Upload: the marker"). */
+/** The nice value of a paced worker (measured against 10 and 0 in BENCHMARKS.md, "Upload: the marker"). */
 const backgroundNice = 19
 
 /** Files up to this size (8 MiB, about 12 ms of md5) are hashed on the calling thread, larger ones in a worker. */
@@ -171,34 +164,41 @@ const inThread = (file: string, algorithm: string): Promise<Digest> =>
 /**
  * Starts hashing `file` and returns the effect that waits for the digest (hex) and the size hashed: on this thread
  * when the file is small (see {@link inThreadBytes}; then when the result is awaited), else in a worker thread
- * started at once and stopped when the scope closes, finished or not (an upload that fails or is interrupted).
+ * started at once (a paced one once its pace first lets it run) and stopped when the scope closes, finished or not
+ * (an upload that fails or is interrupted).
  */
 export const start = (file: string, algorithm: "md5" | "sha256", options: Options = {}): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
   Effect.flatMap(Effect.promise(() => fs.promises.stat(file).then((s) => s.size, () => -1)), (size) =>
     size <= inThreadBytes // includes a file that cannot be read (-1): the read says why
       ? Effect.succeed(Effect.tryPromise({ try: () => inThread(file, algorithm), catch: (cause) => fail(file)(`cannot compute the ${algorithm}`, cause) }))
-      : inWorker(file, algorithm, options.background === true ? backgroundNice : 0, options.pace))
+      : inWorker(file, algorithm, options.pace))
 
 /**
  * Hashing in a worker thread, stopped when the scope closes. A paced one's worker (about 70 ms of CPU to start)
  * starts only once its pace first lets it run: beside a fast upload, after the upload.
  */
-const inWorker = (file: string, algorithm: "md5" | "sha256", nice: number, pace: Pace | undefined): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
+const inWorker = (file: string, algorithm: "md5" | "sha256", pace: Pace | undefined): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
   pace === undefined
-    ? startWorker(file, algorithm, nice, undefined)
+    ? startWorker(file, algorithm, undefined)
     : Effect.map(
       Effect.forkScoped(Effect.promise(() => pace.running).pipe(
         Effect.zipRight(Effect.sync(() => pace.started = true)),
-        Effect.zipRight(Effect.flatten(startWorker(file, algorithm, nice, pace)))
+        Effect.zipRight(Effect.flatten(startWorker(file, algorithm, pace)))
       )),
       Fiber.join
     )
 
-/** A worker hashing `file` now, stopped when the scope closes, and the effect that waits for its digest. */
-const startWorker = (file: string, algorithm: "md5" | "sha256", nice: number, pace: Pace | undefined): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
+/**
+ * A worker hashing `file` now (a paced one at {@link backgroundNice}), stopped when the scope closes, and the effect
+ * that waits for its digest.
+ */
+const startWorker = (file: string, algorithm: "md5" | "sha256", pace: Pace | undefined): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
-      Effect.sync(() => new Worker(program, { eval: true, workerData: { path: file, algorithm, nice, pace: pace?.shared } })),
+      Effect.sync(() => {
+        const nice = pace === undefined ? 0 : backgroundNice
+        return new Worker(program, { eval: true, workerData: { path: file, algorithm, nice, pace: pace?.shared } })
+      }),
       (worker) => Effect.promise(() => worker.terminate())
     ),
     (worker) => {
