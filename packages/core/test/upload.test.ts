@@ -462,6 +462,65 @@ layer(Layer.empty)("Upload against a scripted tus server", (it) => {
       expect(server.seen.filter((r) => r.method === "PATCH").length).toBe(5)
     })))
 
+  /**
+   * `Upload.upload` of `source` (64 KiB chunks) against a server that creates the upload, confirms the first
+   * PATCH, fails the second with a 500 and then answers HEAD with `head`: the outcome and the methods seen.
+   */
+  const createdThenLied = (source: UploadSource.UploadSource, head: Record<string, string>) =>
+    Effect.gen(function*() {
+      let patches = 0
+      const server = yield* scriptedServer((request, _i, res) => {
+        const id = "urn:ivcap:artifact:00000000-0000-4000-8000-000000000098"
+        const record = (status: string) => JSON.stringify({ id, status, size: Number(head["upload-offset"]), "data-href": `http://${request.headers.host}/files/1`, links: [] })
+        if (request.method === "POST") return void res.writeHead(201, { "content-type": "application/json" }).end(record("pending"))
+        if (request.method === "GET") return void res.writeHead(200, { "content-type": "application/json" }).end(record("ready"))
+        if (request.method === "HEAD") return void res.writeHead(200, { "tus-resumable": "1.0.0", ...head }).end()
+        patches++
+        if (patches === 1) return void res.writeHead(204, { "tus-resumable": "1.0.0", "upload-offset": String(request.body.length) }).end()
+        res.writeHead(500).end()
+      })
+      const client = IvcapClient.layer({ url: server.url, token: "t", retry: false }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+      const outcome = yield* Effect.either(Upload.upload(source, { chunkSize: 64 * KiB, retry: quickRetry }).pipe(Effect.provide(client)))
+      return { outcome, methods: server.seen.map((r) => r.method) }
+    })
+
+  it.effect("an upload of unknown length is not complete because the server reports a length the source goes past (UploadOffsetMismatch)", () =>
+    live(Effect.gen(function*() {
+      const pieces = [randomBytes(64 * KiB), randomBytes(64 * KiB), randomBytes(64 * KiB)]
+      const { methods, outcome } = yield* createdThenLied(
+        UploadSource.fromStream(Stream.fromIterable(pieces), { name: "s.bin" }),
+        { "upload-offset": String(64 * KiB), "upload-length": String(64 * KiB) }
+      )
+      assert(outcome._tag === "Left")
+      expect(outcome.left._tag).toBe("UploadOffsetMismatch")
+      expect(outcome.left.message).toContain("the source has more")
+      expect(methods).toEqual(["POST", "PATCH", "PATCH", "HEAD"])
+    })))
+
+  it.effect("an upload of unknown length whose declaring PATCH lost its answer ends once the server reports that length", () =>
+    live(Effect.gen(function*() {
+      const { methods, outcome } = yield* createdThenLied(
+        UploadSource.fromStream(Stream.make(randomBytes(64 * KiB)), { name: "s.bin" }),
+        { "upload-offset": String(64 * KiB), "upload-length": String(64 * KiB) }
+      )
+      assert(outcome._tag === "Right")
+      expect(outcome.right.size).toBe(64 * KiB)
+      // the second PATCH was the empty one declaring the length
+      expect(methods).toEqual(["POST", "PATCH", "PATCH", "HEAD", "GET"])
+    })))
+
+  it.effect("an upload this call created cannot be further on the server than this call sent (UploadOffsetMismatch)", () =>
+    live(Effect.gen(function*() {
+      const { methods, outcome } = yield* createdThenLied(
+        UploadSource.fromBytes(randomBytes(200 * KiB)),
+        { "upload-offset": String(200 * KiB), "upload-length": String(200 * KiB) }
+      )
+      assert(outcome._tag === "Left")
+      expect(outcome.left._tag).toBe("UploadOffsetMismatch")
+      expect(outcome.left.message).toContain(`beyond the ${128 * KiB} bytes sent to it`)
+      expect(methods).toEqual(["POST", "PATCH", "PATCH", "HEAD"])
+    })))
+
   it.effect("Upload.TransferRequests is set for every request of an upload (create, PATCH, HEAD, record read) and for nothing else", () =>
     live(Effect.gen(function*() {
       const seen: Array<readonly [string, boolean]> = []

@@ -221,6 +221,8 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
     let total = options.length
     let confirmed = 0
     let sent = 0
+    /** The furthest byte this call has sent (what the server can hold at most, for an upload this call created). */
+    let highWater = 0
     const report = Effect.suspend(() => options.onProgress(new Progress({ sent, confirmed, total })))
     const mismatch = (server: number, message: string) =>
       new UploadOffsetMismatch({ url, confirmed, server, ...Option.match(total, { onNone: () => ({}), onSome: (length) => ({ length }) }), message })
@@ -234,7 +236,19 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
       if (Option.isSome(total) && Option.isSome(state.length) && total.value !== state.length.value) {
         return yield* mismatch(state.offset, `the server expects ${state.length.value} bytes, the source has ${total.value}`)
       }
-      if (Option.isNone(total) && Option.isSome(state.length) && state.offset === state.length.value) total = state.length
+      if (Option.isSome(options.offset) && state.offset > Math.max(options.offset.value, highWater)) {
+        // Created by this call: the server cannot hold more than was sent to it.
+        return yield* mismatch(state.offset, `the server is at byte ${state.offset}, beyond the ${Math.max(options.offset.value, highWater)} bytes sent to it`)
+      }
+      if (Option.isNone(total) && Option.isSome(state.length) && state.offset === state.length.value) {
+        // A length the server reports for an upload of unknown length was declared by an earlier attempt's last
+        // PATCH; the upload is complete only if the source really ends there.
+        const rest = yield* reader.read(state.offset, 1)
+        if (rest.length > 0) {
+          return yield* mismatch(state.offset, `the server says the upload is complete at ${state.offset} bytes, the source has more`)
+        }
+        total = state.length
+      }
       if (Option.isSome(total) && state.offset > total.value) {
         return yield* mismatch(state.offset, `the server is at byte ${state.offset}, beyond the length ${total.value}`)
       }
@@ -259,6 +273,7 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
     let renewedSinceProgress = false
     const onSent = (bytes: number) => Effect.suspend(() => {
       sent += bytes
+      highWater = Math.max(highWater, sent)
       return report
     })
 
