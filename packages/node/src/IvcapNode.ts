@@ -57,9 +57,10 @@ export interface Options extends NodeConfig.Options, Omit<IvcapClient.Options, "
   readonly markers?: Marker.BackgroundOptions | undefined
 }
 
-/** Everything {@link layer} provides. @since 0.1.0 */
+/** Everything {@link layer} provides (`Credentials` too, so a program can `set` a new token after a re-login). @since 0.1.0 */
 export type Services =
   | IvcapClient.IvcapClient
+  | Credentials.Credentials
   | HttpClient.HttpClient
   | FileSystem.FileSystem
   | Path.Path
@@ -194,7 +195,7 @@ export const layerFileStore = (directory: string): Layer.Layer<KeyValueStore.Key
  */
 export const layerPlatform = (
   options: Pick<Options, "uploadStateDir" | "bulkStateDir" | "platform" | "markers"> = {}
-): Layer.Layer<Exclude<Services, IvcapClient.IvcapClient>, ConfigError.ConfigError> =>
+): Layer.Layer<Exclude<Services, IvcapClient.IvcapClient | Credentials.Credentials>, ConfigError.ConfigError> =>
   Layer.merge(
     Layer.unwrapEffect(Effect.map(uploadStateDir(options), layerUploadStore)),
     Layer.unwrapEffect(Effect.map(bulkStateDir(options), layerProgressStore))
@@ -244,7 +245,7 @@ export const layer = (options: Options = {}): Layer.Layer<Services, LayerError> 
   const clientLayer = Layer.unwrapEffect(
     Effect.map(Effect.all([NodeConfig.resolve(options), apiVersionConfig(options.apiVersion)]), ([resolved, apiVersion]) =>
       IvcapClient.layer({ ...client, apiVersion, url: resolved.url, accountId: resolved.accountId }).pipe(
-        Layer.provide(layerCredentials(resolved))
+        Layer.provideMerge(layerCredentials(resolved))
       ))
   )
   return clientLayer.pipe(Layer.provideMerge(layerPlatform(options)))

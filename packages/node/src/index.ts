@@ -46,6 +46,8 @@ export * as Credentials from "@ivcap/core/Credentials"
 export * as Download from "@ivcap/core/Download"
 /** The client service and its options. @since 0.1.0 */
 export * as IvcapClient from "@ivcap/core/IvcapClient"
+/** Jobs (API v0.44+): request, wait, events, output. @since 0.2.0 */
+export * as Job from "@ivcap/core/Job"
 /** The SDK's typed errors. @since 0.1.0 */
 export * as IvcapError from "@ivcap/core/IvcapError"
 /** Orders: place, follow, products. @since 0.1.0 */

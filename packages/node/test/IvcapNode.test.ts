@@ -8,7 +8,7 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import { expect, layer } from "@effect/vitest"
-import { Service } from "@ivcap/core"
+import { Credentials, Service } from "@ivcap/core"
 import { Emulator } from "@ivcap/emulator"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
 import { IvcapNode, Marker, NodeTransfer } from "@ivcap/node"
@@ -17,6 +17,7 @@ import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestServices from "effect/TestServices"
@@ -108,6 +109,25 @@ layer(EmulatorServer.layer().pipe(Layer.provideMerge(NodeFileSystem.layer), Laye
       expect(yield* background.pipe(Effect.provide(IvcapNode.layerPlatform({ markers: { yieldAbove: 0 } })), env))
         .toEqual({ limit: 2, yieldAbove: 0 })
     })))
+
+  it.effect("provides its Credentials: a token set after a refusal is the one the next request sends", () =>
+    live(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const { url } = yield* EmulatorServer.EmulatorServer
+      const env = withEnv({ IVCAP_URL: url, IVCAP_JWT: "not-the-emulator-token", IVCAP_CLI_CONFIG_DIR: "/nonexistent" })
+      yield* Effect.gen(function*() {
+        expect((yield* Effect.flip(names))._tag).toBe("Unauthorized")
+        const credentials = yield* Credentials.Credentials
+        yield* credentials.set({ accessToken: Redacted.make(emulator.token) })
+        expect((yield* names).length).toBeGreaterThan(0)
+      }).pipe(Effect.provide(IvcapNode.layer({ retry: false })), env)
+    })))
+
+  it("re-exports every module of @ivcap/core", async () => {
+    const core = await import("@ivcap/core")
+    const node: Record<string, unknown> = await import("@ivcap/node")
+    for (const name of Object.keys(core)) expect([name, node[name]]).toEqual([name, (core as Record<string, unknown>)[name]])
+  })
 
   it.effect("reads IVCAP_API_VERSION (an apiVersion option wins; a bad value is a ConfigError naming it)", () =>
     live(Effect.gen(function*() {
