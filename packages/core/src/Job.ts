@@ -428,11 +428,14 @@ const answer = (service: Urn.ServiceUrn, post: HttpClientRequest.HttpClientReque
         // `job-id` is optional in `JobRetryLaterT`; the location names the job too.
         const job = yield* decodeJobId(response, body.jobId ?? Option.getOrUndefined(Option.flatMap(Option.fromNullable(location), jobIdIn)), "202 job-id")
         const at = Option.getOrElse(serviceIn(location), () => owner)
+        // The server's hint is capped like a Retry-After (the client's `maxRetryAfter`): reading a job early is
+        // harmless, and a hint of years would park the wait.
+        const { maxRetryAfter } = yield* client.requestOptions
         return new Accepted({
           job,
           service: at,
           location: client.resolve(location ?? jobPath(at, job)),
-          retryLater: Duration.seconds(Math.max(0, body.retryLater ?? 0))
+          retryLater: Duration.min(Duration.seconds(Math.max(0, body.retryLater ?? 0)), maxRetryAfter)
         })
       }
       case 400: {
@@ -760,6 +763,10 @@ type Outcome =
 
 const integer = /^\d+$/
 
+/** The bounds of the reconnection time (the server's SSE `retry:`, default the lower one). */
+const reconnectFloor = 1000
+const reconnectCeiling = 30_000
+
 /**
  * A job's events as a Stream (`GET …/jobs/{job}/events`, Server-Sent Events), live as they happen, ending when
  * the job has finished and every event was delivered.
@@ -767,7 +774,10 @@ const integer = /^\d+$/
  * A dropped connection (or a failed reconnect) is retried on `reconnect` with `Last-Event-ID` set to the last
  * event delivered, so nothing is skipped; an event the server sends again (same sequence id, or a numeric id not
  * above the last) is dropped, so nothing is delivered twice. When a response ends normally the job is read: still
- * running → reconnect; finished → one last connection collects what is left, then the stream ends.
+ * running → reconnect; finished → one last connection collects what is left, then the stream ends. A reconnect
+ * waits until the reconnection time (the server's `retry:`, bounded to 1–30 s; default 1 s) has passed since the
+ * last connection opened, doubling it (up to 30 s) while connections keep ending without an event. A `200` that
+ * is not `text/event-stream` is a `DecodeError`.
  *
  * @example
  * Job.events(serviceId, jobId).pipe(Stream.runForEach((e) => Console.log(e.type, e.data)))
@@ -791,7 +801,9 @@ export const events = (serviceId: Urn.ServiceUrn | string, jobId: Urn.JobUrn | s
     const seen = new Set<string>(lastId === undefined ? [] : [lastId])
     let outcome: Outcome = { _tag: "Start" }
     let draining = false
-    let retryHint: Duration.Duration = Duration.seconds(1)
+    let retryHint = reconnectFloor
+    /** How many connections in a row ended without an event. */
+    let quiet = 0
 
     const isRepeat = (id: string) =>
       seen.has(id) || (lastId !== undefined && integer.test(id) && integer.test(lastId) && BigInt(id) <= BigInt(lastId))
@@ -840,12 +852,16 @@ export const events = (serviceId: Urn.ServiceUrn | string, jobId: Urn.JobUrn | s
         const open = client.call(req, (response) => {
           if (response.status === 204) return Effect.succeed(Stream.empty)
           if (response.status !== 200) return Http.failStatus(eventStatuses)(response)
+          const contentType = response.headers["content-type"]
+          if (contentType !== undefined && !/^\s*text\/event-stream\b/i.test(contentType)) {
+            return Effect.fail(new DecodeError({ method: "GET", url, message: `job events answered as ${contentType.slice(0, 80)}, not text/event-stream` }))
+          }
           const bytes = response.stream.pipe(
             Stream.mapError(Http.transportError),
             Stream.timeoutFail(() => new RequestTimeout({ method: "GET", url, timeout: idle }), idle)
           )
           return Effect.succeed(Sse.messages(bytes, { method: "GET", url }, (millis) => {
-            retryHint = Duration.millis(millis)
+            retryHint = Math.min(reconnectCeiling, Math.max(reconnectFloor, millis))
           }))
         }, { idempotent: false })
         return Stream.unwrap(open).pipe(
@@ -887,8 +903,14 @@ export const events = (serviceId: Urn.ServiceUrn | string, jobId: Urn.JobUrn | s
             }
             yield* waiter.reset
             if (checked.right.isFinished) draining = true
-            // A server that ends responses at once with nothing in them is not hammered.
-            else if (current.events === 0 && current.millis < Duration.toMillis(retryHint)) yield* Effect.sleep(retryHint)
+            else {
+              // A connection shorter than the reconnection time waits out the rest of it, so a server (or a proxy)
+              // that ends every response at once is not hammered; connections that keep ending without an event
+              // back off, doubling up to the ceiling. A long one (the server's max-wait-time) reconnects at once.
+              quiet = current.events === 0 ? quiet + 1 : 0
+              const wait = quiet === 0 ? retryHint : Math.min(reconnectCeiling, retryHint * 2 ** (quiet - 1))
+              if (current.millis < wait) yield* Effect.sleep(Duration.millis(wait - current.millis))
+            }
             return connection()
           })
         }
