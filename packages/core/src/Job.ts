@@ -552,11 +552,13 @@ export const page = (serviceId: Urn.ServiceUrn | string, options?: ListOptions):
 const outputStatuses = [403, 404, 422, 501] as const
 
 /** The errors of {@link output}. @since 0.2.0 */
-export type OutputError = Http.StatusError<(typeof outputStatuses)[number]> | JobFailed | JobNotFinished | InvalidArgument | TransportError | RequestTimeout
+export type OutputError = Http.StatusError<(typeof outputStatuses)[number]> | GetError | JobFailed | JobNotFinished | InvalidArgument | TransportError | RequestTimeout
 
 /**
- * A job's output (`GET …/jobs/{job}/output`): its result, or `None` when the job produced none (204). A job that
- * failed answers 400 (`job-request-error`) or 500 (`job-internal-error`): both are `JobFailed` with the message.
+ * A job's output (`GET …/jobs/{job}/output`): its result, or `None` when the finished job produced none. The API
+ * answers 204 both for that and for a job still running, so a 204 reads the job: one still running is
+ * `JobNotFinished` with its status. A job that failed answers 400 (`job-request-error`) or 500
+ * (`job-internal-error`): both are `JobFailed` with the message.
  *
  * @since 0.2.0
  */
@@ -571,7 +573,10 @@ export const output = (serviceId: Urn.ServiceUrn | string, jobId: Urn.JobUrn | s
         case 200:
           return Effect.map(readResult(response), Option.some) as Effect.Effect<Option.Option<JobResult>, OutputError>
         case 204:
-          return Effect.succeed(Option.none())
+          return Effect.flatMap(Effect.provideService(get(service, job, { withResultContent: false }), IvcapClient, client), (record) =>
+            record.isFinished
+              ? Effect.succeed(Option.none())
+              : Effect.fail(new JobNotFinished({ job, service, status: record.rawStatus })))
         case 202:
           return Effect.fail(new JobNotFinished({ job, service, status: "unknown" }))
         case 400:

@@ -201,6 +201,17 @@ layer(layerSuite())("Job", (it) => {
       yield* expectFailure(Job.get(echo, "urn:ivcap:order:1"), "InvalidArgument")
     }).pipe(TestServices.provideLive))
 
+  it.effect("output: a job still running is JobNotFinished with its status (the API's 204 says nothing more); a failed one JobFailed", () =>
+    Effect.gen(function*() {
+      yield* fresh
+      const running = yield* Job.request(slow, { seconds: 3000 })
+      const e = yield* expectFailure(Job.output(running.service, running.job), "JobNotFinished")
+      expect(["pending", "scheduled", "executing"]).toContain(e.status)
+      const failed = yield* Job.request(failing, {}, { schema: false })
+      yield* Effect.ignore(Job.wait(failed.service, failed.job, { schedule: poll }))
+      yield* expectFailure(Job.output(failed.service, failed.job), "JobFailed")
+    }).pipe(TestServices.provideLive))
+
   it.effect("interrupting a wait stops it: no further reads", () =>
     Effect.gen(function*() {
       yield* fresh
