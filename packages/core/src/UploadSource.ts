@@ -211,9 +211,11 @@ export const fromFile = (
     const paths = yield* PathService
     const absolute = paths.resolve(path)
     const description = `file ${absolute}`
-    const fail = (message: string) => (cause: unknown) => new SourceError({ source: description, message, cause })
+    // The message names the file and what went wrong (the cause's own message), so that printing it is enough.
+    const fail = (message: string) => (cause: unknown) =>
+      new SourceError({ source: description, message: `${message} ${absolute}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
     const info = yield* fs.stat(absolute).pipe(Effect.mapError(fail("cannot read the file")))
-    if (info.type !== "File") return yield* new SourceError({ source: description, message: `not a regular file (${info.type})` })
+    if (info.type !== "File") return yield* new SourceError({ source: description, message: `not a regular file (${info.type}): ${absolute}` })
     const size = Number(info.size)
     const mtime = Option.match(info.mtime, { onNone: () => undefined, onSome: (d) => d.getTime() })
     return fromRanges({
@@ -223,7 +225,7 @@ export const fromFile = (
       fingerprint: fileFingerprint(absolute, size, mtime),
       read: (offset, length) =>
         Effect.succeed(
-          fs.stream(absolute, { offset, bytesToRead: length, chunkSize: fileReadSize, bufferSize: fileReadAhead }).pipe(Stream.mapError(fail("read failed")))
+          fs.stream(absolute, { offset, bytesToRead: length, chunkSize: fileReadSize, bufferSize: fileReadAhead }).pipe(Stream.mapError(fail("cannot read the file")))
         )
     }, options)
   })

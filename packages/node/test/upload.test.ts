@@ -7,7 +7,7 @@ import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import { assert, expect, layer } from "@effect/vitest"
 import type { Upload } from "@ivcap/core"
 import { Emulator, Faults } from "@ivcap/emulator"
-import { NodeUpload } from "@ivcap/node"
+import { NodeFileSource, NodeUpload, UploadSource } from "@ivcap/node"
 import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -92,8 +92,15 @@ layer(layerNode)("NodeTransfer.uploadFile", (it) => {
     live(Effect.gen(function*() {
       yield* fresh
       const dir = yield* tempDir
-      const error = yield* Effect.flip(NodeTransfer.uploadFile(path.join(dir, "nope.bin")))
+      const missing = path.join(dir, "nope.bin")
+      const error = yield* Effect.flip(NodeTransfer.uploadFile(missing))
       assert(error._tag === "SourceError")
+      // the message alone says which file and why
+      expect(error.message).toContain(`cannot read the file ${missing}: ENOENT`)
+      const folder = yield* Effect.flip(NodeFileSource.fromFile(dir))
+      expect(folder.message).toBe(`not a regular file: ${dir}`)
+      const core = yield* Effect.flip(UploadSource.fromFile(missing))
+      expect(core.message).toContain(`cannot read the file ${missing}: `)
       expect(yield* (yield* Emulator.Emulator).requests.count()).toBe(0)
     })))
 })
