@@ -31,6 +31,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { digestKey } from "./internal/digest.js"
+import { InvalidArgument } from "./IvcapError.js"
 import type * as Paging from "./Paging.js"
 import type { StringStore } from "./UploadStore.js"
 import { memoryStrings } from "./UploadStore.js"
@@ -65,19 +66,28 @@ export interface Source<A, E, R> {
 
 /**
  * A paged listing as a source: `pages(cursor)` lists from a page cursor (`undefined`: the first page), e.g.
- * `(cursor) => Aspect.listPages({ schema, cursor })`. The cursor of the first unfinished page is what the
- * checkpoint records.
+ * `(cursor) => Aspect.listPages({ schema, cursor })` or `(cursor) => Search.searchPages(query, { cursor })`. The
+ * cursor of the first unfinished page is what the checkpoint records. A function giving one page (`X.page`, an
+ * `Effect`, which TypeScript also takes for a one-element Stream) would make the run end after that page: it is
+ * refused with `InvalidArgument`.
  *
  * @example
  * Bulk.fromPages((cursor) => Artifact.listPages({ cursor }))
  * @since 0.1.0
  */
-export const fromPages = <A, E, R>(pages: (cursor: string | undefined) => Stream.Stream<Paging.Page<A>, E, R>): Source<A, E, R> => ({
-  segments: (from) =>
-    Stream.mapAccum(pages(from), from, (cursor, page) => {
+export const fromPages = <A, E, R>(
+  pages: (cursor: string | undefined) => Stream.Stream<Paging.Page<A>, E, R>
+): Source<A, E | InvalidArgument, R> => ({
+  segments: (from) => {
+    const listing = pages(from)
+    if (Effect.isEffect(listing)) {
+      return Stream.fail(new InvalidArgument({ argument: "pages", message: "Bulk.fromPages needs a Stream of pages (X.listPages), not one page (X.page)" }))
+    }
+    return Stream.mapAccum(listing, from, (cursor, page) => {
       const next = Option.getOrUndefined(page.next)
       return [next, { from: cursor, next, items: page.items }]
     })
+  }
 })
 
 const positionOf = (from: string | undefined): number => {

@@ -68,6 +68,16 @@ layer(layerHttp().pipe(Layer.provideMerge(Bulk.layerMemoryStore)))("Bulk", (it) 
       expect(Option.isNone(yield* Bulk.checkpoint("all-once"))).toBe(true)
     }))
 
+  it.effect("fromPages refuses a one-page function (X.page, an Effect) with InvalidArgument instead of stopping after a page", () =>
+    Effect.gen(function*() {
+      yield* seed
+      const onePage = Bulk.fromPages((cursor) => Aspect.page({ schema: input, cursor, pageSize: 20 }))
+      const error = yield* Effect.flip(Bulk.run(onePage, options("one-page")))
+      expect(error._tag).toBe("InvalidArgument")
+      expect(error.message).toContain("X.listPages")
+      expect((yield* written).size).toBe(0)
+    }))
+
   it.effect("a failing item is reported with its typed error and the others go on; the failures re-run alone", () =>
     Effect.gen(function*() {
       yield* seed
