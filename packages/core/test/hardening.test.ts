@@ -16,6 +16,7 @@ import * as Stream from "effect/Stream"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { expectFailure, fresh, layerSuite, requestCount, suiteToken } from "./utils/suite.js"
+import { scriptedServer } from "./utils/upload.js"
 
 /** A server on 127.0.0.1 that answers every request with `status` and an endless (or huge) JSON body. */
 const endlessServer = (status: number, prefix: string, declaredLength?: number) =>
@@ -64,6 +65,30 @@ const clientFor = (url: string, options: Partial<IvcapClient.Options> = {}) =>
   IvcapClient.layer({ url, token: "t", retry: false, timeout: "20 seconds", ...options }).pipe(Layer.provide(NodeHttpClient.layerUndici))
 
 layer(layerSuite())("hardening", (it) => {
+  it.scoped("a 404 where the API declares one is ResourceNotFound whatever its body (the API's, {message} alone, a proxy's page)", () =>
+    Effect.gen(function*() {
+      const bodies = [
+        ["application/json", JSON.stringify({ id: "urn:ivcap:aspect:x", message: "aspect not found" })],
+        ["application/json", JSON.stringify({ message: "no such thing" })],
+        ["text/html", "<html><body>404 Not Found</body></html>"],
+        ["text/plain", ""]
+      ] as const
+      let n = 0
+      const server = yield* scriptedServer((_request, _i, res) => {
+        const [type, body] = bodies[n++ % bodies.length]!
+        res.writeHead(404, { "content-type": type }).end(body)
+      })
+      const id = "urn:ivcap:aspect:00000000-0000-4000-8000-000000000001"
+      const errors = yield* Effect.forEach(bodies, () => Effect.flip(Aspect.get(id).pipe(Effect.provide(clientFor(server.url)))))
+      expect(errors.map((e) => e._tag)).toEqual(["ResourceNotFound", "ResourceNotFound", "ResourceNotFound", "ResourceNotFound"])
+      const [api, messageOnly, page, empty] = errors.map((e) => e as unknown as { id: string; message: string })
+      expect(api).toMatchObject({ id: "urn:ivcap:aspect:x", message: "aspect not found" })
+      expect(messageOnly!.id).toContain(`/1/aspects/${encodeURIComponent(id)}`)
+      expect(messageOnly!.message).toContain("no such thing")
+      expect(page!.message).toMatch(/^GET http:\/\/127\.0\.0\.1:\d+\/1\/aspects\/.*: not found \(404\) — <html>/)
+      expect(empty!.message).toMatch(/: not found \(404\)$/)
+    }))
+
   it.scoped("an endless JSON body ends in ResponseTooLarge naming the cap, once the count passes it (not retried)", () =>
     Effect.gen(function*() {
       const s = yield* endlessServer(200, "{\"items\":[\"")
