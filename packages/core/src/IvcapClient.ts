@@ -20,13 +20,14 @@ import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { defaultMaxResponseBytes, MaxResponseBytes } from "./internal/body.js"
 import * as Credentials from "./Credentials.js"
 import { authorize, authorized } from "./internal/authorize.js"
 import * as Gate from "./internal/gate.js"
+import { scrub } from "./internal/scrub.js"
 import { describe, transportError } from "./internal/http.js"
 import type { LoginRequired, TransportError } from "./IvcapError.js"
 import { isTransient, RequestTimeout, retryAfter } from "./IvcapError.js"
@@ -358,6 +359,11 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
       maxRetryAfter: defaults.maxRetryAfter
     })
     const requestOptions = Effect.map(CurrentRequestOptions, resolveOptions)
+    /** An error that quotes the token (a server echoing the request's headers in its answer) has it taken out. */
+    const withoutToken = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      Effect.catchAll(effect, (error) =>
+        Effect.flatMap(Effect.either(credentials.current), (stamp) =>
+          Effect.fail(Either.isRight(stamp) && Option.isSome(stamp.right) ? scrub(Redacted.value(stamp.right.value.token))(error) : error)))
 
     const call = <A, E, R>(
       request: HttpClientRequest.HttpClientRequest,
@@ -377,8 +383,8 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
           ? gate.enter((observe) => withTimeoutSignal(timeout, onTimeout, (signal) => handled(sendDirect(request, signal, observe))))
           : Gate.admitted(gate, signalAware ? withSignalTimeout(layered(), timeout, onTimeout) : Effect.timeoutFail(layered(), { duration: timeout, onTimeout }))
         const idempotent = callOptions?.idempotent ?? idempotentMethods.has(request.method)
-        if (!idempotent || retry === false) return attempt
-        return retryFailed(attempt, retry, (e) => isTransient(e) && Option.match(retryAfter(e), { onNone: () => true, onSome: (d) => Duration.lessThanOrEqualTo(d, maxRetryAfter) }))
+        if (!idempotent || retry === false) return withoutToken(attempt)
+        return withoutToken(retryFailed(attempt, retry, (e) => isTransient(e) && Option.match(retryAfter(e), { onNone: () => true, onSome: (d) => Duration.lessThanOrEqualTo(d, maxRetryAfter) })))
       })
 
     const apiVersion = options.apiVersion === undefined || options.apiVersion === "auto" ? Option.none() : Option.some(options.apiVersion)

@@ -23,7 +23,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
@@ -34,6 +33,7 @@ import { IvcapClient } from "./IvcapClient.js"
 import type { RequestTimeout, TransportError } from "./IvcapError.js"
 import { DecodeError, InvalidArgument, UnexpectedStatus } from "./IvcapError.js"
 import * as Paging from "./Paging.js"
+import { scrub } from "./internal/scrub.js"
 
 /** An expiry in Unix seconds (0 = never) as a time, when it is one a `DateTime` can hold. */
 const expiryOf = (seconds: number): Option.Option<DateTime.Utc> =>
@@ -154,40 +154,6 @@ const expiryTime = (options: SetOptions | undefined): Effect.Effect<number, Inva
       : yield* invalid(options?.expiresAt !== undefined ? "expiresAt" : "expiresIn", "the expiry must be a time after 1970")
   })
 
-/** What replaces a secret value found in an error. */
-const scrubbed = "<redacted>"
-
-const containsValue = (u: unknown, value: string): boolean => {
-  if (typeof u === "string") return u.includes(value)
-  if (u instanceof Error && (u.message.includes(value) || (u.stack ?? "").includes(value))) return true
-  try {
-    return (JSON.stringify(u) ?? "").includes(value) || String(u).includes(value)
-  } catch {
-    return true
-  }
-}
-
-/**
- * An error with every occurrence of `value` replaced (a server may echo a request's content in its message): its
- * string fields scrubbed and a `cause` that shows the value dropped, rebuilt with its own class so its tag, message
- * and stack are clean too. Errors without the value are returned as they are.
- */
-const scrub = (value: string) => <E>(error: E): E => {
-  if (value === "" || !Predicate.isObject(error) || !containsValue(error, value)) return error
-  const props: Record<string, unknown> = {}
-  // own names, not entries: an Error's `message` is not enumerable
-  for (const k of Object.getOwnPropertyNames(error)) {
-    if (k === "_tag" || k === "stack") continue
-    const v: unknown = (error as Record<string, unknown>)[k]
-    if (k === "cause") {
-      if (!containsValue(v, value)) props[k] = v
-      continue
-    }
-    props[k] = typeof v === "string" ? v.split(value).join(scrubbed) : v
-  }
-  const Ctor = (error as { constructor: new(props: Record<string, unknown>, disableValidation: boolean) => E }).constructor
-  return new Ctor(props, true)
-}
 
 /**
  * Sets a secret — creating it, or overwriting the one of that name (`POST /1/secrets` → 204). The value is sent in

@@ -9,9 +9,11 @@ import { expect, layer } from "@effect/vitest"
 import { Aspect, IvcapClient, Search, Service } from "@ivcap/core"
 import { Emulator, Faults, SeedData } from "@ivcap/emulator"
 import * as EmulatorServer from "@ivcap/emulator/EmulatorServer"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -65,6 +67,27 @@ const clientFor = (url: string, options: Partial<IvcapClient.Options> = {}) =>
   IvcapClient.layer({ url, token: "t", retry: false, timeout: "20 seconds", ...options }).pipe(Layer.provide(NodeHttpClient.layerUndici))
 
 layer(layerSuite())("hardening", (it) => {
+  it.scoped("a server that echoes the Authorization header in its answers does not get the token into the errors", () =>
+    Effect.gen(function*() {
+      const token = "tok-SECRET-7f3a9c"
+      let n = 0
+      const server = yield* scriptedServer((request, _i, res) => {
+        const echoed = String(request.headers["authorization"])
+        if (n++ % 2 === 0) res.writeHead(403, { "content-type": "text/plain" }).end(`nope, ${echoed}`)
+        else res.writeHead(200, { "content-type": "text/html" }).end(`<html>${echoed}</html>`)
+      })
+      const client = IvcapClient.layer({ url: server.url, token: Redacted.make(token), retry: false }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+      const id = "urn:ivcap:aspect:00000000-0000-4000-8000-000000000001"
+      const forbidden = yield* Effect.flip(Aspect.get(id).pipe(Effect.provide(client)))
+      const notJson = yield* Effect.flip(Aspect.get(id).pipe(Effect.provide(client)))
+      expect([forbidden._tag, notJson._tag]).toEqual(["UnexpectedStatus", "DecodeError"])
+      for (const error of [forbidden, notJson]) {
+        const shown = [String(error), JSON.stringify(error), error.message, Cause.pretty(Cause.fail(error))].join("\n")
+        expect(shown).not.toContain(token)
+        expect(shown).toContain("Bearer <redacted>")
+      }
+    }))
+
   it.scoped("a 404 where the API declares one is ResourceNotFound whatever its body (the API's, {message} alone, a proxy's page)", () =>
     Effect.gen(function*() {
       const bodies = [
@@ -120,11 +143,16 @@ layer(layerSuite())("hardening", (it) => {
 
   it.scoped("an endless error body is read only up to its excerpt", () =>
     Effect.gen(function*() {
-      const s = yield* endlessServer(404, "{\"id\":\"x\",\"message\":\"")
+      const s = yield* endlessServer(409, "{\"id\":\"x\",\"message\":\"")
       const e = yield* expectFailure(Service.get(SeedData.helloWorld.id).pipe(Effect.provide(clientFor(s.url))), "UnexpectedStatus")
-      expect(e.status).toBe(404)
+      expect(e.status).toBe(409)
       expect(e.body.length).toBeLessThanOrEqual(1025)
       expect(s.sent()).toBeLessThan(256 * 1024 * 1024)
+      // where a 404 is declared, the endless body becomes a ResourceNotFound quoting a bounded excerpt
+      const s404 = yield* endlessServer(404, "{\"id\":\"x\",\"message\":\"")
+      const notFound = yield* expectFailure(Service.get(SeedData.helloWorld.id).pipe(Effect.provide(clientFor(s404.url))), "ResourceNotFound")
+      expect(notFound.message.length).toBeLessThan(1024)
+      expect(s404.sent()).toBeLessThan(256 * 1024 * 1024)
     }))
 
   it.effect("maxResponseBytes must be a positive integer", () =>
