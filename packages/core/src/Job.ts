@@ -749,7 +749,7 @@ export interface EventsOptions {
   readonly lastEventId?: string | undefined
   /** When to reconnect after a failure; default {@link defaultReconnectSchedule}. When it ends, the stream fails with the last error. */
   readonly reconnect?: Schedule.Schedule<unknown, unknown> | undefined
-  /** A connection silent for this long is dropped and the job checked (default 60 s). */
+  /** A connection silent for this long is dropped and opened again, on `reconnect` (default 60 s). */
   readonly idleTimeout?: Duration.DurationInput | undefined
   /** The server's `max-wait-time` (seconds it waits for new events before it ends a response); its default is 30 s. */
   readonly maxWaitTime?: Duration.DurationInput | undefined
