@@ -382,8 +382,6 @@ const ok = "ok"
 const na = "n/a"
 const Decode = "DecodeError"
 const Unexpected = "UnexpectedStatus"
-// a 404 where the operation declares one, whatever its body (a proxy's HTML page here)
-const NotFound = "ResourceNotFound"
 const Paging = "PagingError"
 const Mismatch = "DownloadMismatch"
 
@@ -392,15 +390,15 @@ const Mismatch = "DownloadMismatch"
 const expected: Record<string, ReadonlyArray<string>> = {
   "Service.list": [ok, ok, ok, ok, ok, Decode, Decode, Decode, na, ok, Unexpected, ok, Paging, ok, Paging],
   "Aspect.list": [ok, ok, ok, ok, ok, Decode, Decode, Decode, na, ok, Unexpected, ok, Paging, ok, Paging],
-  "Service.get": [ok, ok, ok, ok, ok, Decode, Decode, Decode, ok, ok, NotFound, ok, na, na, na],
-  "Artifact.get": [ok, ok, ok, ok, ok, Decode, Decode, Decode, Decode, ok, NotFound, ok, na, na, na],
-  "Aspect.get": [ok, ok, ok, ok, ok, Decode, Decode, Decode, na, ok, NotFound, ok, na, na, na],
-  "Order.place": ["ServiceUnavailable", "RateLimited", "TransportError", "TransportError", "RequestTimeout", Decode, Decode, Decode, Decode, Unexpected, NotFound, ok, na, na, na],
+  "Service.get": [ok, ok, ok, ok, ok, Decode, Decode, Decode, ok, ok, Unexpected, ok, na, na, na],
+  "Artifact.get": [ok, ok, ok, ok, ok, Decode, Decode, Decode, Decode, ok, Unexpected, ok, na, na, na],
+  "Aspect.get": [ok, ok, ok, ok, ok, Decode, Decode, Decode, na, ok, Unexpected, ok, na, na, na],
+  "Order.place": ["ServiceUnavailable", "RateLimited", "TransportError", "TransportError", "RequestTimeout", Decode, Decode, Decode, Decode, Unexpected, Unexpected, ok, na, na, na],
   "Aspect.add": ["ServiceUnavailable", "RateLimited", "TransportError", "TransportError", "RequestTimeout", Decode, Decode, na, na, Unexpected, Unexpected, ok, na, na, na],
   "Upload.upload (create)": ["ServiceUnavailable", "RateLimited", "TransportError", "TransportError", "RequestTimeout", Decode, Decode, Decode, Decode, Unexpected, Unexpected, ok, na, na, na],
-  "NodeTransfer.uploadFile (PATCH)": [ok, ok, ok, ok, ok, ok, na, na, na, ok, NotFound, ok, na, na, na],
-  "Download.stream": [ok, ok, ok, ok, ok, Mismatch, na, na, na, ok, NotFound, Mismatch, na, na, na],
-  "NodeTransfer.downloadToFile": [ok, ok, ok, ok, ok, Mismatch, na, na, na, ok, NotFound, Mismatch, na, na, na]
+  "NodeTransfer.uploadFile (PATCH)": [ok, ok, ok, ok, ok, ok, na, na, na, ok, "ResourceNotFound", ok, na, na, na],
+  "Download.stream": [ok, ok, ok, ok, ok, Mismatch, na, na, na, ok, Unexpected, Mismatch, na, na, na],
+  "NodeTransfer.downloadToFile": [ok, ok, ok, ok, ok, Mismatch, na, na, na, ok, Unexpected, Mismatch, na, na, na]
 }
 
 /** One observed cell, as written to the summary. */
