@@ -190,16 +190,7 @@ export const failStatus = <S extends DeclaredStatus>(declared: ReadonlyArray<S>)
         case 403:
           return Option.map(decode(ForbiddenBody), (b) => new Forbidden({ ...info, ...b }))
         case 404:
-          // Where the API declares a 404 it means "not found", whatever the body: the API's `{id, message}`, or a
-          // proxy's page (then the id is the URL and the message names the request and the excerpt).
-          return Option.some(Option.match(decode(NotFoundBody), {
-            onSome: (b) => new ResourceNotFound(b),
-            onNone: () =>
-              new ResourceNotFound({
-                id: info.url,
-                message: `${info.method} ${info.url}: not found (404)${text.trim() === "" ? "" : ` — ${excerpt(text).slice(0, 200)}`}`
-              })
-          }))
+          return Option.map(decode(NotFoundBody), (b) => new ResourceNotFound(b))
         case 415:
           return Option.map(decode(MessageBody), (b) => new UnsupportedContentType({ ...info, message: b.message }))
         case 422:
