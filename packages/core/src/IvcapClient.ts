@@ -20,7 +20,7 @@ import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { defaultMaxResponseBytes, MaxResponseBytes } from "./internal/body.js"
@@ -359,11 +359,6 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
       maxRetryAfter: defaults.maxRetryAfter
     })
     const requestOptions = Effect.map(CurrentRequestOptions, resolveOptions)
-    /** An error that quotes the token (a server echoing the request's headers in its answer) has it taken out. */
-    const withoutToken = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      Effect.catchAll(effect, (error) =>
-        Effect.flatMap(Effect.either(credentials.current), (stamp) =>
-          Effect.fail(Either.isRight(stamp) && Option.isSome(stamp.right) ? scrub(Redacted.value(stamp.right.value.token))(error) : error)))
 
     const call = <A, E, R>(
       request: HttpClientRequest.HttpClientRequest,
@@ -376,20 +371,29 @@ export const make = (options: Options): Effect.Effect<IvcapClientService, Config
         const handled = (sent: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError | Credentials.RefreshError>) =>
           Effect.flatMap(Effect.mapError(sent, (e) => (HttpClientError.isHttpClientError(e) ? transportError(e) : e)), (response) =>
             // The cap is set only where it differs: setting a service per request costs more than reading it.
-            Effect.flatMap(MaxResponseBytes, (cap) => (cap === maxResponseBytes ? handle(response) : Effect.provideService(handle(response), MaxResponseBytes, maxResponseBytes))))
+            withoutToken(response, Effect.flatMap(MaxResponseBytes, (cap) => (cap === maxResponseBytes ? handle(response) : Effect.provideService(handle(response), MaxResponseBytes, maxResponseBytes)))))
         // The wait at the gate is not part of the attempt's timeout.
         const layered = () => handled(httpClient.execute(request))
         const attempt = sendDirect !== undefined
           ? gate.enter((observe) => withTimeoutSignal(timeout, onTimeout, (signal) => handled(sendDirect(request, signal, observe))))
           : Gate.admitted(gate, signalAware ? withSignalTimeout(layered(), timeout, onTimeout) : Effect.timeoutFail(layered(), { duration: timeout, onTimeout }))
         const idempotent = callOptions?.idempotent ?? idempotentMethods.has(request.method)
-        if (!idempotent || retry === false) return withoutToken(attempt)
-        return withoutToken(retryFailed(attempt, retry, (e) => isTransient(e) && Option.match(retryAfter(e), { onNone: () => true, onSome: (d) => Duration.lessThanOrEqualTo(d, maxRetryAfter) })))
+        if (!idempotent || retry === false) return attempt
+        return retryFailed(attempt, retry, (e) => isTransient(e) && Option.match(retryAfter(e), { onNone: () => true, onSome: (d) => Duration.lessThanOrEqualTo(d, maxRetryAfter) }))
       })
 
     const apiVersion = options.apiVersion === undefined || options.apiVersion === "auto" ? Option.none() : Option.some(options.apiVersion)
     return IvcapClient.of({ baseUrl, accountId: Option.fromNullable(options.accountId), apiVersion, httpClient, resolve, isOwnOrigin, call, requestOptions })
   })
+
+/**
+ * What a handler makes of `response`, with the token its request carried taken out of its error (a server echoing
+ * the request's headers in an answer the error quotes).
+ */
+const withoutToken = <A, E, R>(response: HttpClientResponse.HttpClientResponse, handling: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const authorization = response.request.headers["authorization"]
+  return authorization?.startsWith("Bearer ") ? Effect.mapError(handling, scrub(authorization.slice("Bearer ".length))) : handling
+}
 
 /**
  * A policy whose delays are at least the `Retry-After` of the error being retried.

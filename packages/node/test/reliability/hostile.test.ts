@@ -9,6 +9,7 @@
 import { expect, layer } from "@effect/vitest"
 import { Aspect, Download, IvcapClient, Upload, UploadSource } from "@ivcap/core"
 import { Faults, SeedData } from "@ivcap/emulator"
+import { IvcapNode } from "@ivcap/node"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { execFile } from "node:child_process"
@@ -82,6 +83,26 @@ layer(H.layer())("hostile server", (it) => {
       expect(r.tag).toBe("ResponseTooLarge")
       expect(big.methods).toEqual(["GET"])
       expect(growth, `peak ${r.peak} over baseline ${r.baseline}`).toBeLessThanOrEqual(cap + 8 * MiB)
+    })))
+
+  it.effect("a server echoing the Authorization header into its answers gets no token into the errors (IvcapNode.layer)", () =>
+    H.observed(Effect.gen(function*() {
+      const token = "tok-SECRET-echoed-9d2f"
+      const echo = yield* loopback((req, _body, res) => {
+        const echoed = String(req.headers["authorization"])
+        if (req.url?.includes("forbidden") === true) res.writeHead(403, { "content-type": "text/plain" }).end(`nope, ${echoed}`)
+        else res.writeHead(200, { "content-type": "text/html" }).end(`<html>${echoed}</html>`)
+      })
+      const layer = IvcapNode.layer({ url: echo.url, token, retry: false, cliConfigDir: "/nonexistent" })
+      const notJson = yield* Effect.flip(Aspect.get("urn:ivcap:aspect:00000000-0000-4000-8000-000000000001").pipe(Effect.provide(layer)))
+      const forbidden = yield* Effect.flip(Aspect.list({ schema: "forbidden" }).pipe(Stream.runDrain, Effect.provide(layer)))
+      expect([notJson._tag, forbidden._tag]).toEqual(["DecodeError", "UnexpectedStatus"])
+      for (const error of [notJson, forbidden]) {
+        const shown = [String(error), JSON.stringify(error), error.message].join("\n")
+        expect(shown).not.toContain(token)
+        expect(shown).toContain("Bearer <redacted>")
+      }
+      figures["echoedTokenScrubbed"] = true
     })))
 
   it.effect("`__proto__` in content from the wire is an own key, never a prototype", () =>
