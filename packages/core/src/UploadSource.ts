@@ -29,6 +29,19 @@ export class SourceError extends /*#__PURE__*/ Schema.TaggedError<SourceError>()
 }) {}
 
 /**
+ * The {@link SourceError} of a file (`source`: `file <path>`) whose message is enough on its own: what failed, the
+ * path, and the cause's own message when there is one (`cannot read the file /data/a.tif: ENOENT: …`).
+ *
+ * @since 0.2.0
+ */
+export const fileError = (path: string, message: string, cause?: unknown): SourceError =>
+  new SourceError({
+    source: `file ${path}`,
+    message: cause === undefined ? `${message} ${path}` : `${message} ${path}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    ...(cause === undefined ? {} : { cause })
+  })
+
+/**
  * The bytes of a chunk as a plain `AsyncIterable` made afresh for each request (a Node `fs.ReadStream` over a file
  * range is one): read while it is sent, with no Effect `Stream` step per buffer. When the `HttpClient` in context
  * takes such a body as it is ({@link IterableBodies}: `@ivcap/node`'s), the tus engine hands it over with
@@ -211,9 +224,7 @@ export const fromFile = (
     const paths = yield* PathService
     const absolute = paths.resolve(path)
     const description = `file ${absolute}`
-    // The message names the file and what went wrong (the cause's own message), so that printing it is enough.
-    const fail = (message: string) => (cause: unknown) =>
-      new SourceError({ source: description, message: `${message} ${absolute}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
+    const fail = (message: string) => (cause: unknown) => fileError(absolute, message, cause)
     const info = yield* fs.stat(absolute).pipe(Effect.mapError(fail("cannot read the file")))
     if (info.type !== "File") return yield* new SourceError({ source: description, message: `not a regular file (${info.type}): ${absolute}` })
     const size = Number(info.size)

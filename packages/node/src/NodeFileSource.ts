@@ -58,10 +58,7 @@ export const fromFile = (path: string, options?: FileSourceOptions): Effect.Effe
   Effect.gen(function*() {
     const absolute = nodePath.resolve(path)
     const description = `file ${absolute}`
-    // The message names the file and what went wrong (the cause's own message), so that printing it is enough.
-    const fail = (message: string) => (cause: unknown) =>
-      new UploadSource.SourceError({ source: description, message: `${message} ${absolute}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
-    const info = yield* Effect.tryPromise({ try: () => fs.promises.stat(absolute), catch: fail("cannot read the file") })
+    const info = yield* Effect.tryPromise({ try: () => fs.promises.stat(absolute), catch: (cause) => UploadSource.fileError(absolute, "cannot read the file", cause) })
     if (!info.isFile()) return yield* new UploadSource.SourceError({ source: description, message: `not a regular file: ${absolute}` })
     const size = info.size
     const onRead = options?.onRead

@@ -139,7 +139,7 @@ const backgroundNice = 19
 export const inThreadBytes = 8 * 1024 * 1024
 
 /** A failure to hash `file`. */
-const fail = (file: string) => (message: string, cause?: unknown) => new UploadSource.SourceError({ source: `file ${file}`, message, cause })
+const fail = (file: string) => (message: string, cause?: unknown) => UploadSource.fileError(file, message, cause)
 
 /** Hashes `file` on this thread, reading it 1 MiB at a time. */
 const inThread = (file: string, algorithm: string): Promise<Digest> =>
@@ -170,7 +170,7 @@ const inThread = (file: string, algorithm: string): Promise<Digest> =>
 export const start = (file: string, algorithm: "md5" | "sha256", options: Options = {}): Effect.Effect<Effect.Effect<Digest, UploadSource.SourceError>, never, Scope.Scope> =>
   Effect.flatMap(Effect.promise(() => fs.promises.stat(file).then((s) => s.size, () => -1)), (size) =>
     size <= inThreadBytes // includes a file that cannot be read (-1): the read says why
-      ? Effect.succeed(Effect.tryPromise({ try: () => inThread(file, algorithm), catch: (cause) => fail(file)(`cannot compute the ${algorithm}`, cause) }))
+      ? Effect.succeed(Effect.tryPromise({ try: () => inThread(file, algorithm), catch: (cause) => fail(file)(`cannot compute the ${algorithm} of`, cause) }))
       : inWorker(file, algorithm, options.pace))
 
 /**
@@ -205,13 +205,13 @@ const startWorker = (file: string, algorithm: "md5" | "sha256", pace: Pace | und
       const failed = fail(file)
       const done = new Promise<Digest>((resolve, reject) => {
         worker.once("message", (m: Partial<Digest> & { readonly error?: string }) =>
-          m.error === undefined ? resolve({ digest: m.digest!, size: m.size! }) : reject(failed(`cannot compute the ${algorithm}: ${m.error}`)))
-        worker.once("error", (cause) => reject(failed(`cannot compute the ${algorithm}`, cause)))
-        worker.once("exit", (code) => reject(failed(`the ${algorithm} worker stopped (exit code ${code})`)))
+          m.error === undefined ? resolve({ digest: m.digest!, size: m.size! }) : reject(failed(`cannot compute the ${algorithm} of`, m.error)))
+        worker.once("error", (cause) => reject(failed(`cannot compute the ${algorithm} of`, cause)))
+        worker.once("exit", (code) => reject(failed(`the ${algorithm} worker stopped (exit code ${code}) hashing`)))
       })
       // Not awaited when the upload fails first: the rejection of a stopped worker is expected then.
       done.catch(() => undefined)
-      return Effect.tryPromise({ try: () => done, catch: (e) => (e instanceof UploadSource.SourceError ? e : failed(`cannot compute the ${algorithm}`, e)) })
+      return Effect.tryPromise({ try: () => done, catch: (e) => (e instanceof UploadSource.SourceError ? e : failed(`cannot compute the ${algorithm} of`, e)) })
     }
   )
 
