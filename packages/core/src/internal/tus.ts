@@ -236,9 +236,10 @@ export const send = (options: SendOptions): Effect.Effect<number, SendError, Ivc
       if (Option.isSome(total) && Option.isSome(state.length) && total.value !== state.length.value) {
         return yield* mismatch(state.offset, `the server expects ${state.length.value} bytes, the source has ${total.value}`)
       }
-      if (Option.isSome(options.offset) && state.offset > Math.max(options.offset.value, highWater)) {
-        // Created by this call: the server cannot hold more than was sent to it.
-        return yield* mismatch(state.offset, `the server is at byte ${state.offset}, beyond the ${Math.max(options.offset.value, highWater)} bytes sent to it`)
+      // An upload whose offset was known at the start (created by this call) cannot hold more than was sent to it.
+      const ceiling = Option.map(options.offset, (start) => Math.max(start, highWater))
+      if (Option.isSome(ceiling) && state.offset > ceiling.value) {
+        return yield* mismatch(state.offset, `the server is at byte ${state.offset}, beyond the ${ceiling.value} bytes sent to it`)
       }
       if (Option.isNone(total) && Option.isSome(state.length) && state.offset === state.length.value) {
         // A length the server reports for an upload of unknown length was declared by an earlier attempt's last
