@@ -221,8 +221,10 @@ layer(layerSuite())("Job", (it) => {
       yield* Fiber.interrupt(fiber)
       const reads = yield* requestCount({ method: "GET", path: /\/jobs\// })
       expect(reads).toBeGreaterThan(0)
-      yield* Effect.sleep("200 millis")
-      expect(yield* requestCount({ method: "GET", path: /\/jobs\// })).toBe(reads)
+      yield* Effect.sleep("300 millis")
+      // A read already on the wire when the fiber is interrupted reaches the emulator (and its log) afterwards;
+      // a wait that went on polling every 20 ms would add about fifteen.
+      expect(yield* requestCount({ method: "GET", path: /\/jobs\// })).toBeLessThanOrEqual(reads + 1)
       const emulator = yield* Emulator.Emulator
       expect(yield* emulator.requests.active).toBe(0)
     }).pipe(TestServices.provideLive))
