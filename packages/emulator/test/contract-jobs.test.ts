@@ -158,4 +158,30 @@ layer(EmulatorServer.layer())("contract (spec v0.48): services2 and jobs", (it) 
         expect((yield* hit("GET", EVENTS, events, { auth: false })).status).toBe(401)
       }))
   })
+  describe("aspects and service parameters as v0.44+ clients read them", () => {
+    it.effect("GET /1/aspects/{id}: AspectRT with account and policy (the default one when created without); list items carry asserter", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const entity = "urn:example:entity:contract-048"
+        const created = yield* call(`/1/aspects?entity=${enc(entity)}&schema=${enc("urn:example:schema:c.1")}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ n: 1 })
+        })
+        expect(created.status).toBe(200)
+        const read = yield* hit("GET", "/1/aspects/{id}", `/1/aspects/${enc(created.body.id)}`)
+        expect(read.status).toBe(200)
+        expect(read.body.account).toBe(SeedData.account)
+        expect(read.body.policy).toBe(SeedData.defaultPolicy)
+        const list = yield* hit("GET", "/1/aspects", `/1/aspects?entity=${enc(entity)}&include-content=true`)
+        expect(list.body.items.map((i: { asserter?: string }) => i.asserter)).toEqual([read.body.asserter])
+      }))
+
+    it.effect("GET /1/services2/{id}: every parameter has an options array (the Python client 0.47.19 iterates it)", () =>
+      Effect.gen(function*() {
+        const r = yield* hit("GET", SID, `${S}/${enc(SeedData.richService.id)}`)
+        expect(r.body.parameters.length).toBeGreaterThan(0)
+        for (const p of r.body.parameters) expect(Array.isArray(p.options), p.name).toBe(true)
+      }))
+  })
 })

@@ -430,5 +430,19 @@ layer(EmulatorServer.layer({ apiVersion: "0.41" }))("a v0.41 deployment", (it) =
       const v041 = yield* call("/1/services?limit=5")
       expect(v041.status).toBe(200)
       expect(v041.body.items.length).toBe(5)
+      // v0.41's AspectRT has neither account nor policy, and its list items no asserter
+      const entity = "urn:example:entity:v041"
+      const created = yield* call(`/1/aspects?entity=${entity}&schema=urn:example:schema:v.1`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}"
+      })
+      const aspect = yield* call(`/1/aspects/${encodeURIComponent(created.body.id)}`)
+      expect(aspect.status).toBe(200)
+      expect(Object.keys(aspect.body)).not.toContain("account")
+      expect(Object.keys(aspect.body)).not.toContain("policy")
+      const items = (yield* call(`/1/aspects?entity=${entity}`)).body.items
+      expect(items.length).toBe(1)
+      expect(Object.keys(items[0])).not.toContain("asserter")
     }))
 })

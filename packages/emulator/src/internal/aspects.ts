@@ -119,7 +119,7 @@ export const readAspect: Handler = (ctx) =>
     const id = param(ctx, "id")
     const a = ctx.state.aspectsById.get(id)
     if (a === undefined) return yield* notFound(id, `aspect '${id}' not found`)
-    return json(Wire.aspectWire(a, ctx.base))
+    return json(Wire.aspectWire(a, ctx.base, ctx.state.apiVersion))
   })
 
 /** `order-by` names of the spec (underscore style) and what they sort by. */
@@ -282,7 +282,7 @@ export const listAspects: Handler = (ctx) =>
       // a wildcard pattern is not a URI: only an exact schema is echoed (wire doc §14)
       ...(schema !== undefined && !schema.includes("%") ? { schema } : {}),
       ...(q["content-path"] !== undefined ? { "aspect-path": q["content-path"] } : {}),
-      items: page.map((a) => Wire.aspectListItem(a, includeContent)),
+      items: page.map((a) => Wire.aspectListItem(a, includeContent, ctx.state.apiVersion)),
       links: listLinks(ctx.base, "/1/aspects", ctx.request.url, first, next, "AspectListRT")
     })
   })

@@ -4,6 +4,7 @@
  */
 import type { ArtifactRec, AspectRec, JobRec, OrderRec, ParameterDef, ServiceRec } from "./model.js"
 import { artifactStatus, isFinal, jobStatusAt, jobTimes, orderFinishedAt, orderStartedAt, orderStatusAt } from "./model.js"
+import * as SeedData from "../SeedData.js"
 import { formatTime } from "./util.js"
 
 /** A wire object (kebab-case keys). */
@@ -64,7 +65,9 @@ const parameterDef = (p: ParameterDef): Wire =>
     constant: p.constant,
     optional: p.optional,
     default: p.default,
-    options: p.options?.map((o) => ({ value: o.value, description: o.description })),
+    // Always an array (inferred): the Python client 0.47.19 iterates `options` of every parameter
+    // (`ServiceParameter.__init__`), so the platform it was written against sends the key.
+    options: (p.options ?? []).map((o) => ({ value: o.value, description: o.description })),
     unary: p.unary
   })
 
@@ -174,7 +177,11 @@ export const artifactStatusWire = (a: ArtifactRec, base: string): Wire =>
   })
 
 /** `AspectListItemRT` (content only when asked for). */
-export const aspectListItem = (a: AspectRec, includeContent: boolean): Wire =>
+/**
+ * `AspectListItemRT`. From v0.44 on, items also carry `asserter` **(inferred:** the spec does not declare it, but the
+ * Python client 0.47.19 reads it from list items for `Collection.asserter`**)**.
+ */
+export const aspectListItem = (a: AspectRec, includeContent: boolean, apiVersion: "0.41" | "0.48"): Wire =>
   compact({
     id: a.id,
     entity: a.entity,
@@ -182,11 +189,15 @@ export const aspectListItem = (a: AspectRec, includeContent: boolean): Wire =>
     content: includeContent ? a.content : undefined,
     "content-type": "application/json",
     "valid-from": formatTime(a.validFrom),
-    "valid-to": a.validTo !== undefined ? formatTime(a.validTo) : undefined
+    "valid-to": a.validTo !== undefined ? formatTime(a.validTo) : undefined,
+    asserter: apiVersion === "0.41" ? undefined : a.asserter
   })
 
-/** `AspectRT`. */
-export const aspectWire = (a: AspectRec, base: string): Wire =>
+/**
+ * `AspectRT`. v0.44+ requires `account` and `policy` too; an aspect created without a policy shows the records'
+ * `SeedData.defaultPolicy` **(inferred:** the platform's default policy for metadata is not documented**)**.
+ */
+export const aspectWire = (a: AspectRec, base: string, apiVersion: "0.41" | "0.48"): Wire =>
   compact({
     id: a.id,
     entity: a.entity,
@@ -197,6 +208,8 @@ export const aspectWire = (a: AspectRec, base: string): Wire =>
     "valid-to": a.validTo !== undefined ? formatTime(a.validTo) : undefined,
     asserter: a.asserter,
     retracter: a.retracter,
+    account: apiVersion === "0.41" ? undefined : SeedData.account,
+    policy: apiVersion === "0.41" ? undefined : a.policy ?? SeedData.defaultPolicy,
     links: [link("self", aspectHref(base, a.id)), describedBy(base, "AspectRT")]
   })
 
