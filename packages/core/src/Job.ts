@@ -378,6 +378,42 @@ export const request = (
     return ticket
   }).pipe(Effect.withSpan("ivcap.Job.request", { attributes: { "ivcap.service": String(serviceId) } }))
 
+/**
+ * The schema of a job request that names an aspect holding its input instead of carrying the input.
+ * @since 0.2.0
+ */
+export const aspectInputSchema = "urn:ivcap:schema:job.input.1"
+
+/** The body of a job request whose input is an aspect's content. */
+const AspectInput = Schema.Struct({
+  $schema: Schema.Literal(aspectInputSchema),
+  requestAspect: Schema.propertySignature(Urn.AspectUrn).pipe(Schema.fromKey("request-aspect")),
+  service: Urn.ServiceUrn
+})
+
+/**
+ * Requests a job whose input is the content of an aspect (the Go CLI's `job create -a`): the body is
+ * `{"$schema": "urn:ivcap:schema:job.input.1", "request-aspect": aspectId, "service": serviceId}` and the server
+ * reads the aspect. Both ids are checked before any request; the input itself is not (it is on the server), so an
+ * unknown aspect or an input the service refuses is the server's `InvalidParameter`. Otherwise as {@link request}
+ * (`wait`, `orderId`, the answer and its errors).
+ *
+ * @example
+ * const ticket = yield* Job.requestFromAspect(serviceId, "urn:ivcap:aspect:…", { wait: "30 seconds" })
+ * @since 0.2.0
+ */
+export const requestFromAspect = (
+  serviceId: Urn.ServiceUrn | string,
+  aspectId: Urn.AspectUrn | string,
+  options?: Omit<RequestOptions, "schema">
+): Effect.Effect<Ticket, RequestError, IvcapClient> =>
+  Effect.gen(function*() {
+    const service = yield* Urn.validate(Urn.ServiceUrn, "serviceId")(serviceId)
+    const requestAspect = yield* Urn.validate(Urn.AspectUrn, "aspectId")(aspectId)
+    const body = Schema.encodeSync(AspectInput)({ $schema: aspectInputSchema, requestAspect, service })
+    return yield* request(service, body, { ...options, schema: false })
+  }).pipe(Effect.withSpan("ivcap.Job.requestFromAspect", { attributes: { "ivcap.service": String(serviceId) } }))
+
 const waitHeader = (wait: Duration.DurationInput | undefined): Effect.Effect<number, InvalidArgument> => {
   if (wait === undefined) return Effect.succeed(0)
   const d = Duration.decodeUnknown(wait)

@@ -201,6 +201,23 @@ layer(layerSuite())("Job", (it) => {
       yield* expectFailure(Job.get(echo, "urn:ivcap:order:1"), "InvalidArgument")
     }).pipe(TestServices.provideLive))
 
+  it.effect("requestFromAspect: the job runs on an aspect's content (the Go CLI's job create -a); ids checked first", () =>
+    Effect.gen(function*() {
+      yield* fresh
+      const aspect = yield* Aspect.add("urn:example:request:1", { message: "kept in an aspect" }, { schema: "urn:example:schema:echo-request.1" })
+      const ticket = yield* Job.requestFromAspect(echo, aspect, { wait: "10 seconds" })
+      expect(ticket._tag).toBe("Finished")
+      if (ticket._tag !== "Finished") return
+      expect(ticket.result.content).toEqual({ message: "kept in an aspect" })
+      expect((yield* Job.get(echo, ticket.job, { withRequestContent: true })).requestContent).toEqual({ message: "kept in an aspect" })
+      const before = yield* jobPosts(echo)
+      yield* expectFailure(Job.requestFromAspect(echo, "urn:ivcap:artifact:1"), "InvalidArgument")
+      yield* expectFailure(Job.requestFromAspect("echo", aspect), "InvalidArgument")
+      expect(yield* jobPosts(echo)).toBe(before)
+      const missing = yield* expectFailure(Job.requestFromAspect(echo, "urn:ivcap:aspect:00000000-0000-0000-0000-000000000000"), "InvalidParameter")
+      expect(missing.name).toBe("request-aspect")
+    }).pipe(TestServices.provideLive))
+
   it.effect("output: a job still running is JobNotFinished with its status (the API's 204 says nothing more); a failed one JobFailed", () =>
     Effect.gen(function*() {
       yield* fresh

@@ -243,6 +243,44 @@ layer(EmulatorServer.layer({ jobStepMillis: 100 }))("services2 and jobs over HTT
         expect((yield* requestJob("urn:ivcap:service:nope", {}, 0)).status).toBe(404)
       }))
 
+    it.effect("as the Go CLI sends them: YAML input, and a job.input.1 body naming a request aspect", () =>
+      Effect.gen(function*() {
+        const yaml = yield* call(jobsPath(SeedData.echo.id), {
+          method: "POST",
+          headers: { "content-type": "application/yaml", timeout: "5" },
+          body: "message: from yaml\n"
+        })
+        expect(yaml.status).toBe(200)
+        expect(yaml.body).toEqual({ message: "from yaml" })
+        const badYaml = yield* call(jobsPath(SeedData.echo.id), {
+          method: "POST",
+          headers: { "content-type": "application/yaml" },
+          body: "message: [unclosed"
+        })
+        expect(badYaml.status).toBe(400)
+        expect(badYaml.body.message).toMatch(/not valid YAML/)
+
+        const entity = "urn:example:request:cli"
+        const created = yield* call(`/1/aspects?entity=${entity}&schema=urn:example:schema:echo-request.1`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ $schema: "urn:example:schema:echo-request.1", $entity: entity, message: "from an aspect" })
+        })
+        const fromAspect = (aspect: string, service = SeedData.echo.id) =>
+          requestJob(SeedData.echo.id, { $schema: "urn:ivcap:schema:job.input.1", "request-aspect": aspect, service }, 5)
+        const done = yield* fromAspect(created.body.id)
+        expect(done.status).toBe(200)
+        expect(done.body).toEqual({ message: "from an aspect" })
+        const job = yield* call(`${pathOf(done.headers.get("ivcap-job-url")!)}?with-request-content=true`)
+        expect(job.body["request-content"]).toEqual({ message: "from an aspect" })
+        const missing = yield* fromAspect("urn:ivcap:aspect:00000000-0000-0000-0000-000000000000")
+        expect(missing.status).toBe(422)
+        expect(missing.body.name).toBe("request-aspect")
+        const other = yield* fromAspect(created.body.id, SeedData.slow.id)
+        expect(other.status).toBe(422)
+        expect(other.body.name).toBe("service")
+      }))
+
     it.effect("the report service's result names a product artifact that can be downloaded", () =>
       Effect.gen(function*() {
         const r = yield* requestJob(SeedData.report.id, { title: "Weekly", lines: ["a", "b"] }, 5)

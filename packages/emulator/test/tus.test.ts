@@ -140,6 +140,29 @@ layer(EmulatorServer.layer())("tus-js-client", (it) => {
         expect(record.body).toMatchObject({ status: "ready", size })
         expect(yield* sha256Of(dataHref)).toBe(sha256)
       }))
+
+    it.scoped("deferred length ended as the Go CLI ends a stdin upload: an empty PATCH with Upload-Length, no Content-Type", () =>
+      Effect.gen(function*() {
+        const { dataHref } = yield* createArtifact(-1)
+        const tus = { "tus-resumable": "1.0.0" }
+        const data = yield* call(pathOf(dataHref), {
+          method: "PATCH",
+          headers: { ...tus, "content-type": "application/offset+octet-stream", "upload-offset": "0", "upload-defer-length": "1" },
+          body: new TextEncoder().encode("hello stdin\n")
+        })
+        expect(data.status).toBe(204)
+        // a body without the tus Content-Type is still refused
+        const typeless = yield* call(pathOf(dataHref), { method: "PATCH", headers: { ...tus, "upload-offset": "12" }, body: new Uint8Array(1) })
+        expect(typeless.status).toBe(415)
+        const end = yield* call(pathOf(dataHref), {
+          method: "PATCH",
+          headers: { ...tus, "upload-offset": "12", "upload-length": "12" }, // undici sends Content-Length: 0, as Go does
+          body: new Uint8Array(0)
+        })
+        expect(end.status).toBe(204)
+        const record = yield* call(pathOf(dataHref).replace(/\/blob$/, ""))
+        expect(record.body).toMatchObject({ status: "ready", size: 12 })
+      }))
   })
 })
 

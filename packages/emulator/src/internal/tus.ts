@@ -159,7 +159,10 @@ export const patchBlob: Handler = (ctx) =>
     const a = yield* findArtifact(ctx)
     yield* checkTusVersion(ctx)
     const ct = mediaType(ctx.request.headers["content-type"])
-    if (ct !== "application/offset+octet-stream") {
+    // An empty PATCH without a Content-Type is taken (inferred): the Go CLI ends an upload of unknown length
+    // (`artifact create -f -`) with exactly that, `Upload-Length` declared and no body.
+    const emptyUntyped = (ct === undefined || ct === "") && ctx.request.headers["content-length"]?.trim() === "0"
+    if (ct !== "application/offset+octet-stream" && !emptyUntyped) {
       return json({ message: `Content-Type must be application/offset+octet-stream, got '${ct ?? ""}'` }, 415, tusHeaders)
     }
     const offset = yield* intHeader(ctx, "upload-offset")

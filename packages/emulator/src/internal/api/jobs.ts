@@ -16,13 +16,17 @@
  * - **422** `InvalidParameterT` — the input does not match the service's tool request schema (`name` = the field
  *   path) or, for a v0.41 service, its parameter definitions. No job is created. **(inferred)** tool servers check
  *   their input (pydantic) and answer 422.
+ *
+ * The input is JSON, or YAML (`application/yaml`: the Go CLI's `job create -f x.yaml` labels its input so), or a
+ * `urn:ivcap:schema:job.input.1` body naming a request aspect whose content is the input (the Go CLI's
+ * `job create -a`). **(inferred)** both: the spec does not restrict the content type, and names no such schema.
  */
 import { Validator } from "@cfworker/json-schema"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
+import * as Yaml from "yaml"
 import * as SeedData from "../../SeedData.js"
-import type { HttpFail } from "../http.js"
-import { badRequest, bodyJson, goaValidation, invalidParameter, json, mediaType, notFound } from "../http.js"
+import { badRequest, badRequestResponse, bodyJson, bodyText, goaValidation, HttpFail, invalidParameter, json, mediaType, notFound } from "../http.js"
 import { materialiseJobs, retryLaterSeconds, untilEmulatorTime } from "../jobs.js"
 import { pageRequest, parseBool, simpleList } from "../listing.js"
 import type { JobPlan, JobRec, ServiceRec } from "../model.js"
@@ -128,6 +132,42 @@ const finishedAnswer = (ctx: Ctx, j: JobRec) =>
     ? json(j.plan.result ?? null, 200, jobHeaders(ctx, j))
     : json({ message: j.plan.errorMessage ?? "job failed" }, 400, jobHeaders(ctx, j))
 
+const yamlTypes = new Set(["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"])
+
+/** A YAML request body (JSON is YAML too). */
+const bodyYaml = (ctx: Ctx): Effect.Effect<unknown, HttpFail> =>
+  Effect.flatMap(bodyText(ctx.request), (text) =>
+    Effect.try({
+      try: () => Yaml.parse(text) as unknown,
+      catch: (e) => new HttpFail({ response: badRequestResponse(`request body is not valid YAML: ${e instanceof Error ? e.message : String(e)}`) })
+    }))
+
+/** The schema of a job input that names a request aspect instead of carrying the input. */
+const jobInputSchema = "urn:ivcap:schema:job.input.1"
+
+/**
+ * The job's input: the body itself, or — for a `job.input.1` body `{$schema, request-aspect, service}` — the content
+ * of the named aspect, without the `$schema`/`$entity` its creator may have put in (they describe the record).
+ */
+const requestInput = (ctx: Ctx, s: ServiceRec, body: unknown): Effect.Effect<unknown, HttpFail> =>
+  Effect.gen(function*() {
+    if (!isJsonObject(body) || body["$schema"] !== jobInputSchema) return body
+    const ref = body["request-aspect"]
+    if (typeof ref !== "string") {
+      return yield* invalidParameter("request-aspect", "a job.input.1 request names its aspect in 'request-aspect'", String(ref))
+    }
+    const named = body["service"]
+    if (named !== undefined && named !== s.id) {
+      return yield* invalidParameter("service", `the request names service '${String(named)}', not '${s.id}'`, String(named))
+    }
+    const aspect = ctx.state.aspectsById.get(ref)
+    if (aspect === undefined || aspect.validTo !== undefined) {
+      return yield* invalidParameter("request-aspect", `aspect '${ref}' not found (or retracted)`, ref)
+    }
+    const { $entity: _entity, $schema: _schema, ...content } = aspect.content
+    return content
+  })
+
 /** `POST /1/services2/{service_id}/jobs` → 200 result | 202 `JobRetryLaterT` | 400 failed | 307 | 422. */
 export const createJob: Handler = v2((ctx) =>
   Effect.gen(function*() {
@@ -139,10 +179,11 @@ export const createJob: Handler = v2((ctx) =>
     const timeout = yield* parseTimeout(ctx)
     const ct = mediaType(ctx.request.headers["content-type"])
     if (ct === undefined) return yield* goaValidation("missing_field", `"Content-Type" is missing from header`)
-    if (ct !== "application/json" && !ct.endsWith("+json")) {
-      return yield* badRequest(`service '${s.name}' takes application/json requests, not ${ct}`)
+    const isJson = ct === "application/json" || ct.endsWith("+json")
+    if (!isJson && !yamlTypes.has(ct)) {
+      return yield* badRequest(`service '${s.name}' takes application/json (or application/yaml) requests, not ${ct}`)
     }
-    const input = yield* bodyJson(ctx.request)
+    const input = yield* requestInput(ctx, s, yield* (isJson ? bodyJson(ctx.request) : bodyYaml(ctx)))
     yield* checkToolInput(s, input)
     const uuid = randomUuid()
     const id = `urn:ivcap:job:${uuid}`
