@@ -28,6 +28,10 @@ layer(EmulatorServer.layer({ orderStepMillis: 1000 }))("emulator over HTTP", (it
       Effect.gen(function*() {
         const r = yield* call(`/1/services?limit=10&filter=${encodeURIComponent("name~='hello-world%'")}`)
         expect(r.body.items.map((s: { name: string }) => s.name)).toEqual([SeedData.helloWorld.name])
+        // the Go CLI's help suggests name~=Fred: a 422 that says how to quote it
+        const bare = yield* call(`/1/services?filter=${encodeURIComponent("name~=Fred")}`)
+        expect(bare.status).toBe(422)
+        expect(bare.body.message).toContain("name~='Fred'")
         const raw = yield* call(`/1/services/${SeedData.richService.id}`)
         const enc = yield* call(`/1/services/${encodeURIComponent(SeedData.richService.id)}`)
         expect(raw.status).toBe(200)

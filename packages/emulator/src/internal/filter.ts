@@ -167,7 +167,9 @@ export const compileFilter = <R>(
     if (lit?.k === "str" || lit?.k === "num") value = lit.v
     else if (isWord(lit, "true")) value = true
     else if (isWord(lit, "false")) value = false
-    else throw new FilterError(`expected a literal after '${op.v}' at position ${lit?.pos ?? src.length}`)
+    else if (lit?.k === "id") {
+      throw new FilterError(`expected a literal after '${op.v}' at position ${lit.pos}: quote text, as in ${t.v}${op.v}'${lit.v}'`)
+    } else throw new FilterError(`expected a literal after '${op.v}' at position ${lit?.pos ?? src.length}`)
     i++
     if (op.v === "~=" && typeof value !== "string") throw new FilterError("'~=' needs a quoted pattern")
     const v = value
