@@ -142,6 +142,29 @@ layer(layerSuite())("Job", (it) => {
       expect(yield* jobPosts(echo)).toBe(1)
     }).pipe(TestServices.provideLive))
 
+  it.effect("a tool schema the validator cannot use is a DecodeError saying so (never a defect), and nothing is posted", () =>
+    Effect.gen(function*() {
+      yield* fresh
+      const unusable: ReadonlyArray<Record<string, unknown>> = [
+        { type: "object", properties: { message: { type: "string", pattern: "([" } } },
+        { $ref: "#/$defs/A", $defs: { A: { $ref: "#/$defs/A" } } },
+        { type: "object", properties: { message: { $ref: "#/$defs/missing" } } },
+        { enum: 5 }
+      ]
+      for (const schema of unusable) {
+        const e = yield* expectFailure(Job.validateInput(echo, { message: "x" }, schema), "DecodeError")
+        expect(e.message).toMatch(/^the service's request schema cannot be used: /)
+      }
+      // the service's own schema, broken on the server: read, refused, no job request
+      const emulator = yield* Emulator.Emulator
+      yield* emulator.faults.inject(Faults.mapBody((json) => {
+        const body = json as { items: Array<{ content: Record<string, unknown> }> }
+        return { ...body, items: body.items.map((i) => ({ ...i, content: { ...i.content, fn_schema: unusable[0] } })) }
+      }, { match: { method: "GET", path: "/1/aspects" } }))
+      yield* expectFailure(Job.request(echo, { message: "x" }), "DecodeError")
+      expect(yield* jobPosts(echo)).toBe(0)
+    }).pipe(TestServices.provideLive))
+
   it.effect("307: the same POST is sent to a Location on the configured origin", () =>
     Effect.gen(function*() {
       yield* fresh

@@ -7,7 +7,7 @@
  */
 import { type Schema as CfSchema, type SchemaDraft, type ValidationResult, Validator } from "@cfworker/json-schema"
 import * as Effect from "effect/Effect"
-import { InvalidParameter } from "../IvcapError.js"
+import { DecodeError, InvalidParameter } from "../IvcapError.js"
 
 /** The draft a schema declares with `$schema`; 2020-12 when it declares none (pydantic's dialect). */
 const draftOf = (schema: Record<string, unknown>): SchemaDraft => {
@@ -80,15 +80,39 @@ const toError = (input: unknown, result: ValidationResult): InvalidParameter => 
 }
 
 /**
+ * The schema itself cannot be used (a `pattern` that is no regular expression, a `$ref` that loops or points
+ * nowhere, nesting too deep, …): the service's fault, not the input's.
+ */
+const unusable = (e: unknown): DecodeError => {
+  const reason = e instanceof Error ? e.message : String(e)
+  return new DecodeError({
+    message: `the service's request schema cannot be used: ${reason.length > 300 ? `${reason.slice(0, 300)}…` : reason}`,
+    cause: e
+  })
+}
+
+/**
  * A checker for inputs against `schema`, built once (the validator dereferences the schema up front): a valid input
  * succeeds, any other fails with an `InvalidParameter` whose `name` is the offending field's dotted path
- * (`region`, `options.depth`, `items.2`) and whose `message` says what is wrong.
+ * (`region`, `options.depth`, `items.2`) and whose `message` says what is wrong. A schema the validator cannot use
+ * fails every check with a `DecodeError` saying so (never a defect).
  */
-export const makeChecker = (schema: Record<string, unknown>): (input: unknown) => Effect.Effect<void, InvalidParameter> => {
-  const validator = new Validator(schema as CfSchema, draftOf(schema), false)
+export const makeChecker = (schema: Record<string, unknown>): (input: unknown) => Effect.Effect<void, InvalidParameter | DecodeError> => {
+  let validator: Validator
+  try {
+    validator = new Validator(schema as CfSchema, draftOf(schema), false)
+  } catch (e) {
+    const error = unusable(e)
+    return () => Effect.fail(error)
+  }
   return (input) =>
     Effect.suspend(() => {
-      const result = validator.validate(input)
+      let result: ValidationResult
+      try {
+        result = validator.validate(input)
+      } catch (e) {
+        return Effect.fail(unusable(e))
+      }
       return result.valid ? Effect.void : Effect.fail(toError(input, result))
     })
 }
