@@ -20,6 +20,12 @@
  * de-duplication check may have left two), and {@link add} / {@link remove} fall back to scanning the members when a
  * deployment does not support the `content-path` query they use (Python's `remove` then fails).
  *
+ * The server's filtering is not trusted: every aspect read here is checked on the client — its `entity` and `schema`,
+ * and for a member lookup its `content.item` — and one that does not match what was asked for is skipped. A server
+ * that ignores a filter (`entity`, `schema`, `content-path`) cannot make {@link remove} or {@link retract} retract
+ * another item's or another collection's aspects, {@link add} take a non-member for a member, or {@link get} /
+ * {@link items} / {@link list} show another collection.
+ *
  * @example
  * Effect.gen(function*() {
  *   const id = yield* Collection.newUrn
@@ -37,8 +43,7 @@ import * as Stream from "effect/Stream"
 import type * as Artifact from "./Artifact.js"
 import * as Aspect from "./Aspect.js"
 import type { IvcapClient } from "./IvcapClient.js"
-import type { DecodeError } from "./IvcapError.js"
-import { InvalidArgument, ResourceNotFound } from "./IvcapError.js"
+import { DecodeError, InvalidArgument, ResourceNotFound } from "./IvcapError.js"
 import type * as Paging from "./Paging.js"
 import * as Upload from "./Upload.js"
 import type { UploadSource } from "./UploadSource.js"
@@ -192,12 +197,29 @@ const toCollection = (a: Aspect.AspectSummary | Aspect.AspectRecord): Effect.Eff
         ...validity(a)
       }))
 
-/** The newest definition aspect of `urn` in `schema` at the time, if any. */
+/**
+ * Whether an aspect is about `entity` in exactly `schema`: the server's `entity` and `schema` filters (the latter a
+ * LIKE prefix) are checked again on the client, so a record a server should not have answered is skipped.
+ */
+const isAspectOf = (entity: string, schema: string) => (a: Aspect.AspectSummary | Aspect.AspectRecord): boolean =>
+  a.entity === entity && a.schema === schema
+
+/** The newest definition aspect of `urn` in `schema` at the time, if any (a record of another entity or schema is none). */
 const definition = (urn: string, schema: string, options: GetOptions | undefined) =>
   Effect.map(
     Aspect.page({ entity: urn, schema, atTime: options?.atTime, pageSize: 1 }),
-    (page) => Option.fromNullable(page.items[0])
+    (page) => Option.fromNullable(page.items.find(isAspectOf(urn, schema)))
   )
+
+/** A record read back after a write must be the one written: about `entity`, in `schema`. */
+const checkWritten = (entity: string, schema: string) => (record: Aspect.AspectRecord): Effect.Effect<Aspect.AspectRecord, DecodeError> =>
+  isAspectOf(entity, schema)(record)
+    ? Effect.succeed(record)
+    : Effect.fail(
+      new DecodeError({
+        message: `aspect ${record.id} was written for ${entity} (${schema}) but reads as one of ${record.entity} (${record.schema})`
+      })
+    )
 
 /**
  * Reads a collection (the Python `get_collection`): its `collection.1` definition or, when there is none, the CLI's
@@ -233,11 +255,11 @@ export const create = (urn: Urn.Urn | string, options: CreateOptions): Effect.Ef
       return yield* new InvalidArgument({ argument: "description", message: "description must be a string" })
     }
     const existing = yield* Aspect.page({ entity: id, schema: definitionSchema, includeContent: false, pageSize: 1 })
-    const exists = existing.items.length > 0
+    const exists = existing.items.some(isAspectOf(id, definitionSchema))
     const content = { name: options.name, ...(options.description === undefined ? {} : { description: options.description }) }
     const write = exists ? Aspect.update : Aspect.add
     const aspect = yield* write(id, content, { schema: definitionSchema, policy: options.policy })
-    return yield* Effect.flatMap(Aspect.get(aspect), toCollection)
+    return yield* Aspect.get(aspect).pipe(Effect.flatMap(checkWritten(id, definitionSchema)), Effect.flatMap(toCollection))
   }).pipe(Effect.withSpan("ivcap.Collection.create", { attributes: { "ivcap.id": String(urn) } }))
 
 /** A JSONPath string literal (double-quoted, JSON escapes). */
@@ -255,11 +277,20 @@ export const list = (options?: ListOptions): Stream.Stream<Collection, ReadError
   if (options?.name !== undefined && options.nameFilter !== undefined) {
     return Stream.fail(new InvalidArgument({ argument: "name", message: "give name or nameFilter, not both" }))
   }
-  const filter = options?.name !== undefined ? `== ${jsonPathString(options.name)}` : options?.nameFilter
+  const name = options?.name
+  const filter = name !== undefined ? `== ${jsonPathString(name)}` : options?.nameFilter
   const common = { atTime: options?.atTime, pageSize: options?.pageSize }
-  const current = Aspect.list({ ...common, schema: definitionSchema, ...(filter === undefined ? {} : { contentPath: `$.name ? (@ ${filter})` }) })
-  const all = options?.includeLegacy === true ? Stream.concat(current, Aspect.list({ ...common, schema: legacySchema, includeContent: false })) : current
-  return all.pipe(Stream.mapEffect(toCollection), Stream.withSpan("ivcap.Collection.list"))
+  // the schema filter is a LIKE prefix, and the name filter a query a server may ignore: both checked here again
+  const current = Aspect.list({ ...common, schema: definitionSchema, ...(filter === undefined ? {} : { contentPath: `$.name ? (@ ${filter})` }) }).pipe(
+    Stream.filter((a) => a.schema === definitionSchema),
+    Stream.mapEffect(toCollection),
+    Stream.filter((c) => name === undefined || c.name === name)
+  )
+  const legacy = Aspect.list({ ...common, schema: legacySchema, includeContent: false }).pipe(
+    Stream.filter((a) => a.schema === legacySchema),
+    Stream.mapEffect(toCollection)
+  )
+  return (options?.includeLegacy === true ? Stream.concat(current, legacy) : current).pipe(Stream.withSpan("ivcap.Collection.list"))
 }
 
 /** A membership aspect as a {@link CollectionItem}. */
@@ -302,6 +333,7 @@ const legacyItems = (id: string, options: ItemsOptions | undefined) =>
 export const items = (collection: Urn.Urn | string, options?: ItemsOptions): Stream.Stream<CollectionItem, ReadError, IvcapClient> =>
   Stream.unwrap(Effect.map(validateUrn("collection")(collection), (id) => {
     const current = Aspect.list({ entity: id, schema: itemSchema, atTime: options?.atTime, pageSize: options?.pageSize, orderDirection: "ASC" }).pipe(
+      Stream.filter(isAspectOf(id, itemSchema)),
       Stream.mapEffect(toItem)
     )
     return options?.includeLegacy === false ? current : Stream.concat(current, legacyItems(id, options))
@@ -309,30 +341,32 @@ export const items = (collection: Urn.Urn | string, options?: ItemsOptions): Str
 
 /**
  * The active membership aspects of `item` in `id`: by a `content-path` query (`$.item ? (@ == "<item>")`, as the
- * Python client asks), or — when the deployment rejects that query — by reading every member.
+ * Python client asks), or — when the deployment rejects that query — by reading every member. Each record is checked
+ * here (entity, schema and `content.item`, so the query asks for content): a query answered with a record that does
+ * not match was not applied, and the members are read instead.
  */
 const memberships = (id: string, item: string, first: boolean): Effect.Effect<ReadonlyArray<Urn.AspectUrn>, ReadError, IvcapClient> => {
-  const take = <E, R>(s: Stream.Stream<Urn.AspectUrn, E, R>) =>
+  const isMembership = isAspectOf(id, itemSchema)
+  const matches = (a: Aspect.AspectSummary) => isMembership(a) && a.content?.["item"] === item
+  const collect = (s: Stream.Stream<Aspect.AspectSummary, Paging.ListError, IvcapClient>) =>
     Effect.map(Stream.runCollect(first ? Stream.take(s, 1) : s), (c) => Array.from(c))
   const byQuery = Aspect.list({
     entity: id,
     schema: itemSchema,
     contentPath: `$.item ? (@ == ${jsonPathString(item)})`,
-    includeContent: false,
     ...(first ? { pageSize: 1 } : {})
-  }).pipe(Stream.map((a) => a.id))
-  const byScan = Aspect.list({ entity: id, schema: itemSchema }).pipe(
-    Stream.filter((a) => a.content?.["item"] === item),
-    Stream.map((a) => a.id)
-  )
-  return take(byQuery).pipe(
+  })
+  const scan = Effect.map(collect(Aspect.list({ entity: id, schema: itemSchema }).pipe(Stream.filter(matches))), (found) => found.map((a) => a.id))
+  const rejected = () => Effect.succeed(undefined)
+  return collect(byQuery).pipe(
     Effect.catchTags({
-      BadRequest: () => take(byScan),
-      InvalidParameter: () => take(byScan),
-      NotImplemented: () => take(byScan),
-      UnsupportedContentType: () => take(byScan),
-      UnexpectedStatus: () => take(byScan)
-    })
+      BadRequest: rejected,
+      InvalidParameter: rejected,
+      NotImplemented: rejected,
+      UnsupportedContentType: rejected,
+      UnexpectedStatus: rejected
+    }),
+    Effect.flatMap((found) => (found !== undefined && found.every(matches) ? Effect.succeed(found.map((a) => a.id)) : scan))
   )
 }
 
@@ -354,7 +388,7 @@ export const add = (
     const member = yield* validateUrn("item")(item)
     if ((yield* memberships(id, member, true)).length > 0) return Option.none()
     const aspect = yield* Aspect.add(id, { collection: id, item: member }, { schema: itemSchema, policy: options?.policy })
-    const record = yield* Aspect.get(aspect)
+    const record = yield* Effect.flatMap(Aspect.get(aspect), checkWritten(id, itemSchema))
     return Option.some(new CollectionItem({ id: aspect, collection: id, item: member, format: "collection.1", ...validity(record) }))
   }).pipe(Effect.withSpan("ivcap.Collection.add", { attributes: { "ivcap.id": String(collection), "ivcap.item": String(item) } }))
 
@@ -383,8 +417,12 @@ export const remove = (collection: Urn.Urn | string, item: Urn.Urn | string): Ef
 export const retract = (collection: Urn.Urn | string): Effect.Effect<number, RetractError, IvcapClient> =>
   Effect.gen(function*() {
     const id = yield* validateUrn("collection")(collection)
+    // only the collection's own aspects: a record of another entity or schema a server answers is never retracted
     const ids = (schema: string) =>
-      Effect.map(Stream.runCollect(Aspect.list({ entity: id, schema, includeContent: false }).pipe(Stream.map((a) => a.id))), (c) => Array.from(c))
+      Effect.map(
+        Stream.runCollect(Aspect.list({ entity: id, schema, includeContent: false }).pipe(Stream.filter(isAspectOf(id, schema)), Stream.map((a) => a.id))),
+        (c) => Array.from(c)
+      )
     const definitions = [...(yield* ids(definitionSchema)), ...(yield* ids(legacySchema))]
     if (definitions.length === 0) return yield* new ResourceNotFound({ id, message: `collection '${id}' not found` })
     // Collected before retracting: a listing is not paged over records that change under it.
