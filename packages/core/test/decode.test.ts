@@ -26,6 +26,36 @@ layer(layerSuite())("malformed responses are DecodeErrors naming the field", (it
       expect(e.url).toContain("/1/services2/")
     }))
 
+  it.effect("a wrong value nested thousands deep, or megabytes long, is a DecodeError of bounded size (no defect)", () =>
+    Effect.gen(function*() {
+      yield* fresh
+      let deep: unknown = []
+      for (let i = 0; i < 3000; i++) deep = [deep]
+      yield* rewrite(`/1/services2/${hello}`, (json) => ({ ...json, name: deep }))
+      const nested = yield* expectFailure(Service.get(hello), "DecodeError")
+      expect(nested.message).toMatch(/\bname\b/)
+      expect(nested.message.length).toBeLessThan(4096)
+      yield* rewrite(`/1/services2/${hello}`, (json) => ({ ...json, name: { huge: "x".repeat(4 * 1024 * 1024) } }))
+      const huge = yield* expectFailure(Service.get(hello), "DecodeError")
+      expect(huge.message).toMatch(/\bname\b/)
+      expect(huge.message.length).toBeLessThan(4096)
+    }))
+
+  it.effect("a cursor of any length is quoted by its start in the error of the page it asked for", () =>
+    Effect.gen(function*() {
+      yield* fresh
+      const cursor = "c".repeat(200_000)
+      const emulator = yield* Emulator.Emulator
+      yield* emulator.faults.inject(Faults.mapBody((json) => ({
+        ...(json as Json),
+        links: [{ rel: "next", type: "application/json", href: `/1/services2?page=${cursor}` }]
+      }), { match: { method: "GET", path: /^\/1\/services2$/ }, times: 5 }))
+      const e = yield* Effect.flip(Stream.runDrain(Service.list({ pageSize: 5 })))
+      expect(String(e)).toContain("cccc")
+      expect(String(e).length).toBeLessThan(8192)
+      expect(JSON.stringify(e).length).toBeLessThan(8192)
+    }))
+
   it.effect("a missing kebab-case key is named as on the wire", () =>
     Effect.gen(function*() {
       yield* fresh

@@ -33,10 +33,19 @@ import {
   UnsupportedContentType
 } from "../IvcapError.js"
 
+/** At most this many characters of one problem, and of the whole message, quote the server's value. */
+const maxIssueChars = 400
+const maxMessageChars = 2000
+/** At most this many characters of a request's URL are quoted in an error. */
+const maxUrlChars = 2048
+
+const cut = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}…` : text)
+
 /** Describes a request for errors and spans: method and URL, nothing else (never the headers). */
 export const describe = (request: HttpClientRequest.HttpClientRequest): { readonly method: string; readonly url: string } => ({
   method: request.method,
-  url: Option.match(HttpClientRequest.toUrl(request), { onNone: () => request.url, onSome: (u) => u.toString() })
+  // a server's cursor can make a URL of any length: errors (and the logs that print them) quote its start
+  url: cut(Option.match(HttpClientRequest.toUrl(request), { onNone: () => request.url, onSome: (u) => u.toString() }), maxUrlChars)
 })
 
 /**
@@ -214,11 +223,52 @@ const parseJson = (text: string): unknown => {
   }
 }
 
-/** Formats a parse error as `path: problem` lines, naming the wire field. */
-export const formatParseError = (error: ParseResult.ParseError): string =>
-  ParseResult.ArrayFormatter.formatErrorSync(error)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`)
-    .join("; ")
+
+/**
+ * A parse error as `path: problem` lines, naming the wire field; each problem and the whole are cut short (a wrong
+ * value megabytes long is quoted by its start). A value nested too deep for Effect's formatter is named by its path
+ * alone. `whole` says nothing was cut or left out: only then is the error safe to keep as a cause (printing a cause
+ * formats the offending value again, all of it).
+ */
+export const formatParseError = (error: ParseResult.ParseError): { readonly message: string; readonly whole: boolean } => {
+  let issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>
+  try {
+    issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  } catch {
+    return { message: `${pathOf(error.issue).join(".") || "(root)"}: does not match (a value nested too deep to describe)`, whole: false }
+  }
+  let whole = true
+  const lines = issues.map((issue) => {
+    if (issue.message.length > maxIssueChars) whole = false
+    return `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${cut(issue.message, maxIssueChars)}`
+  }).join("; ")
+  return { message: cut(lines, maxMessageChars), whole: whole && lines.length <= maxMessageChars }
+}
+
+/** The path of the first problem of a parse issue, without formatting any value. */
+const pathOf = (issue: ParseResult.ParseIssue): Array<PropertyKey> => {
+  const path: Array<PropertyKey> = []
+  let current: ParseResult.ParseIssue | undefined = issue
+  for (let depth = 0; current !== undefined && depth < 100; depth++) {
+    switch (current._tag) {
+      case "Pointer":
+        if (Array.isArray(current.path)) path.push(...(current.path as ReadonlyArray<PropertyKey>))
+        else path.push(current.path as PropertyKey)
+        current = current.issue
+        break
+      case "Composite":
+        current = Array.isArray(current.issues) ? (current.issues as ReadonlyArray<ParseResult.ParseIssue>)[0] : current.issues as ParseResult.ParseIssue
+        break
+      case "Refinement":
+      case "Transformation":
+        current = current.issue
+        break
+      default:
+        current = undefined
+    }
+  }
+  return path
+}
 
 /**
  * Decodes a JSON body with a schema; a non-JSON body or a schema mismatch is a `DecodeError` naming the field, a
@@ -250,8 +300,10 @@ export const decodeValue = <A, I, R>(schema: Schema.Schema<A, I, R>, context: { 
   // The compiled decoder first (internal/fastDecode); whatever it cannot vouch for — every failure among it — goes
   // through the schema's own decoder, whose error names the field.
   return FastDecode.withFallback(schema, (value: unknown, request?: HttpClientRequest.HttpClientRequest): Effect.Effect<A, DecodeError, R> =>
-    Effect.mapError(decode(value), (cause) =>
-      new DecodeError({ ...(request === undefined ? {} : describe(request)), message: `${context.what}: ${formatParseError(cause)}`, cause })))
+    Effect.mapError(decode(value), (cause) => {
+      const { message, whole } = formatParseError(cause)
+      return new DecodeError({ ...(request === undefined ? {} : describe(request)), message: `${context.what}: ${message}`, ...(whole ? { cause } : {}) })
+    }))
 }
 
 /** A query without its `undefined` entries. */
