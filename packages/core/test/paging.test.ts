@@ -63,6 +63,19 @@ layer(layerSuite())("Paging", (it) => {
       expect(yield* requestCount()).toBe(2)
     }))
 
+  it.effect("the same items again under a fresh cursor are a PagingError, not an endless loop", () =>
+    Effect.gen(function*() {
+      yield* fresh
+      let firstItems: unknown
+      yield* inject((json) => {
+        firstItems ??= json["items"]
+        return { ...json, items: firstItems }
+      }, 5)
+      const e = yield* expectFailure(Stream.runDrain(Service.list({ pageSize: 10 })), "PagingError")
+      expect(e.message).toContain("same items")
+      expect(yield* requestCount()).toBe(2)
+    }))
+
   it.effect("an empty page with a next link is followed", () =>
     Effect.gen(function*() {
       yield* fresh

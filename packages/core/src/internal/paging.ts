@@ -45,10 +45,18 @@ export const cursorOf = (links: ReadonlyArray<Link>): Either.Either<Option.Optio
 /** How many empty pages in a row (each with a next link) are followed before the listing is declared broken. */
 const maxEmptyPagesInARow = 10
 
+/** The ids of a page's first and last items and its length, or "" when its items have no string ids. */
+const identityOf = (items: ReadonlyArray<unknown>): string => {
+  const idOf = (item: unknown) => (typeof item === "object" && item !== null && typeof (item as { id?: unknown }).id === "string" ? (item as { id: string }).id : undefined)
+  const first = idOf(items[0])
+  const last = idOf(items[items.length - 1])
+  return first === undefined || last === undefined ? "" : `${items.length} ${first} ${last}`
+}
+
 /**
  * Follows a listing page by page. `fetch` gets `None` for the first page and the cursor for the others. A
- * cursor that comes back a second time, or a run of empty pages that never ends, fails with `PagingError`
- * instead of looping forever.
+ * cursor that comes back a second time, a page of the same items as the one before (under a new cursor), or a run
+ * of empty pages that never ends, fails with `PagingError` instead of looping forever.
  */
 export const pages = <A, E, R>(
   url: string,
@@ -59,6 +67,8 @@ export const pages = <A, E, R>(
     // Per run of the stream: the cursors seen so far (one set, added to — not copied — per page).
     const seen = new Set<string>(Option.toArray(start))
     let empty = 0
+    // The previous page's items by id (first, last, count): the same page again under a fresh cursor is a loop too.
+    let previous = ""
     return Stream.paginateEffect(start, (cursor) =>
       Effect.flatMap(fetch(cursor), (page) => {
         if (Option.isNone(page.next)) return Effect.succeed([page, Option.none()] as const)
@@ -70,6 +80,11 @@ export const pages = <A, E, R>(
         if (empty >= maxEmptyPagesInARow) {
           return Effect.fail(new PagingError({ url, message: `${empty} empty pages in a row, each with a next link; stopping` }))
         }
+        const same = identityOf(page.items)
+        if (same !== "" && same === previous) {
+          return Effect.fail(new PagingError({ url, message: `the server sent the same items again under a new cursor ${JSON.stringify(next)}; stopping instead of looping` }))
+        }
+        previous = same
         seen.add(next)
         return Effect.succeed([page, Option.some(page.next)] as const)
       }))
