@@ -9,8 +9,10 @@
  * @since 0.1.0
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -116,6 +118,60 @@ export class AspectRecord extends Schema.Class<AspectRecord>("AspectRecord")({
 
 /** `{"id"}`: the answer of a create or update (`AspectIDRT`). */
 const AspectId = Schema.Struct({ id: Urn.AspectUrn })
+
+const isAspectUrn = Schema.is(Urn.AspectUrn)
+
+/**
+ * The aspect id a `Location` header names: the header itself when it is an aspect URN, else the last segment of its
+ * path (percent-decoded), e.g. `/1/aspects/urn%3Aivcap%3Aaspect%3A…`; `None` when that is no aspect URN.
+ */
+const idFromLocation = (location: string | undefined): Option.Option<Urn.AspectUrn> => {
+  if (location === undefined) return Option.none()
+  const trimmed = location.trim()
+  if (isAspectUrn(trimmed)) return Option.some(trimmed)
+  const path = trimmed.replace(/[?#].*$/s, "")
+  let segment: string
+  try {
+    segment = decodeURIComponent(path.slice(path.lastIndexOf("/") + 1))
+  } catch {
+    return Option.none()
+  }
+  return isAspectUrn(segment) ? Option.some(segment) : Option.none()
+}
+
+const decodeAspectId = Http.decodeValue(AspectId, { what: "unexpected response" })
+const utf8 = new TextDecoder()
+
+/**
+ * The id a successful create or update answered with: the body's `id` (`200`, as the spec and the emulator answer,
+ * or `201`) or — for a body without one (empty, say) — the `Location` header's. A body `id` that is no aspect URN, or
+ * no id anywhere, is a `DecodeError`.
+ */
+const readWrittenId = (response: HttpClientResponse.HttpClientResponse) =>
+  Effect.flatMap(Http.boundedBytes(response), (bytes): Effect.Effect<Urn.AspectUrn, DecodeError> => {
+    const where = Http.describe(response.request)
+    const text = utf8.decode(bytes)
+    let json: unknown = undefined
+    try {
+      if (text.trim() !== "") json = JSON.parse(text)
+    } catch {
+      // not JSON: the Location header, or the DecodeError below
+    }
+    if (Predicate.isRecord(json) && "id" in json) return Effect.map(decodeAspectId(json, response.request), (body) => body.id)
+    const location = response.headers["location"]
+    return Option.match(idFromLocation(location), {
+      onSome: Effect.succeed,
+      onNone: () =>
+        Effect.fail(
+          new DecodeError({
+            ...where,
+            message: location === undefined
+              ? `unexpected response: no aspect id (${text.trim() === "" ? "an empty body" : "no \"id\" in the body"}, no Location header)`
+              : `unexpected response: no aspect id in the body, and the Location header names none: ${JSON.stringify(location.slice(0, 200))}`
+          })
+        )
+    })
+  })
 
 /** The wire query of a create or update. */
 const WriteQuery = Schema.Struct({
@@ -228,7 +284,9 @@ const write = <S extends Http.DeclaredStatus>(
   declared: ReadonlyArray<S>,
   span: string
 ) => {
-  const handle = Http.expect(200, declared).json(AspectId)
+  const fail = Http.failStatus(declared)
+  const handle = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<Urn.AspectUrn, Http.StatusError<S> | TransportError> =>
+    response.status === 200 || response.status === 201 ? readWrittenId(response) : fail(response)
   return (entity: string, content: unknown, options?: WriteOptions) =>
     Effect.gen(function*() {
       const prepared = yield* prepareWrite(entity, content, options)
@@ -238,15 +296,15 @@ const write = <S extends Http.DeclaredStatus>(
         HttpClientRequest.bodyText(prepared.body, "application/json")
       )
       yield* Effect.annotateCurrentSpan("ivcap.schema", prepared.schema)
-      const { id } = yield* client.call(request, handle)
+      const id = yield* client.call(request, handle)
       yield* Effect.annotateCurrentSpan("ivcap.id", id)
       return id
     }).pipe(Effect.withSpan(span, { attributes: { "ivcap.entity": entity } }))
 }
 
 /**
- * Asserts a new aspect about `entity` (`POST /1/aspects`, never retried) and returns its id. Read the record
- * back with {@link get}.
+ * Asserts a new aspect about `entity` (`POST /1/aspects`, never retried) and returns its id — from the answer's body
+ * (`200` or `201`), or from its `Location` header when the body has none. Read the record back with {@link get}.
  *
  * @example
  * Aspect.add(artifactId, { $schema: "urn:example:schema:tag.1", tag: "fire" }).pipe(Effect.flatMap(Aspect.get))
@@ -270,18 +328,27 @@ export const update: (entity: string, content: unknown, options?: WriteOptions) 
   "ivcap.Aspect.update"
 )
 
-/** Reads an aspect record, content included (the Python `Aspect.refresh`). @since 0.1.0 */
-export const get: (id: Urn.AspectUrn | string) => Effect.Effect<AspectRecord, GetError, IvcapClient> = Http.readById({
-  path: Paths.aspects,
-  urn: Urn.AspectUrn,
-  schema: AspectRecord,
-  span: "ivcap.Aspect.get"
-})
-
-const retractHandle = Http.expect(204, retractStatuses).empty
+const getById = Http.readById({ path: Paths.aspects, urn: Urn.AspectUrn, schema: AspectRecord, span: "ivcap.Aspect.get" })
 
 /**
- * Retracts an aspect (`DELETE /1/aspects/{id}` → 204): it stays readable, with `validTo` and `retracter` set.
+ * Reads an aspect record, content included (the Python `Aspect.refresh`). A record whose `id` is not the one asked
+ * for is a `DecodeError` (the server answered for another record).
+ *
+ * @since 0.1.0
+ */
+export const get = (id: Urn.AspectUrn | string): Effect.Effect<AspectRecord, GetError, IvcapClient> =>
+  Effect.flatMap(getById(id), (record) =>
+    record.id === id
+      ? Effect.succeed(record)
+      : Effect.fail(new DecodeError({ message: `asked for aspect ${String(id)}, the server answered with aspect ${record.id}` })))
+
+const retractFail = Http.failStatus(retractStatuses)
+const retractHandle = (response: HttpClientResponse.HttpClientResponse) =>
+  response.status === 204 || response.status === 200 || response.status === 202 ? Effect.void : retractFail(response)
+
+/**
+ * Retracts an aspect (`DELETE /1/aspects/{id}` → 204, or 200 / 202 with the body ignored): it stays readable, with
+ * `validTo` and `retracter` set.
  *
  * @since 0.1.0
  */

@@ -262,7 +262,8 @@ export type ToolSchemaError = Paging.ListError | ResourceNotFound | AmbiguousReq
 
 /**
  * Reads a service's tool request schema (the Python `Service.request_model`): the one current aspect
- * `urn:sd-core:schema.ai-tool.1` whose entity is the service. No such aspect is `ResourceNotFound`; more than one
+ * `urn:sd-core:schema.ai-tool.1` whose entity is the service (an aspect of another entity, answered by a server that
+ * ignored the filter, is skipped). No such aspect is `ResourceNotFound`; more than one
  * is `AmbiguousRequest` (as the Python client, which raises there too); content without an `fn_schema` object is a
  * `DecodeError` naming `content.fn_schema`.
  *
@@ -276,8 +277,8 @@ export const toolSchema = (id: Urn.ServiceUrn | string): Effect.Effect<ToolSchem
     const service = yield* Urn.validate(Urn.ServiceUrn, "id")(id)
     const found = Chunk.toReadonlyArray(
       yield* Aspect.list({ entity: service, schema: toolSchemaUrn, includeContent: true, pageSize: 2 }).pipe(
-        // the schema filter is a LIKE prefix: keep the exact schema only
-        Stream.filter((a) => a.schema === toolSchemaUrn),
+        // the schema filter is a LIKE prefix, and a server may ignore the entity filter: keep the service's own exact-schema aspects only
+        Stream.filter((a) => a.entity === service && a.schema === toolSchemaUrn),
         Stream.take(2),
         Stream.runCollect
       )
