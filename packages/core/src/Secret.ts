@@ -155,9 +155,15 @@ const expiryTime = (options: SetOptions | undefined): Effect.Effect<number, Inva
   })
 
 
+const setFail = Http.failStatus(setStatuses)
+
+/** A set's answer: `204` (the spec's), or `200` / `202` (whatever body they carry is not read). */
+const setHandle = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void, Http.StatusError<(typeof setStatuses)[number]>> =>
+  response.status === 204 || response.status === 200 || response.status === 202 ? Effect.void : setFail(response)
+
 /**
- * Sets a secret — creating it, or overwriting the one of that name (`POST /1/secrets` → 204). The value is sent in
- * the body only; a transient failure is retried (setting the same value again changes nothing).
+ * Sets a secret — creating it, or overwriting the one of that name (`POST /1/secrets` → 204, or 200 / 202). The value
+ * is sent in the body only; a transient failure is retried (setting the same value again changes nothing).
  *
  * @example
  * Secret.set("smtp-password", Redacted.make(process.env.SMTP_PASSWORD ?? ""), { expiresIn: "90 days" })
@@ -178,7 +184,7 @@ export const set = (
     const body = Schema.encodeSync(SetRequest)({ name: secretName, value: secret, type: options?.type, expiryTime: expiry })
     return yield* client.call(
       HttpClientRequest.post(Paths.secrets).pipe(HttpClientRequest.bodyUnsafeJson(body)),
-      Http.expect(204, setStatuses).empty,
+      setHandle,
       { idempotent: true }
     )
   }).pipe(
@@ -199,8 +205,11 @@ const describeIssues = (error: ParseResult.ParseError): string =>
 
 const decodeRecord = Schema.decodeUnknown(SecretRecord, { onExcessProperty: "ignore" })
 
-/** A read's 200 body as a {@link SecretRecord}; a failure says which field, never a value (and keeps no cause). */
-const readRecord = (response: HttpClientResponse.HttpClientResponse) =>
+/**
+ * A read's 200 body as the {@link SecretRecord} of `name`; a failure says which field, never a value (and keeps no
+ * cause). A record of another name is a `DecodeError` too: the server answered for another secret.
+ */
+const readRecord = (name: string) => (response: HttpClientResponse.HttpClientResponse) =>
   Effect.flatMap(Effect.mapError(response.text, Http.transportError), (text) => {
     const where = Http.describe(response.request)
     let json: unknown
@@ -209,19 +218,28 @@ const readRecord = (response: HttpClientResponse.HttpClientResponse) =>
     } catch {
       return Effect.fail(new DecodeError({ ...where, message: "secret: the response is not JSON (its text withheld)" }))
     }
-    return Effect.mapError(decodeRecord(json), (e) => new DecodeError({ ...where, message: `secret: ${describeIssues(e)}` }))
+    return Effect.flatMap(
+      Effect.mapError(decodeRecord(json), (e) => new DecodeError({ ...where, message: `secret: ${describeIssues(e)}` })),
+      (record) =>
+        record.name === name
+          ? Effect.succeed(record)
+          : Effect.fail(new DecodeError({ ...where, message: `secret: asked for ${JSON.stringify(name)}, the server answered for ${JSON.stringify(record.name)}` }))
+    )
   })
 
 /** A read that was not answered with 200 keeps no body: it could be the value. */
 const withheld = (error: GetError): GetError =>
   error._tag === "UnexpectedStatus" ? new UnexpectedStatus({ ...error, body: "(withheld: the answer to a secret read)" }) : error
 
-const getHandle = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<SecretRecord, Exclude<GetError, InvalidArgument | RequestTimeout>> =>
-  response.status === 200 ? readRecord(response) : Http.failStatus(getStatuses)(response)
+const getHandle = (name: string) => {
+  const read = readRecord(name)
+  return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<SecretRecord, Exclude<GetError, InvalidArgument | RequestTimeout>> =>
+    response.status === 200 ? read(response) : Http.failStatus(getStatuses)(response)
+}
 
 /**
  * Reads a secret, value included (`GET /1/secrets?secret-name=`); `ResourceNotFound` when there is none of that
- * name (or it expired).
+ * name (or it expired), a `DecodeError` when the server answers with a secret of another name.
  *
  * @example
  * Secret.get("db-password").pipe(Effect.map((s) => connect({ password: Redacted.value(s.value) })))
@@ -232,7 +250,7 @@ export const get = (name: string, options?: GetOptions): Effect.Effect<SecretRec
     const secretName = yield* validateName(name)
     const client = yield* IvcapClient
     const query = Schema.encodeSync(GetQuery)({ name: secretName, type: options?.type })
-    return yield* client.call(HttpClientRequest.get(Paths.secrets).pipe(HttpClientRequest.setUrlParams(Http.definedOnly(query))), getHandle)
+    return yield* client.call(HttpClientRequest.get(Paths.secrets).pipe(HttpClientRequest.setUrlParams(Http.definedOnly(query))), getHandle(secretName))
   }).pipe(
     Effect.mapError(withheld),
     Effect.withSpan("ivcap.Secret.get", { attributes: { "ivcap.secret": name } })
