@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import * as Aspect from "./Aspect.js"
@@ -16,26 +17,60 @@ import * as Paths from "./internal/paths.js"
 import * as Paging from "./Paging.js"
 import * as Urn from "./Urn.js"
 
-/** Artifact status: `pending` (created) → `partial` (some bytes) → `ready` (all bytes). @since 0.1.0 */
+/**
+ * Artifact status: `pending` (created) → `partial` (some bytes) → `ready` (all bytes), or `error`; `unknown` for a
+ * value this SDK does not know (from a newer server: records keep the wire value in `rawStatus`). @since 0.1.0
+ */
 export const ArtifactStatus = Schema.Literal("pending", "partial", "ready", "error", "unknown")
 /** @since 0.1.0 */
 export type ArtifactStatus = typeof ArtifactStatus.Type
 
-/** An artifact as listed (`ArtifactListItem`). @since 0.1.0 */
-export class ArtifactSummary extends Schema.Class<ArtifactSummary>("ArtifactSummary")({
+const isArtifactStatus = Schema.is(ArtifactStatus)
+
+/**
+ * A wire status as an {@link ArtifactStatus}: a value this SDK does not know (e.g. `uploading`, from a newer server)
+ * reads as `unknown`. @since 0.2.0
+ */
+export const statusOf = (raw: string): ArtifactStatus => (isArtifactStatus(raw) ? raw : "unknown")
+
+/** The wire's `status`: any string, one this SDK does not know decoding as `unknown` (the wire value goes to `rawStatus`). */
+const StatusFromWire = Schema.transform(Schema.String, ArtifactStatus, { strict: true, decode: statusOf, encode: (status) => status })
+
+/** `rawStatus`: the wire's `status` exactly as sent (absent on a record built by hand rather than read). */
+const rawStatusField = {
+  /** The status exactly as the server sent it; `status` is its known reading (`unknown` for a new value). */
+  rawStatus: Schema.optional(Schema.String)
+}
+
+/** Decoding copies the wire's `status` into `rawStatus`; encoding sends `rawStatus` back as the `status`, when there is one. */
+const keepRawStatus = {
+  strict: true,
+  decode: <I extends { readonly status: string }>(wire: I) => ParseResult.succeed({ ...wire, rawStatus: wire.status }),
+  encode: <I extends { readonly status: string; readonly rawStatus?: string | undefined }>({ rawStatus, ...rest }: I) =>
+    ParseResult.succeed(rawStatus === undefined ? rest : { ...rest, status: rawStatus })
+} as const
+
+/** The fields of {@link ArtifactSummary} as on the wire. */
+class ArtifactSummaryFields extends Schema.Class<ArtifactSummaryFields>("ArtifactSummaryFields")({
   id: Urn.ArtifactUrn,
   href: Schema.String,
-  status: ArtifactStatus,
+  status: StatusFromWire,
   createdAt: Schema.propertySignature(Schema.DateTimeUtc).pipe(Schema.fromKey("created-at")),
   name: Schema.optional(Schema.String),
   size: Schema.optional(Schema.Number),
   mimeType: Schema.optional(Schema.String).pipe(Schema.fromKey("mime-type"))
 }) {}
 
-/** An artifact record (`ArtifactStatusRT`), as read or as created by an upload. @since 0.1.0 */
-export class ArtifactDetails extends Schema.Class<ArtifactDetails>("ArtifactDetails")({
+/**
+ * An artifact as listed (`ArtifactListItem`). A `status` this SDK does not know decodes as `unknown`, the wire value
+ * kept in `rawStatus`. @since 0.1.0
+ */
+export class ArtifactSummary extends ArtifactSummaryFields.transformOrFailFrom<ArtifactSummary>("ArtifactSummary")(rawStatusField, keepRawStatus) {}
+
+/** The fields of {@link ArtifactDetails} as on the wire. */
+class ArtifactDetailsFields extends Schema.Class<ArtifactDetailsFields>("ArtifactDetailsFields")({
   id: Urn.ArtifactUrn,
-  status: ArtifactStatus,
+  status: StatusFromWire,
   links: Schema.Array(Paging.Link),
   name: Schema.optional(Schema.String),
   size: Schema.optional(Schema.Number),
@@ -49,6 +84,12 @@ export class ArtifactDetails extends Schema.Class<ArtifactDetails>("ArtifactDeta
   createdAt: Schema.optional(Schema.DateTimeUtc).pipe(Schema.fromKey("created-at")),
   lastModifiedAt: Schema.optional(Schema.DateTimeUtc).pipe(Schema.fromKey("last-modified-at"))
 }) {}
+
+/**
+ * An artifact record (`ArtifactStatusRT`), as read or as created by an upload. A `status` this SDK does not know
+ * decodes as `unknown`, the wire value kept in `rawStatus`. @since 0.1.0
+ */
+export class ArtifactDetails extends ArtifactDetailsFields.transformOrFailFrom<ArtifactDetails>("ArtifactDetails")(rawStatusField, keepRawStatus) {}
 
 /** The errors of reading one artifact. @since 0.1.0 */
 export type GetError = Http.ReadError
@@ -81,7 +122,7 @@ export const get: (id: Urn.ArtifactUrn | string) => Effect.Effect<ArtifactDetail
   span: "ivcap.Artifact.get"
 })
 
-/** The artifact's status, read fresh. @since 0.1.0 */
+/** The artifact's status, read fresh (`unknown` for a value this SDK does not know). @since 0.1.0 */
 export const status = (id: Urn.ArtifactUrn | string): Effect.Effect<ArtifactStatus, GetError, IvcapClient> =>
   Effect.map(get(id), (a) => a.status)
 
