@@ -8,6 +8,7 @@ import { expect, layer } from "@effect/vitest"
 import { Aspect, IvcapClient, Service } from "@ivcap/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as TestServices from "effect/TestServices"
 import type * as http from "node:http"
 import { type SeenRequest, scriptedServer } from "./utils/upload.js"
 import { expectFailure } from "./utils/suite.js"
@@ -56,7 +57,7 @@ const add = Aspect.add(entity, { depth: 1 }, { schema })
 const update = Aspect.update(entity, { depth: 1 }, { schema })
 
 layer(Layer.empty)("Aspect against a hostile server", (it) => {
-  it.live("a write answered 201: the id from the body, or from Location (a path, percent-encoded or not, or a URL)", () =>
+  it.effect("a write answered 201: the id from the body, or from Location (a path, percent-encoded or not, or a URL)", () =>
     Effect.gen(function*() {
       expect(yield* answered(add, 201, json, JSON.stringify({ id: asp(1) }))).toBe(asp(1))
       expect(yield* answered(add, 201, { location: `/1/aspects/${encodeURIComponent(asp(2))}` })).toBe(asp(2))
@@ -64,9 +65,9 @@ layer(Layer.empty)("Aspect against a hostile server", (it) => {
       expect(yield* answered(update, 201, { location: `/1/aspects/${asp(4)}` }, "{}")).toBe(asp(4))
       // the emulator's (and the spec's) 200 {id} is still read, Location or not
       expect(yield* answered(add, 200, { ...json, location: `/1/aspects/${asp(6)}` }, JSON.stringify({ id: asp(5) }))).toBe(asp(5))
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped, TestServices.provideLive))
 
-  it.live("a write answered without a usable id is a DecodeError: no Location, one naming no aspect, a body id of another kind", () =>
+  it.effect("a write answered without a usable id is a DecodeError: no Location, one naming no aspect, a body id of another kind", () =>
     Effect.gen(function*() {
       const none = yield* expectFailure(answered(add, 201), "DecodeError")
       expect(none.message).toContain("no Location")
@@ -76,26 +77,26 @@ layer(Layer.empty)("Aspect against a hostile server", (it) => {
       const wrongKind = yield* expectFailure(answered(add, 201, { ...json, location: `/1/aspects/${asp(7)}` }, JSON.stringify({ id: entity })), "DecodeError")
       expect(wrongKind.message).toContain("id")
       yield* expectFailure(answered(add, 200, json, "{}"), "DecodeError")
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped, TestServices.provideLive))
 
-  it.live("a retraction answered 200 (with a body), 202 or 204 succeeds; an error status is still typed", () =>
+  it.effect("a retraction answered 200 (with a body), 202 or 204 succeeds; an error status is still typed", () =>
     Effect.gen(function*() {
       yield* answered(Aspect.retract(asp(1)), 200, json, JSON.stringify({ id: asp(1) }))
       yield* answered(Aspect.retract(asp(1)), 202)
       yield* answered(Aspect.retract(asp(1)), 204)
       yield* expectFailure(answered(Aspect.retract(asp(1)), 403, json, JSON.stringify({ message: "no" })), "Forbidden")
       yield* expectFailure(answered(Aspect.retract(asp(1)), 201), "UnexpectedStatus")
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped, TestServices.provideLive))
 
-  it.live("get answered with another record is a DecodeError naming both ids", () =>
+  it.effect("get answered with another record is a DecodeError naming both ids", () =>
     Effect.gen(function*() {
       expect((yield* answered(Aspect.get(asp(1)), 200, json, record(asp(1)))).id).toBe(asp(1))
       const e = yield* expectFailure(answered(Aspect.get(asp(1)), 200, json, record(asp(2))), "DecodeError")
       expect(e.message).toContain(asp(1))
       expect(e.message).toContain(asp(2))
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped, TestServices.provideLive))
 
-  it.live("Service.toolSchema with the entity filter ignored: another service's tool aspect is skipped", () =>
+  it.effect("Service.toolSchema with the entity filter ignored: another service's tool aspect is skipped", () =>
     Effect.gen(function*() {
       const tool = (n: number, of: string, name: string) => ({
         id: asp(n),
@@ -110,5 +111,5 @@ layer(Layer.empty)("Aspect against a hostile server", (it) => {
       expect(missing.id).toBe(service)
       const own = yield* answered(Service.toolSchema(service), 200, json, listing([tool(1, other, "theirs"), tool(2, service, "mine")]))
       expect([own.service, own.aspect, own.name]).toEqual([service, asp(2), "mine"])
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped, TestServices.provideLive))
 })
