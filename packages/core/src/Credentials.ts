@@ -12,7 +12,14 @@
  * in the layer's scope, so interrupting one waiting request does not cancel it for the others. A refresh that
  * fails with {@link LoginRequired} is final: every later request fails with it at once and nothing more is sent
  * with the old token, until {@link CredentialsService.set} installs a new one (after logging in again).
- * Transport failures of a refresh are not final: the request fails with them (and idempotent requests retry).
+ * Transport failures of a refresh are not final: the request fails with them (and idempotent requests retry), a
+ * token that has not expired yet goes on being used, and the next refresh is tried after a pause as long as the
+ * failed one took (1–30 s; the requests meanwhile fail with the same error at once, without asking the provider).
+ *
+ * Bounds against a misbehaving provider or server: a renewed token whose lifetime is under 10 s (an `expires_in`
+ * of a few seconds, or already past) is used until the server rejects it rather than renewed before every request;
+ * and a renewed token that the server rejects before it accepted any request with it is not renewed again until
+ * it is 30 s old — the `401` stands meanwhile (`Unauthorized`), instead of a renewal per request.
  *
  * @example
  * // bring your own token provider
@@ -69,6 +76,11 @@ export interface CredentialsService {
   readonly set: (token: Token) => Effect.Effect<void>
   /** How many renewals ran so far (successful or not). */
   readonly refreshes: Effect.Effect<number>
+  /**
+   * Told (synchronously, on the request path) that the server accepted a request sent with `stamp`: a renewed
+   * token rejected before it was ever accepted is not renewed again at once (see the module comment). Optional.
+   */
+  readonly accepted?: ((stamp: Stamp) => void) | undefined
 }
 
 /** The tag of the credentials service. @since 0.1.0 */
@@ -124,6 +136,19 @@ export interface Options {
   readonly refreshBefore?: Duration.DurationInput | undefined
 }
 
+/** A renewed token with a shorter lifetime is used until the server rejects it, not renewed before each request. */
+const minimumLifetime = 10_000
+
+/** A renewed token rejected before it was ever accepted is not renewed again until it is this old (milliseconds). */
+const rejectedPause = 30_000
+
+/** After a renewal failed for now, the next one waits as long as that one took, within these bounds (milliseconds). */
+const minimumRetryPause = 1_000
+const maximumRetryPause = 30_000
+
+/** Where the token in use came from: given (`initial`, `set`) or a renewal for this reason. */
+type Origin = "given" | RefreshReason
+
 /**
  * Credentials that renew themselves. Renewals run in the current scope (closing it interrupts one in flight).
  *
@@ -135,37 +160,49 @@ export const make = (options: Options): Effect.Effect<CredentialsService, never,
     const before = Duration.toMillis(Duration.decode(options.refreshBefore ?? defaultRefreshBefore))
     let token: Option.Option<Token> = Option.fromNullable(options.initial)
     let obtainedAt = yield* Clock.currentTimeMillis
+    let origin: Origin = "given"
+    let accepted = false
     let generation = 0
     let failed: LoginRequired | undefined
+    /** The last renewal's failure for now, and until when no new renewal is started. */
+    let pause: { readonly error: RefreshError; readonly until: number } | undefined
     let inflight: Deferred.Deferred<Stamp, RefreshError> | undefined
     let refreshes = 0
 
     const stampOf = (t: Token): Stamp => ({ token: t.accessToken, generation })
     const fresh = (t: Token, now: number) => {
       if (t.expiresAt === undefined) return true
-      const margin = Math.min(before, Math.max(0, (t.expiresAt - obtainedAt) / 2))
+      const lifetime = t.expiresAt - obtainedAt
+      // a provider's token that is expired or about to be at once: renewing it before every request would not help
+      if (origin !== "given" && !(lifetime >= minimumLifetime)) return true
+      const margin = Math.min(before, Math.max(0, lifetime / 2))
       return now < t.expiresAt - margin
     }
 
     /** One renewal for everyone: joins the one in flight, or starts it in the layer's scope. */
-    const renewal = (reason: RefreshReason): Effect.Effect<Stamp, RefreshError> => Effect.suspend(() => {
+    const renewal = (reason: RefreshReason, now: number): Effect.Effect<Stamp, RefreshError> => {
       if (failed !== undefined) return Effect.fail(failed)
       if (inflight !== undefined) return Deferred.await(inflight)
+      if (pause !== undefined && now < pause.until) return Effect.fail(pause.error)
       const deferred = Deferred.unsafeMake<Stamp, RefreshError>(FiberId.none)
       inflight = deferred
       refreshes++
       const run = Effect.suspend(() => options.refresh(token, reason)).pipe(
         Effect.flatMap((next) =>
-          Effect.map(Clock.currentTimeMillis, (now) => {
+          Effect.map(Clock.currentTimeMillis, (at) => {
             token = Option.some(next)
-            obtainedAt = now
+            obtainedAt = at
+            origin = reason
+            accepted = false
+            pause = undefined
             generation++
             return stampOf(next)
           })
         ),
         Effect.tapError((e) =>
-          Effect.sync(() => {
+          Effect.map(Clock.currentTimeMillis, (at) => {
             if (e._tag === "LoginRequired") failed = e
+            else pause = { error: e, until: at + Math.min(maximumRetryPause, Math.max(minimumRetryPause, at - now)) }
           })
         ),
         Effect.onExit((exit) =>
@@ -176,32 +213,48 @@ export const make = (options: Options): Effect.Effect<CredentialsService, never,
         )
       )
       return Effect.zipRight(Effect.forkIn(Effect.exit(run), scope), Deferred.await(deferred))
-    })
+    }
 
     const service: CredentialsService = {
-      current: Effect.suspend(() => {
+      current: Effect.flatMap(Clock.currentTimeMillis, (now) => {
         if (failed !== undefined) return Effect.fail(failed)
-        if (inflight !== undefined) return Effect.asSome(Deferred.await(inflight))
-        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Option.match(token, {
-            onNone: () => Effect.asSome(renewal("initial")),
-            onSome: (t) => (fresh(t, now) ? Effect.succeed(Option.some(stampOf(t))) : Effect.asSome(renewal("expiring")))
-          }))
+        if (Option.isNone(token)) return Effect.asSome(renewal("initial", now))
+        const t = token.value
+        if (inflight === undefined && fresh(t, now)) return Effect.succeed(Option.some(stampOf(t)))
+        const renewed = Effect.asSome(renewal("expiring", now))
+        if (t.expiresAt === undefined || now >= t.expiresAt) return renewed
+        // not expired yet: a renewal that fails for now does not fail the request
+        const stamp = stampOf(t)
+        return Effect.catchIf(renewed, (e) => e._tag !== "LoginRequired", () => Effect.succeed(Option.some(stamp)))
       }),
       renew: (seen) =>
-        Effect.suspend(() => {
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
           if (failed !== undefined) return Effect.fail(failed)
           if (seen.generation < generation && Option.isSome(token)) return Effect.succeed(Option.some(stampOf(token.value)))
-          return Effect.asSome(renewal("rejected"))
+          // A renewed token refused before the server accepted anything sent with it: another renewal now would most
+          // likely be refused too (the server rejects every token), so the 401 stands until this one is older.
+          if (
+            inflight === undefined && seen.generation === generation && (origin === "expiring" || origin === "rejected") && !accepted &&
+            now - obtainedAt < rejectedPause
+          ) {
+            return Effect.succeed(Option.none())
+          }
+          return Effect.asSome(renewal("rejected", now))
         }),
       set: (next) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
           token = Option.some(next)
           obtainedAt = now
+          origin = "given"
+          accepted = false
           generation++
           failed = undefined
+          pause = undefined
         }),
-      refreshes: Effect.sync(() => refreshes)
+      refreshes: Effect.sync(() => refreshes),
+      accepted: (stamp) => {
+        if (stamp.generation === generation) accepted = true
+      }
     }
     return service
   })

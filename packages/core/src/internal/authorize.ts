@@ -9,6 +9,9 @@
  * invalid token is answered `401` without a body — that the check precedes the operation is **inferred** from the
  * goa security middleware). A PATCH (tus) is never re-sent here: a `401` may come after part of its body was
  * stored, so the upload engine asks the server for its offset (with the new token) and goes on from there.
+ *
+ * Every answer other than `401` is reported to the credentials (`accepted`): a renewed token the server refuses
+ * before it ever accepted one request with it is not renewed again at once (see `Credentials`).
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
@@ -38,13 +41,19 @@ export const authorized = (credentials: CredentialsService, isOwnOrigin: (url: s
   if (!isOwnOrigin(request.url)) return execute(request)
   return Effect.flatMap(credentials.current, (stamp) => {
     if (Option.isNone(stamp)) return execute(request)
-    return Effect.flatMap(execute(HttpClientRequest.bearerToken(request, stamp.value.token)), (response) =>
-      response.status !== 401
-        ? Effect.succeed(response)
-        : Effect.flatMap(credentials.renew(stamp.value), (next) =>
-          Option.isSome(next) && mayResend(request, response)
-            ? execute(HttpClientRequest.bearerToken(request, next.value.token))
-            : Effect.succeed(response)))
+    return Effect.flatMap(execute(HttpClientRequest.bearerToken(request, stamp.value.token)), (response) => {
+      if (response.status !== 401) {
+        credentials.accepted?.(stamp.value)
+        return Effect.succeed(response)
+      }
+      return Effect.flatMap(credentials.renew(stamp.value), (next) =>
+        Option.isSome(next) && mayResend(request, response)
+          ? Effect.map(execute(HttpClientRequest.bearerToken(request, next.value.token)), (again) => {
+            if (again.status !== 401) credentials.accepted?.(next.value)
+            return again
+          })
+          : Effect.succeed(response))
+    })
   })
 }
 
