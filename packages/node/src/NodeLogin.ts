@@ -114,18 +114,67 @@ export type LoginEvent = Data.TaggedEnum<{
 /** Constructors of {@link LoginEvent}. @since 0.1.0 */
 export const LoginEvent = Data.taggedEnum<LoginEvent>()
 
-/** The time one request to the identity provider may take. */
+/** The time one request to the identity provider may take, its answer's body included. */
 const requestTimeout = Duration.seconds(30)
+
+/**
+ * The time the requests of one renewal of a CLI login may take together (discovery and the refresh grant): a
+ * renewal holds up requests, so a provider that does not answer must not hold them for long.
+ */
+const renewalTimeout = Duration.seconds(10)
+
+/** The largest answer read from the identity provider (its documents and tokens are a few KiB). */
+const maxAnswerBytes = 1024 * 1024
+
+/** The longest access-token lifetime believed (`expires_in` beyond it, e.g. 1e13, is cut to it). */
+const maxLifetimeSeconds = 365 * 24 * 3600
+
+/** The lifetime assumed when `expires_in` is missing or not a finite number (RFC 6749 makes it optional). */
+const defaultLifetimeSeconds = 3600
+
+/** The longest polling interval of a device login, and the longest a device code is believed to be valid. */
+const maxPollSeconds = 60
+const maxCodeSeconds = 3600
 
 type HttpError = TransportError | RequestTimeout
 
-/** Sends a request (no token: these endpoints are public) and reads the body as text, under the timeout. */
-const exchange = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<{ readonly status: number; readonly text: string }, HttpError, HttpClient.HttpClient> =>
+/** The body of `response` as text; more than {@link maxAnswerBytes} is a `TransportError` (reading stops there). */
+const readCapped = (request: HttpClientRequest.HttpClientRequest, response: HttpClientResponse.HttpClientResponse): Effect.Effect<string, TransportError> => {
+  const tooLarge = () => new TransportError({ method: request.method, url: request.url, reason: `the identity provider's answer exceeds ${maxAnswerBytes} bytes` })
+  const declared = Number(response.headers["content-length"])
+  if (declared > maxAnswerBytes) return Effect.fail(tooLarge())
+  return Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    return response.stream.pipe(
+      Stream.mapError((e) => new TransportError({ method: request.method, url: request.url, reason: e.message })),
+      Stream.runForEach((chunk) => {
+        size += chunk.length
+        if (size > maxAnswerBytes) return Effect.fail(tooLarge())
+        chunks.push(chunk)
+        return Effect.void
+      }),
+      Effect.map(() => Buffer.concat(chunks).toString("utf8"))
+    )
+  })
+}
+
+/**
+ * Sends a request (no token: these endpoints are public) and reads the body as text (at most 1 MiB), the whole
+ * under `timeout`.
+ */
+const exchange = (
+  request: HttpClientRequest.HttpClientRequest,
+  timeout: Duration.Duration = requestTimeout
+): Effect.Effect<{ readonly status: number; readonly text: string }, HttpError, HttpClient.HttpClient> =>
   Effect.flatMap(HttpClient.HttpClient, (client) =>
     client.execute(request).pipe(
-      Effect.flatMap((response: HttpClientResponse.HttpClientResponse) => Effect.map(response.text, (text) => ({ status: response.status, text }))),
       Effect.mapError((e) => new TransportError({ method: request.method, url: request.url, reason: e.message })),
-      Effect.timeoutFail({ duration: requestTimeout, onTimeout: () => new RequestTimeout({ method: request.method, url: request.url, timeout: requestTimeout }) })
+      Effect.flatMap((response: HttpClientResponse.HttpClientResponse) => Effect.map(readCapped(request, response), (text) => ({ status: response.status, text }))),
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () => new RequestTimeout({ method: request.method, url: request.url, timeout, reason: `the identity provider did not answer within ${Duration.format(timeout)}` })
+      })
     ))
 
 const parseJson = (text: string): unknown => {
@@ -141,10 +190,12 @@ const parseJson = (text: string): unknown => {
  * An unreadable or unusable document is `LoginFailed`.
  * @since 0.1.0
  */
-export const discover = (url: string): Effect.Effect<Provider, LoginFailed | HttpError, HttpClient.HttpClient> =>
+export const discover = (url: string): Effect.Effect<Provider, LoginFailed | HttpError, HttpClient.HttpClient> => discoverWithin(url, requestTimeout)
+
+const discoverWithin = (url: string, timeout: Duration.Duration): Effect.Effect<Provider, LoginFailed | HttpError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const at = `${url.replace(/\/+$/, "")}/1/authinfo.yaml`
-    const { status, text } = yield* exchange(HttpClientRequest.get(at))
+    const { status, text } = yield* exchange(HttpClientRequest.get(at), timeout)
     if (status !== 200) return yield* new LoginFailed({ reason: `GET ${at} answered ${status}` })
     const parsed = yield* Effect.try({ try: () => Yaml.parse(text) as unknown, catch: () => new LoginFailed({ reason: `${at} is not YAML` }) })
     const info = yield* Schema.decodeUnknown(AuthInfo)(parsed).pipe(
@@ -152,7 +203,10 @@ export const discover = (url: string): Effect.Effect<Provider, LoginFailed | Htt
     )
     if (info.version !== 1) return yield* new LoginFailed({ reason: `${at}: version ${info.version} is not supported (1 is)` })
     const wanted = info.auth["default-provider-id"]
-    const provider = wanted !== undefined && wanted !== "" ? info.auth.providers[wanted] : Object.values(info.auth.providers)[0]
+    // own keys only: `__proto__` or `constructor` is not a declared provider
+    const provider = wanted !== undefined && wanted !== ""
+      ? (Object.prototype.hasOwnProperty.call(info.auth.providers, wanted) ? info.auth.providers[wanted] : undefined)
+      : Object.values(info.auth.providers)[0]
     if (provider === undefined) return yield* new LoginFailed({ reason: `${at} names no usable provider${wanted ? ` ('${wanted}' is not declared)` : ""}` })
     for (const [name, value] of [["token-url", provider.tokenUrl], ["code-url", provider.codeUrl], ["jwks-url", provider.jwksUrl]] as const) {
       if (!/^https?:\/\//.test(value)) return yield* new LoginFailed({ reason: `${at}: ${name} is not an http(s) URL` })
@@ -161,11 +215,25 @@ export const discover = (url: string): Effect.Effect<Provider, LoginFailed | Htt
   })
 
 const TokenResponse = Schema.Struct({
-  access_token: Schema.String,
+  access_token: Schema.NonEmptyString,
   refresh_token: Schema.optional(Schema.String),
   id_token: Schema.optional(Schema.String),
-  expires_in: Schema.Number
+  // a number, a numeric string (some providers send one), or missing: see `lifetimeOf`
+  expires_in: Schema.optional(Schema.Unknown)
 })
+
+/**
+ * An `expires_in` as seconds the SDK can rely on: a number or numeric string, within 0 … 1 year; missing or not a
+ * finite number (`1e400`, `"soon"`) counts as the usual hour. Never throws, so issued tokens are never lost to it.
+ */
+const lifetimeOf = (expiresIn: unknown): number => {
+  const n = typeof expiresIn === "number" ? expiresIn : typeof expiresIn === "string" && expiresIn.trim() !== "" ? Number(expiresIn) : Number.NaN
+  return Number.isFinite(n) ? Math.min(Math.max(n, 0), maxLifetimeSeconds) : defaultLifetimeSeconds
+}
+
+/** A number of seconds the provider sent, within `min` … `max`; `fallback` when it is not a finite number. */
+const secondsWithin = (value: number | undefined, min: number, max: number, fallback: number): number =>
+  value !== undefined && Number.isFinite(value) ? Math.min(Math.max(value, min), max) : fallback
 
 const OAuthErrorBody = Schema.Struct({ error: Schema.String, error_description: Schema.optional(Schema.String) })
 
@@ -174,29 +242,61 @@ const DeviceAuthorization = Schema.Struct({
   user_code: Schema.String,
   verification_uri: Schema.String,
   verification_uri_complete: Schema.optional(Schema.String),
-  expires_in: Schema.Number,
-  interval: Schema.optional(Schema.Number)
+  expires_in: Schema.Union(Schema.Number, Schema.NumberFromString),
+  interval: Schema.optional(Schema.Union(Schema.Number, Schema.NumberFromString))
 })
 
-/** A token endpoint answer: tokens, or the OAuth error code (never the body: it may hold tokens). */
-type Grant = { readonly _tag: "Tokens"; readonly body: typeof TokenResponse.Type } | { readonly _tag: "Error"; readonly error: string; readonly description: string | undefined; readonly status: number }
+/**
+ * A token endpoint answer: tokens, or the OAuth error code (never the body: it may hold tokens). `temporary`: an
+ * answer that says nothing about the grant (408, 429, 5xx, a 200 or an error that is no OAuth JSON — a proxy's
+ * page, a cut body — or the OAuth codes for "later"), so the same grant may succeed when asked again.
+ */
+type Grant =
+  | { readonly _tag: "Tokens"; readonly body: typeof TokenResponse.Type }
+  | { readonly _tag: "Error"; readonly error: string; readonly description: string | undefined; readonly status: number; readonly temporary: boolean }
 
-const postForm = (url: string, form: Record<string, string>) =>
-  exchange(HttpClientRequest.post(url).pipe(HttpClientRequest.bodyUrlParams(form), HttpClientRequest.acceptJson))
+const temporaryErrors: ReadonlySet<string> = new Set(["temporarily_unavailable", "server_error"])
 
-const grant = (provider: Provider, form: Record<string, string>): Effect.Effect<Grant, HttpError, HttpClient.HttpClient> =>
-  Effect.map(postForm(provider.tokenUrl, { ...form, client_id: provider.clientId }), ({ status, text }): Grant => {
+/** Statuses that are no verdict on the grant. */
+const temporaryStatus = (status: number) => status === 408 || status === 429 || status >= 500
+
+const postForm = (url: string, form: Record<string, string>, timeout?: Duration.Duration) =>
+  exchange(HttpClientRequest.post(url).pipe(HttpClientRequest.bodyUrlParams(form), HttpClientRequest.acceptJson), timeout)
+
+const grant = (provider: Provider, form: Record<string, string>, timeout?: Duration.Duration): Effect.Effect<Grant, HttpError, HttpClient.HttpClient> =>
+  Effect.map(postForm(provider.tokenUrl, { ...form, client_id: provider.clientId }, timeout), ({ status, text }): Grant => {
     const json = parseJson(text)
     if (status === 200) {
       const ok = Schema.decodeUnknownOption(TokenResponse)(json)
       if (Option.isSome(ok)) return { _tag: "Tokens", body: ok.value }
-      return { _tag: "Error", error: "invalid_response", description: "the token response lacks access_token or expires_in", status }
+      return { _tag: "Error", error: "invalid_response", description: "the answer is not a token response (no access_token)", status, temporary: true }
     }
     return Option.match(Schema.decodeUnknownOption(OAuthErrorBody)(json), {
-      onNone: () => ({ _tag: "Error", error: `status ${status}`, description: undefined, status }),
-      onSome: (e) => ({ _tag: "Error", error: e.error, description: e.error_description, status })
+      onNone: () => ({ _tag: "Error", error: `status ${status}`, description: undefined, status, temporary: true }),
+      onSome: (e) => ({
+        _tag: "Error",
+        error: e.error.slice(0, 100),
+        description: e.error_description,
+        status,
+        temporary: temporaryStatus(status) || temporaryErrors.has(e.error)
+      })
     })
   })
+
+/**
+ * The provider's error code and description for an error message, with `secrets` (the refresh token or device
+ * code the request carried, which a provider may echo) taken out in every form the form body had them, and cut
+ * to a readable length.
+ */
+const describeError = (answer: { readonly error: string; readonly description: string | undefined }, secrets: ReadonlyArray<string>): string => {
+  let text = `${answer.error}${answer.description ? `: ${answer.description}` : ""}`
+  for (const secret of secrets) {
+    if (secret === "") continue
+    const forms = new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)])
+    for (const form of forms) text = text.split(form).join("<redacted>")
+  }
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text
+}
 
 const base64UrlJson = (part: string | undefined): unknown => (part === undefined ? undefined : parseJson(Buffer.from(part, "base64url").toString("utf8")))
 
@@ -234,14 +334,23 @@ const verifyIdToken = (provider: Provider, idToken: string): Effect.Effect<Accou
     }
   })
 
-const tokensOf = (provider: Provider, body: typeof TokenResponse.Type, previousRefresh: Redacted.Redacted<string> | undefined) =>
+/** The account of a grant's answer: its ID token verified, if it has one. */
+const accountOf = (provider: Provider, body: typeof TokenResponse.Type) =>
+  body.id_token === undefined ? Effect.succeed(undefined) : verifyIdToken(provider, body.id_token)
+
+/**
+ * The tokens of a grant's answer, with the account `verified` gives. A refresh grant's tokens are kept even when
+ * its ID token cannot be verified now (the account is then left out): the provider has already spent the old
+ * refresh token, so dropping the new one would lose the login.
+ */
+const tokensOf = <E, R>(body: typeof TokenResponse.Type, previousRefresh: Redacted.Redacted<string> | undefined, verified: Effect.Effect<Account | undefined, E, R>) =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
-    const account = body.id_token === undefined ? undefined : yield* verifyIdToken(provider, body.id_token)
+    const account = yield* verified
     const tokens: Tokens = {
       accessToken: Redacted.make(body.access_token),
       // as the CLI: 10 s early, for clock differences and transport time
-      expiresAt: now + Math.max(0, body.expires_in - 10) * 1000,
+      expiresAt: now + Math.max(0, lifetimeOf(body.expires_in) - 10) * 1000,
       refreshToken: body.refresh_token !== undefined && body.refresh_token !== "" ? Redacted.make(body.refresh_token) : previousRefresh,
       account
     }
@@ -260,22 +369,28 @@ const loginAdvice = (context: string | undefined) =>
 export const refresh = (
   provider: Provider,
   refreshToken: Redacted.Redacted<string>,
-  options: { readonly context?: string | undefined } = {}
+  options: {
+    readonly context?: string | undefined
+    /** The time the grant may take, its answer included; default 30 s. */
+    readonly timeout?: Duration.DurationInput | undefined
+  } = {}
 ): Effect.Effect<Tokens, LoginRequired | HttpError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const answer = yield* grant(provider, { grant_type: "refresh_token", refresh_token: Redacted.value(refreshToken) })
+    const timeout = options.timeout === undefined ? requestTimeout : Duration.decode(options.timeout)
+    const answer = yield* grant(provider, { grant_type: "refresh_token", refresh_token: Redacted.value(refreshToken) }, timeout)
     if (answer._tag === "Error") {
-      if (answer.status >= 500) {
-        return yield* new TransportError({ method: "POST", url: provider.tokenUrl, reason: `the identity provider answered ${answer.status}` })
+      const described = describeError(answer, [Redacted.value(refreshToken)])
+      // not a verdict on the refresh token (rate limit, outage, a proxy's page): the next request tries again
+      if (answer.temporary) {
+        return yield* new TransportError({ method: "POST", url: provider.tokenUrl, reason: `the identity provider answered ${answer.status} (${described}); the token was not renewed` })
       }
       return yield* new LoginRequired({
-        reason: `the identity provider refused the refresh token (${answer.error}${answer.description ? `: ${answer.description}` : ""})`,
+        reason: `the identity provider refused the refresh token (${described})`,
         login: loginAdvice(options.context)
       })
     }
-    return yield* tokensOf(provider, answer.body, refreshToken).pipe(
-      Effect.catchTag("LoginFailed", (e) => new LoginRequired({ reason: e.reason, login: loginAdvice(options.context) }))
-    )
+    return yield* tokensOf(answer.body, refreshToken, Effect.catchAll(accountOf(provider, answer.body), (e) =>
+      Effect.as(Effect.logWarning(`login: the renewed ID token is not used (${e._tag === "LoginFailed" ? e.reason : e.message}); the tokens are kept`), undefined)))
   }).pipe(Effect.withSpan("NodeLogin.refresh"))
 
 /** Options of {@link deviceLogin}. @since 0.1.0 */
@@ -311,21 +426,25 @@ export const deviceLogin = (options: DeviceLoginOptions): Effect.Effect<Tokens, 
     const device = authorization.value
     const deviceCode = Redacted.make(device.device_code)
     const start = yield* Clock.currentTimeMillis
-    const deadline = start + device.expires_in * 1000
-    let interval = Math.max(1, device.interval ?? 5)
+    // the provider's numbers within reason: a code valid for at most an hour, polled at least once a minute
+    const expiresIn = secondsWithin(device.expires_in, 0, maxCodeSeconds, maxCodeSeconds)
+    const deadline = start + expiresIn * 1000
+    let interval = secondsWithin(device.interval, 1, maxPollSeconds, 5)
     yield* emit(LoginEvent.Prompt({
       userCode: device.user_code,
       verificationUri: device.verification_uri,
       verificationUriComplete: device.verification_uri_complete,
-      expiresIn: Duration.seconds(device.expires_in)
+      expiresIn: Duration.seconds(expiresIn)
     }))
     while (true) {
-      yield* Effect.sleep(Duration.seconds(interval))
+      // never past the code's expiry
+      const before = yield* Clock.currentTimeMillis
+      yield* Effect.sleep(Duration.millis(Math.max(0, Math.min(interval * 1000, deadline - before))))
       const now = yield* Clock.currentTimeMillis
       if (now >= deadline) return yield* new LoginFailed({ reason: "the login code expired before it was approved; start the login again" })
       const answer = yield* grant(provider, { grant_type: "urn:ietf:params:oauth:grant-type:device_code", device_code: Redacted.value(deviceCode) })
       if (answer._tag === "Tokens") {
-        const tokens = yield* tokensOf(provider, answer.body, undefined)
+        const tokens = yield* tokensOf(answer.body, undefined, accountOf(provider, answer.body))
         yield* emit(LoginEvent.LoggedIn({ account: tokens.account, expiresAt: new Date(tokens.expiresAt) }))
         return tokens
       }
@@ -334,7 +453,7 @@ export const deviceLogin = (options: DeviceLoginOptions): Effect.Effect<Tokens, 
           yield* emit(LoginEvent.Pending({ remaining: Duration.millis(Math.max(0, deadline - now)) }))
           break
         case "slow_down":
-          interval += 5
+          interval = Math.min(interval + 5, maxPollSeconds)
           yield* emit(LoginEvent.SlowDown({ interval: Duration.seconds(interval) }))
           break
         case "expired_token":
@@ -342,11 +461,11 @@ export const deviceLogin = (options: DeviceLoginOptions): Effect.Effect<Tokens, 
         case "access_denied":
           return yield* new LoginFailed({ reason: "the login was denied" })
         default:
-          if (answer.status >= 500) {
+          if (answer.temporary) {
             yield* Effect.logDebug(`login: the identity provider answered ${answer.status}; polling on`)
             break
           }
-          return yield* new LoginFailed({ reason: `the identity provider answered ${answer.error}${answer.description ? `: ${answer.description}` : ""}` })
+          return yield* new LoginFailed({ reason: `the identity provider answered ${describeError(answer, [Redacted.value(deviceCode)])}` })
       }
     }
   }).pipe(Effect.withSpan("NodeLogin.deviceLogin"))
@@ -407,8 +526,14 @@ const withLock = <A, E, R>(file: string, effect: Effect.Effect<A, E, R>) =>
     return yield* Effect.ensuring(effect, Effect.ignore(fs.remove(lock, { recursive: true })))
   })
 
-/** RFC 3339 as Go's yaml writes `time.Time` (UTC here). */
-const rfc3339 = (millis: number) => new Date(millis).toISOString()
+/**
+ * RFC 3339 as Go's yaml writes `time.Time` (UTC here). An expiry no `Date` can hold is written as Go's zero time,
+ * which the CLI and the SDK read as "expired": the token is then renewed, never lost to an exception.
+ */
+const rfc3339 = (millis: number) => {
+  const date = new Date(millis)
+  return Number.isNaN(date.getTime()) ? "0001-01-01T00:00:00Z" : date.toISOString()
+}
 
 /**
  * Writes tokens into a context of the CLI's `config.yaml`, as the CLI does after a login or refresh: under the lock,
@@ -550,14 +675,30 @@ export const cliCredentials = (
         if (refreshToken === undefined || Redacted.value(refreshToken) === "") {
           return yield* new LoginRequired({ reason: `the CLI context '${options.context}' has no refresh token`, login: advice })
         }
-        if (provider === undefined) {
-          provider = yield* discover(options.url).pipe(
-            Effect.catchTag("LoginFailed", (e) => new LoginRequired({ reason: e.reason, login: advice }))
-          )
-        }
-        const tokens = yield* refresh(provider, refreshToken, { context: options.context })
+        // discovery and the grant together within `renewalTimeout`: requests wait for this renewal
+        const tokens = yield* Effect.gen(function*() {
+          if (provider === undefined) {
+            provider = yield* discoverWithin(options.url, renewalTimeout).pipe(
+              Effect.catchTag("LoginFailed", (e) => new LoginRequired({ reason: e.reason, login: advice }))
+            )
+          }
+          return yield* refresh(provider, refreshToken, { context: options.context, timeout: renewalTimeout })
+        }).pipe(
+          Effect.timeoutFail({
+            duration: renewalTimeout,
+            onTimeout: () =>
+              new RequestTimeout({
+                method: "POST",
+                url: provider?.tokenUrl ?? options.url,
+                timeout: renewalTimeout,
+                reason: `the identity provider did not answer within ${Duration.format(renewalTimeout)}; the access token was not renewed`
+              })
+          })
+        )
+        // the new tokens are used even if they cannot be saved (the provider has spent the old refresh token)
         yield* writeLogin({ file: options.file, context: options.context, url: options.url }, tokens).pipe(
-          Effect.catchAll((e) => Effect.logWarning(`login: the renewed token could not be saved to the CLI's config: ${e.message}`))
+          Effect.catchAll((e) => Effect.logWarning(`login: the renewed token could not be saved to the CLI's config: ${e.message}`)),
+          Effect.catchAllDefect((d) => Effect.logWarning(`login: the renewed token could not be saved to the CLI's config: ${d instanceof Error ? d.message : String(d)}`))
         )
         yield* Effect.logDebug(`login: renewed the access token of CLI context '${options.context}'`)
         return { accessToken: tokens.accessToken, expiresAt: tokens.expiresAt }
