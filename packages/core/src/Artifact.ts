@@ -75,7 +75,7 @@ class ArtifactDetailsFields extends Schema.Class<ArtifactDetailsFields>("Artifac
   name: Schema.optional(Schema.String),
   size: Schema.optional(Schema.Number),
   mimeType: Schema.optional(Schema.String).pipe(Schema.fromKey("mime-type")),
-  /** Absolute URL of the content (tus upload and download endpoint). */
+  // the absolute URL of the content (tus upload and download endpoint); said in the class's doc, where TypeDoc sees it once
   dataHref: Schema.optional(Schema.String).pipe(Schema.fromKey("data-href")),
   etag: Schema.optional(Schema.String),
   account: Schema.optional(Schema.String),
@@ -86,8 +86,9 @@ class ArtifactDetailsFields extends Schema.Class<ArtifactDetailsFields>("Artifac
 }) {}
 
 /**
- * An artifact record (`ArtifactStatusRT`), as read or as created by an upload. A `status` this SDK does not know
- * decodes as `unknown`, the wire value kept in `rawStatus`. @since 0.1.0
+ * An artifact record (`ArtifactStatusRT`), as read or as created by an upload; `dataHref` is the absolute URL of its
+ * content (the tus upload and download endpoint). A `status` this SDK does not know decodes as `unknown`, the wire
+ * value kept in `rawStatus`. @since 0.1.0
  */
 export class ArtifactDetails extends ArtifactDetailsFields.transformOrFailFrom<ArtifactDetails>("ArtifactDetails")(rawStatusField, keepRawStatus) {}
 
