@@ -2,16 +2,23 @@
  * Downloading artifact content (`GET <data-href>`, wire doc §7), as a Stream that survives dropped connections.
  *
  * The content URL is the record's `data-href` moved to the configured deployment when it names another host (as
- * the CLI and the newer Python client do), so the token never leaves the configured origin. When the connection
- * drops, stalls or trickles (below {@link DownloadOptions.minRate}, a `RequestTimeout`) mid-body, the download
- * continues with `Range: bytes=<received>-` and `If-Range` with the first response's validator (its strong `ETag`,
- * else its `Last-Modified`) under a `Schedule` that restarts after every attempt that made progress. The answer to a
- * resumed request is checked: a `206` must start exactly where asked (`Content-Range`); a `200` with the same
- * validator means the server ignored the range, and the prefix already delivered is skipped; a `200` with another
- * validator means the content changed and is never appended. Two versions are never spliced: when the server sent
- * no validator, or the content changed, the download starts again from byte 0 if the consumer can discard what it
- * got (`onRestart`; `downloadToFile` does), and fails with `DownloadMismatch` (`resume` or `etag`) otherwise. At the
- * end the byte count must equal the announced length and the record's `size`.
+ * the CLI and the newer Python client do), so the token never leaves the configured origin. A redirect (`301`,
+ * `302`, `303`, `307`, `308`) is followed, at most {@link maxRedirects} in a row, to `http(s)` URLs only and never
+ * from `https` to `http` (else `RedirectRefused`): with the token on the configured origin, without it anywhere
+ * else (a pre-signed storage URL). The content is asked for unencoded (`Accept-Encoding: identity`); an answer with
+ * another `Content-Encoding` is refused (`DownloadMismatch`, `encoding`). When the connection drops, stalls or
+ * trickles (below {@link DownloadOptions.minRate}, a `RequestTimeout`) mid-body, the download continues with
+ * `Range: bytes=<received>-` and `If-Range` with the first response's validator (its strong `ETag`, else its
+ * `Last-Modified`) under a `Schedule` that restarts after every attempt that got further into the content than any
+ * before it. The answer to a resumed request is checked: a `206` must start exactly where asked (`Content-Range`),
+ * carry no body past the end its `Content-Range` gives, and the same validator (`ETag`, or `Last-Modified` when
+ * that is what `If-Range` sent) when it has one; a `200` with the same validator means the server ignored the
+ * range, and the prefix already delivered is skipped; a `200` with another validator means the content changed and
+ * is never appended. Two versions are never spliced: when the server sent no validator, or the content changed,
+ * the download starts again from byte 0 if the consumer can discard what it got (`onRestart`; `downloadToFile`
+ * does), and fails with `DownloadMismatch` (`resume` or `etag`) otherwise. A restart is no progress until it gets
+ * past the furthest byte reached before, so a server that cuts every answer at the same point ends the download
+ * when the schedule is spent. At the end the byte count must equal the announced length and the record's `size`.
  *
  * @since 0.1.0
  */
@@ -28,22 +35,23 @@ import * as ContentUrl from "./internal/dataHref.js"
 import * as Engine from "./internal/download.js"
 import type * as Http from "./internal/http.js"
 import type { IvcapClient } from "./IvcapClient.js"
-import type { InvalidArgument, RequestTimeout, TransportError } from "./IvcapError.js"
+import type { InvalidArgument, RedirectRefused, RequestTimeout, TransportError } from "./IvcapError.js"
 import type * as Urn from "./Urn.js"
 
 /**
- * The content received does not match what was announced: a resumed response that starts elsewhere than asked
- * (`range`), content that changed between two requests (`etag`), a resume after bytes were delivered when the server
- * sent no validator (`resume`: neither `ETag` nor `Last-Modified`, so nothing proves the rest is the same content), a
- * byte count other than the announced length
- * or the record's size (`size`), or content whose digest is not the expected one (`checksum`, node's
- * `downloadToFile`).
+ * The content received does not match what was announced: a resumed response that starts elsewhere than asked, or
+ * a body longer than its `Content-Range` (`range`), content that changed between two requests (`etag`: another
+ * `ETag`, or another `Last-Modified` when that is the validator), a resume after bytes were delivered when the
+ * server sent no validator (`resume`: neither `ETag` nor `Last-Modified`, so nothing proves the rest is the same
+ * content), a byte count other than the announced length or the record's size (`size`), content whose digest is
+ * not the expected one (`checksum`, node's `downloadToFile`), or a body sent with a `Content-Encoding` (`encoding`:
+ * `gzip`, `br`…) although the download asked for none.
  *
  * @since 0.1.0
  */
 export class DownloadMismatch extends /*#__PURE__*/ Schema.TaggedError<DownloadMismatch>()("DownloadMismatch", {
   url: Schema.String,
-  reason: Schema.Literal("range", "etag", "size", "checksum", "resume"),
+  reason: Schema.Literal("range", "etag", "size", "checksum", "resume", "encoding"),
   message: Schema.String
 }) {}
 
@@ -84,7 +92,8 @@ export class IterableBodies extends /*#__PURE__*/ Context.Reference<IterableBodi
 export interface DownloadOptions {
   /**
    * Waits between a dropped connection (or a transient error) and the request that resumes it; restarted whenever
-   * bytes arrive. Default `Download.defaultRetrySchedule`.
+   * an attempt gets further into the content than any before it (bytes again from 0 after a restart are no
+   * progress). Default `Download.defaultRetrySchedule`.
    */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /** The longest wait for the next bytes of the body before the connection counts as dropped; default: the client's timeout. */
@@ -121,7 +130,7 @@ export const defaultMinRate: MinRate = { bytesPerSecond: 1024, window: "30 secon
 
 /**
  * The default wait before resuming: exponential from 250 ms (×2, jittered), each wait at most 10 s, at most 8 in a
- * row without new bytes. A `Retry-After` lengthens a wait.
+ * row without getting further into the content. A `Retry-After` lengthens a wait.
  *
  * @since 0.1.0
  */
@@ -137,8 +146,12 @@ export type DownloadError =
   | Http.StatusError<(typeof Engine.getStatuses)[number]>
   | DownloadMismatch
   | InvalidArgument
+  | RedirectRefused
   | TransportError
   | RequestTimeout
+
+/** At most this many redirects are followed for one request of a download. @since 0.2.0 */
+export const maxRedirects = 5
 
 /** An artifact to download: its id (the record is read first) or a record already read. @since 0.1.0 */
 export type ArtifactRef = Urn.ArtifactUrn | string | Artifact.ArtifactDetails

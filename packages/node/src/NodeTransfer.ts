@@ -242,7 +242,9 @@ const md5Etag = (etag: string | undefined): Option.Option<string> =>
  * and `md5`/`sha256` when given — then renamed over `file`. A digest is computed only when it is checked (or
  * `computeSha256` asks for the sha-256), while the write before it is in flight. Nothing is left behind on failure or interruption. When a dropped connection
  * cannot be resumed safely (the server sent no `ETag` or `Last-Modified`, or the content changed), the temporary
- * file is truncated and the content written again from byte 0 — never two versions spliced together.
+ * file is truncated and the content written again from byte 0 — never two versions spliced together; a restart
+ * counts as progress for the `retry` schedule only once it gets past the furthest byte reached before, so a server
+ * that cuts every answer at the same point ends the download (its transport error) when the schedule is spent.
  *
  * @since 0.1.0
  */

@@ -2,7 +2,8 @@
  * The download engine behind `Download` (wire doc §7): a `GET` of a content URL as a Stream that resumes with
  * `Range: bytes=<received>-` and `If-Range: <validator>` (the first answer's strong `ETag`, else its
  * `Last-Modified`) after a dropped, stalled or too slow connection, under a retry `Schedule` restarted whenever an
- * attempt makes progress, checking every answer against what was asked and announced. Without a validator it never
+ * attempt gets further into the content than any before it, checking every answer against what was asked and
+ * announced, following redirects (the token only on the configured origin). Without a validator it never
  * resumes mid-content (two versions could be spliced): it restarts from byte 0 when the consumer can discard what
  * it got (`onRestart`), and fails with `DownloadMismatch` (`resume`) otherwise; a `200` whose validator differs
  * (the content changed, `If-Range` did not match) is handled the same way, never appended.
@@ -19,9 +20,9 @@ import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { DownloadError } from "../Download.js"
-import { DownloadMismatch, IterableBodies, iterableBodyOf } from "../Download.js"
+import { DownloadMismatch, IterableBodies, iterableBodyOf, maxRedirects } from "../Download.js"
 import { IvcapClient } from "../IvcapClient.js"
-import { isTransient, RequestTimeout, TransportError } from "../IvcapError.js"
+import { isTransient, RedirectRefused, RequestTimeout, TransportError } from "../IvcapError.js"
 import * as Http from "./http.js"
 import { makeWaiter } from "./retry.js"
 
@@ -37,6 +38,22 @@ const strongEtag = (response: HttpClientResponse.HttpClientResponse): Option.Opt
 /** The validator of an answer for `If-Range`: its strong `ETag`, else its `Last-Modified` (RFC 9110 §13.1.5). */
 const validatorOf = (response: HttpClientResponse.HttpClientResponse): Option.Option<string> =>
   Option.orElse(strongEtag(response), () => Option.fromNullable(response.headers["last-modified"]))
+
+/**
+ * What an answer says of the validator `kind` of `validator` (an entity tag, quoted, or a date): its strong `ETag`
+ * for an entity tag, its `Last-Modified` for a date. A `206` whose one differs is another version of the content.
+ */
+const sameKindValidator = (response: HttpClientResponse.HttpClientResponse, validator: string): Option.Option<string> =>
+  validator.startsWith("\"") ? strongEtag(response) : Option.fromNullable(response.headers["last-modified"])
+
+/** The statuses after which a `GET` is sent again to `Location`. */
+const redirectStatuses: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
+
+/** The `Content-Encoding` of an answer when it is not the identity (the bytes are then not the content's). */
+const encodingOf = (response: HttpClientResponse.HttpClientResponse): string | undefined => {
+  const encoding = response.headers["content-encoding"]?.trim()
+  return encoding === undefined || encoding === "" || encoding.toLowerCase() === "identity" ? undefined : encoding
+}
 
 /** The reader hands the consumer what it has read once this many bytes are waiting (or after {@link flushDelay}). */
 export const batchBytes = 1024 * 1024
@@ -269,8 +286,16 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
     const idle = options.idleTimeout === undefined ? timeout : Duration.decode(options.idleTimeout)
     const waiter = yield* makeWaiter(options.retry)
     let received = 0
-    /** Bytes received by the current attempt (the retry schedule restarts after an attempt that made progress). */
+    /**
+     * The furthest point of the content any attempt reached (a restart from byte 0 does not lower it): only bytes
+     * past it are progress, so a server that cuts every answer at the same point, or sends a new version each time
+     * and so forces restarts, exhausts the schedule instead of restarting it for ever.
+     */
+    let furthest = 0
+    /** The current attempt went past {@link furthest} (the retry schedule restarts after an attempt that made progress). */
     let progressed = false
+    /** The end (exclusive) of the range the current answer announced: a `206`'s `Content-Range`, else none. */
+    let rangeEnd = Number.POSITIVE_INFINITY
     let length: Option.Option<number> = Option.none()
     let validator: Option.Option<string> = Option.none()
     const mismatch = (reason: DownloadMismatch["reason"], message: string) => new DownloadMismatch({ url, reason, message })
@@ -297,17 +322,37 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
         if (Option.isNone(length)) length = total
         return Effect.void
       }
+      if (response.status === 200 || response.status === 206) {
+        // Downloads ask for the content as it is (`Accept-Encoding: identity`): encoded bytes could be neither
+        // counted against the record's size nor resumed by offset.
+        const encoding = encodingOf(response)
+        if (encoding !== undefined) {
+          return Effect.fail(mismatch(
+            "encoding",
+            `the server sent the content with Content-Encoding ${JSON.stringify(encoding)} although it was asked for none (Accept-Encoding: identity); an encoded body cannot be checked against the record's size nor resumed`
+          ))
+        }
+      }
       if (offset === 0 && (response.status === 200 || response.status === 206)) validator = responseValidator
+      rangeEnd = Number.POSITIVE_INFINITY
       if (response.status === 206) {
-        const etag = strongEtag(response)
-        if (Option.isSome(validator) && Option.isSome(etag) && validator.value.startsWith("\"") && validator.value !== etag.value) {
-          return Effect.fail(mismatch("etag", `the content changed while downloading (ETag ${validator.value} → ${etag.value})`))
+        // The validator of the same kind as the one sent in `If-Range` (entity tag or date) must not have changed.
+        if (Option.isSome(validator)) {
+          const now = sameKindValidator(response, validator.value)
+          if (Option.isSome(now) && now.value !== validator.value) {
+            return Effect.fail(mismatch("etag", `the content changed while downloading (${validator.value} → ${now.value}); a 206 of another version is never appended`))
+          }
         }
         const m = contentRange.exec(response.headers["content-range"] ?? "")
-        if (m === null || Number(m[1]) !== offset) {
+        const first = m === null ? -1 : Number(m[1])
+        const last = m === null ? -1 : Number(m[2])
+        const total = m === null || m[3] === "*" ? Option.none<number>() : Option.some(Number(m[3]))
+        if (m === null || first !== offset || last < first || Option.exists(total, (t) => last >= t)) {
           return Effect.fail(mismatch("range", `asked for bytes from ${offset}, got Content-Range ${JSON.stringify(response.headers["content-range"] ?? null)}`))
         }
-        return Effect.as(announce(m[3] === "*" ? Option.none() : Option.some(Number(m[3]))), 0)
+        // A body longer than its range is refused as it outgrows it (a shorter range is resumed after its end).
+        rangeEnd = last + 1
+        return Effect.as(announce(total), 0)
       }
       if (response.status === 200) {
         const total = Http.intHeader(response.headers["content-length"])
@@ -324,29 +369,62 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
           Effect.zipRight(Effect.sync(() => {
             validator = responseValidator
           })),
-          Effect.zipRight(announce(total)),
+          // After the restart: the new version's length is announced afresh (not checked against the old one's).
+          Effect.zipRight(Effect.suspend(() => announce(total))),
           Effect.as(0)
         )
       }
       return Http.failStatus(getStatuses)(response)
     }
 
+    /** The body of an answer that is not read (refused, or a redirect): its connection is closed now (the platform's stream by GC). */
+    const discard = (response: HttpClientResponse.HttpClientResponse) => Effect.sync(() => void iterableBodyOf(response)?.[Symbol.asyncIterator]().return?.())
+
+    /**
+     * Where a redirect answer to a request for `from` leads, or why it is not followed: only to `http(s)` URLs,
+     * never from `https` to `http`, at most {@link maxRedirects} in a row.
+     */
+    const redirectTarget = (response: HttpClientResponse.HttpClientResponse, from: string, hops: number): Effect.Effect<string, RedirectRefused> => {
+      const location = response.headers["location"]?.trim()
+      const refuse = (message: string) => Effect.fail(new RedirectRefused({ method: "GET", url, status: response.status, location: location ?? "", message }))
+      if (location === undefined || location === "") return refuse("redirect without a Location header")
+      let target: URL
+      try {
+        target = new URL(location, from)
+      } catch {
+        return refuse(`redirect to a malformed Location ${JSON.stringify(location.slice(0, 200))}`)
+      }
+      if (target.protocol !== "http:" && target.protocol !== "https:") return refuse(`redirect to a ${target.protocol} URL is not followed`)
+      if (target.protocol === "http:" && new URL(from).protocol === "https:") return refuse("redirect from https to http is not followed")
+      if (hops >= maxRedirects) return refuse(`more than ${maxRedirects} redirects`)
+      return Effect.succeed(target.toString())
+    }
+
+    /**
+     * Sends the request for the bytes from `offset` and checks the answer. Redirects are followed (the same headers
+     * to `Location`): the token goes with a request on the configured origin only (`IvcapClient`'s rule), so a
+     * redirect to another host (a pre-signed storage URL) gets none. Every attempt starts at the content URL again.
+     */
     const open = (offset: number) => {
-      const headers: Record<string, string> = { "cache-control": "no-cache" }
+      const headers: Record<string, string> = { "cache-control": "no-cache", "accept-encoding": "identity" }
       if (offset > 0 && Option.isSome(validator)) {
         headers["range"] = `bytes=${offset}-`
         headers["if-range"] = validator.value
       }
-      const request = HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers))
-      // A transport that can answer with a plain iterable body does so for this request (Download.IterableBodies).
-      return client.call(request, (response) =>
-        accept(response, offset).pipe(
-          Effect.map((toSkip) => ({ response, toSkip })),
-          // A refused answer's body is not read: close its connection now (the platform's stream is closed by GC).
-          Effect.tapError(() => Effect.sync(() => void iterableBodyOf(response)?.[Symbol.asyncIterator]().return?.()))
-        ), { idempotent: false }).pipe(
-        Effect.provideService(IterableBodies, true)
-      )
+      type Answer = { readonly response: HttpClientResponse.HttpClientResponse; readonly toSkip: number } | { readonly redirect: string }
+      const send = (target: string, hops: number): Effect.Effect<{ readonly response: HttpClientResponse.HttpClientResponse; readonly toSkip: number }, DownloadError> =>
+        Effect.flatMap(
+          // A transport that can answer with a plain iterable body does so for this request (Download.IterableBodies).
+          client.call(HttpClientRequest.get(target).pipe(HttpClientRequest.setHeaders(headers)), (response): Effect.Effect<Answer, DownloadError> =>
+            redirectStatuses.has(response.status)
+              ? Effect.zipRight(discard(response), Effect.map(redirectTarget(response, target, hops), (redirect) => ({ redirect })))
+              : accept(response, offset).pipe(
+                Effect.map((toSkip) => ({ response, toSkip })),
+                Effect.tapError(() => discard(response))
+              ), { idempotent: false }),
+          (answer) => ("redirect" in answer ? send(answer.redirect, hops + 1) : Effect.succeed(answer))
+        )
+      return send(url, 0).pipe(Effect.provideService(IterableBodies, true))
     }
 
     const body = (response: HttpClientResponse.HttpClientResponse, toSkip: number): Stream.Stream<Uint8Array, DownloadError> =>
@@ -355,7 +433,11 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
         // Bookkeeping per batch read: count, check against the announced length and the record.
         count: (bytes) => {
           received += bytes
-          progressed = true
+          if (received > furthest) {
+            furthest = received
+            progressed = true
+          }
+          if (received > rangeEnd) return mismatch("range", `received more than the bytes up to ${rangeEnd - 1} the Content-Range announced`)
           if (Option.isSome(length) && received > length.value) return mismatch("size", `received more than the announced ${length.value} bytes`)
           // Stop as soon as a body outgrows the record, rather than reading the rest of it.
           return Option.isSome(expectedSize) && received > expectedSize.value
