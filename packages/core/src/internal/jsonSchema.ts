@@ -106,7 +106,7 @@ export const makeChecker = (schema: Record<string, unknown>): (input: unknown) =
     return () => Effect.fail(error)
   }
   return (input) =>
-    Effect.suspend(() => {
+    Effect.suspend((): Effect.Effect<void, InvalidParameter | DecodeError> => {
       let result: ValidationResult
       try {
         result = validator.validate(input)
