@@ -6,6 +6,7 @@
  * only; a `206` whose body outgrows its `Content-Range` is refused. Every server answers a bounded number of
  * requests (then `410`), so a regression fails rather than loops.
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { expect, layer } from "@effect/vitest"
 import { Artifact, Download, IvcapClient, Urn } from "@ivcap/core"
@@ -147,6 +148,26 @@ layer(Layer.empty)("Download against a hostile server", (it) => {
       const second = yield* Effect.flip(download(chunked.url, undefined))
       expect(second._tag === "DownloadMismatch" && second.reason).toBe("encoding")
       expect(chunked.seen.length).toBe(1)
+    })))
+
+  it.effect("a transport that decodes the encoding itself (fetch, as in browsers) gets the content, sized or chunked", () =>
+    live(Effect.gen(function*() {
+      const text = new TextEncoder().encode("{\"rows\": [1, 2, 3]}\n".repeat(2000))
+      const gzipped = new Uint8Array(zlib.gzipSync(text))
+      const server = yield* boundedServer((_, i, res) => {
+        if (i === 0) return answer(res, 200, { "content-encoding": "gzip", etag: "\"v1\"" }, gzipped)
+        res.writeHead(200, { "content-encoding": "gzip", "transfer-encoding": "chunked", etag: "\"v1\"" })
+        res.end(gzipped)
+      })
+      const viaFetch = (size: number | undefined) =>
+        Stream.runCollect(Download.stream(recordAt(`${server.url}/blob`, size), { retry: quickRetry })).pipe(
+          Effect.map(Chunk.toReadonlyArray),
+          Effect.provide(IvcapClient.layer({ url: server.url, token: "scripted-token", retry: false, timeout: "5 seconds" }).pipe(Layer.provide(FetchHttpClient.layer))),
+          Effect.timeout("20 seconds")
+        )
+      expect(sha256(yield* viaFetch(text.length))).toBe(sha256([text]))
+      expect(sha256(yield* viaFetch(undefined))).toBe(sha256([text]))
+      expect(server.seen.length).toBe(2)
     })))
 
   it.effect("a redirect on the configured origin is followed with the token; one to another origin without it", () =>

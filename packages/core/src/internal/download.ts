@@ -55,6 +55,33 @@ const encodingOf = (response: HttpClientResponse.HttpClientResponse): string | u
   return encoding === undefined || encoding === "" || encoding.toLowerCase() === "identity" ? undefined : encoding
 }
 
+/** The content codings a fetch-based transport decodes by itself. */
+const knownEncodings: ReadonlySet<string> = new Set(["gzip", "x-gzip", "deflate", "br", "zstd"])
+
+const encodingMessage = (encoding: string) =>
+  `the server sent the content with Content-Encoding ${JSON.stringify(encoding)} although it was asked for none (Accept-Encoding: identity), and the transport did not decode it; encoded bytes cannot be checked against the record's size nor resumed`
+
+/**
+ * Whether `bytes` (the start of a body sent with `encoding`) are still encoded: the transport did not decode them.
+ * Fetch-based transports (browsers, Node's `fetch`) decode `gzip`, `deflate`, `br` and `zstd` themselves and leave
+ * the header in place; raw ones (`NodeHttp`, `node:http`) hand on the encoded bytes. `gzip`, `zstd` and zlib
+ * `deflate` are recognised by their magic bytes; an encoding without one (`br`) is taken as decoded, and the
+ * record's size still checks the result.
+ */
+const stillEncoded = (encoding: string, bytes: Uint8Array): boolean => {
+  switch (encoding.toLowerCase()) {
+    case "gzip":
+    case "x-gzip":
+      return bytes[0] === 0x1f && bytes[1] === 0x8b
+    case "deflate":
+      return bytes.length >= 2 && (bytes[0]! & 0x0f) === 8 && ((bytes[0]! << 8) | bytes[1]!) % 31 === 0
+    case "zstd":
+      return bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f && bytes[3] === 0xfd
+    default:
+      return false
+  }
+}
+
 /** The reader hands the consumer what it has read once this many bytes are waiting (or after {@link flushDelay}). */
 export const batchBytes = 1024 * 1024
 
@@ -76,6 +103,8 @@ interface BodyOptions<E> {
   readonly skip: number
   /** Called with each batch's size as it is read (before it is queued); an error ends the body with it. */
   readonly count: (bytes: number) => E | undefined
+  /** Called with the first bytes kept (before they are counted); an error ends the body with it. */
+  readonly first?: ((bytes: Uint8Array) => E | undefined) | undefined
   readonly idle: Duration.Duration
   readonly onIdle: () => E
   readonly minRate: MinRate | undefined
@@ -100,6 +129,7 @@ const watchedBody = <E>(response: HttpClientResponse.HttpClientResponse, options
     const idleMillis = Duration.toMillis(options.idle)
     let last = clock.unsafeCurrentTimeMillis()
     let skip = options.skip
+    let first = options.first
     let queue: Array<Uint8Array> = []
     let queued = 0
     let end: Exit.Exit<void, E> | undefined
@@ -153,6 +183,11 @@ const watchedBody = <E>(response: HttpClientResponse.HttpClientResponse, options
           piece = piece.subarray(dropped)
         }
         if (piece.length === 0) continue
+        if (first !== undefined) {
+          const refused = first(piece)
+          first = undefined
+          if (refused !== undefined) return refused
+        }
         kept.push(piece)
         bytes += piece.length
       }
@@ -296,6 +331,8 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
     let progressed = false
     /** The end (exclusive) of the range the current answer announced: a `206`'s `Content-Range`, else none. */
     let rangeEnd = Number.POSITIVE_INFINITY
+    /** The `Content-Encoding` of the answer being read (which the transport must have decoded), if any. */
+    let encoded: string | undefined = undefined
     let length: Option.Option<number> = Option.none()
     let validator: Option.Option<string> = Option.none()
     const mismatch = (reason: DownloadMismatch["reason"], message: string) => new DownloadMismatch({ url, reason, message })
@@ -322,16 +359,16 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
         if (Option.isNone(length)) length = total
         return Effect.void
       }
+      encoded = undefined
       if (response.status === 200 || response.status === 206) {
-        // Downloads ask for the content as it is (`Accept-Encoding: identity`): encoded bytes could be neither
-        // counted against the record's size nor resumed by offset.
+        // Downloads ask for the content as it is (`Accept-Encoding: identity`; a browser cannot, and decodes what
+        // it gets). An encoded range cannot be placed by offset; an encoded whole is taken only if the transport
+        // decoded it (checked on its first bytes), and its Content-Length, the encoded size, says nothing then.
         const encoding = encodingOf(response)
-        if (encoding !== undefined) {
-          return Effect.fail(mismatch(
-            "encoding",
-            `the server sent the content with Content-Encoding ${JSON.stringify(encoding)} although it was asked for none (Accept-Encoding: identity); an encoded body cannot be checked against the record's size nor resumed`
-          ))
+        if (encoding !== undefined && (response.status === 206 || !knownEncodings.has(encoding.toLowerCase()))) {
+          return Effect.fail(mismatch("encoding", encodingMessage(encoding)))
         }
+        encoded = encoding
       }
       if (offset === 0 && (response.status === 200 || response.status === 206)) validator = responseValidator
       rangeEnd = Number.POSITIVE_INFINITY
@@ -355,7 +392,7 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
         return Effect.as(announce(total), 0)
       }
       if (response.status === 200) {
-        const total = Http.intHeader(response.headers["content-length"])
+        const total = encoded === undefined ? Http.intHeader(response.headers["content-length"]) : Option.none<number>()
         // The same validator: the server ignored the range, skip what was already delivered.
         if (offset === 0 || Option.getOrUndefined(validator) === Option.getOrUndefined(responseValidator)) {
           return Effect.as(announce(total), offset)
@@ -430,6 +467,8 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
     const body = (response: HttpClientResponse.HttpClientResponse, toSkip: number): Stream.Stream<Uint8Array, DownloadError> =>
       watchedBody<DownloadError>(response, {
         skip: toSkip,
+        first: encoded === undefined ? undefined : ((encoding) => (bytes: Uint8Array) =>
+          stillEncoded(encoding, bytes) ? mismatch("encoding", encodingMessage(encoding)) : undefined)(encoded),
         // Bookkeeping per batch read: count, check against the announced length and the record.
         count: (bytes) => {
           received += bytes
