@@ -113,6 +113,11 @@ layer(layerSuite())("Order", (it) => {
         { name: "model", value: "grassland" },
         { name: "use-satellite", value: "false" }
       ])
+      const base = { region: "r", threshold: 7, model: "grassland", "use-satellite": false }
+      const unsafe = yield* expectFailure(Order.validateParameters(defs, { ...base, "max-iterations": 2 ** 60 }), "InvalidParameter")
+      expect(unsafe.message).toContain("safe integer")
+      const big = yield* Order.validateParameters(defs, { ...base, "max-iterations": "1152921504606846976" })
+      expect(big.find((p) => p.name === "max-iterations")?.value).toBe("1152921504606846976")
     }))
 
   it.effect("a bad service id or policy is InvalidArgument with zero requests", () =>

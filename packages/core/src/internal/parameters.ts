@@ -32,7 +32,11 @@ const wireValue = (def: ParameterDef, value: unknown): Either.Either<string, str
     case "string":
       return typeof value === "string" ? Either.right(value) : Either.left("expected a string")
     case "int":
-      if (typeof value === "number") return Number.isSafeInteger(value) ? Either.right(String(value)) : Either.left("expected an integer")
+      if (typeof value === "number") {
+        if (Number.isSafeInteger(value)) return Either.right(String(value))
+        // a number past 2^53 has lost digits already: pass it as a string of digits
+        return Either.left(Number.isInteger(value) ? "expected a safe integer (beyond ±2^53 pass the digits as a string)" : "expected an integer")
+      }
       return typeof value === "string" && integer.test(value.trim()) ? Either.right(value.trim()) : Either.left("expected an integer")
     case "float":
       if (typeof value === "number") return Number.isFinite(value) ? Either.right(String(value)) : Either.left("expected a finite number")
