@@ -14,26 +14,9 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestServices from "effect/TestServices"
+import { loginRaw } from "./utils/oauth.js"
 
 const Server = EmulatorServer.layer({ oauth: { deviceIntervalSeconds: 0 } })
-
-/** A raw form POST to the emulator (independent of the SDK). */
-const post = (url: string, form: Record<string, string>) =>
-  Effect.promise(async () => {
-    const response = await fetch(url, { method: "POST", body: new URLSearchParams(form) })
-    return { status: response.status, body: await response.json() as Record<string, unknown> }
-  })
-
-/** A device login done by hand (approved at once): an access token the emulator accepts. */
-const loginRaw = Effect.gen(function*() {
-  const { url } = yield* EmulatorServer.EmulatorServer
-  const emulator = yield* Emulator.Emulator
-  const code = yield* post(`${url}/oauth/device/code`, { client_id: "ivcap-emulator-cli", scope: "openid offline_access" })
-  yield* emulator.oauth.approve(String(code.body["user_code"]))
-  const tokens = yield* post(`${url}/oauth/token`, { grant_type: "urn:ietf:params:oauth:grant-type:device_code", device_code: String(code.body["device_code"]), client_id: "ivcap-emulator-cli" })
-  expect(tokens.status).toBe(200)
-  return String(tokens.body["access_token"])
-})
 
 const clientWith = (credentials: Layer.Layer<Credentials.Credentials>) =>
   Layer.unwrapEffect(Effect.map(EmulatorServer.EmulatorServer, (server) =>
@@ -53,7 +36,7 @@ const run = <A, E>(effect: Effect.Effect<A, E, Emulator.Emulator | EmulatorServe
 describe("Credentials against a misbehaving token source", () => {
   it.effect("a provider whose tokens are already expired is asked once for 10 requests, not before each", () =>
     run(Effect.gen(function*() {
-      const access = yield* loginRaw
+      const { access } = yield* loginRaw
       const reasons: Array<string> = []
       const provider = (reason: Credentials.RefreshReason) => {
         reasons.push(reason)
@@ -86,11 +69,11 @@ describe("Credentials against a misbehaving token source", () => {
       const context = yield* Effect.context<Emulator.Emulator | EmulatorServer.EmulatorServer>()
       let calls = 0
       const credentials = Credentials.layerRefreshing({
-        initial: { accessToken: Redacted.make(yield* loginRaw) },
+        initial: { accessToken: Redacted.make((yield* loginRaw).access) },
         refresh: () =>
           Effect.suspend(() => {
             calls++
-            return Effect.map(Effect.provide(loginRaw, context), (access) => ({ accessToken: Redacted.make(access) }))
+            return Effect.map(Effect.provide(loginRaw, context), ({ access }) => ({ accessToken: Redacted.make(access) }))
           })
       })
       const outcomes = yield* Effect.gen(function*() {

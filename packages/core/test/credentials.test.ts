@@ -15,26 +15,9 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestServices from "effect/TestServices"
+import { loginRaw, post } from "./utils/oauth.js"
 
 const Server = EmulatorServer.layer({ oauth: { deviceIntervalSeconds: 0 } })
-
-/** A raw form POST to the emulator (independent of the SDK). */
-const post = (url: string, form: Record<string, string>) =>
-  Effect.promise(async () => {
-    const response = await fetch(url, { method: "POST", body: new URLSearchParams(form) })
-    return { status: response.status, body: await response.json() as Record<string, unknown> }
-  })
-
-/** A device login done by hand (approved at once): the first access and refresh tokens. */
-const loginRaw = Effect.gen(function*() {
-  const { url } = yield* EmulatorServer.EmulatorServer
-  const emulator = yield* Emulator.Emulator
-  const code = yield* post(`${url}/oauth/device/code`, { client_id: "ivcap-emulator-cli", scope: "openid offline_access" })
-  yield* emulator.oauth.approve(String(code.body["user_code"]))
-  const tokens = yield* post(`${url}/oauth/token`, { grant_type: "urn:ietf:params:oauth:grant-type:device_code", device_code: String(code.body["device_code"]), client_id: "ivcap-emulator-cli" })
-  expect(tokens.status).toBe(200)
-  return { access: String(tokens.body["access_token"]), refresh: String(tokens.body["refresh_token"]) }
-})
 
 /** A refresh function on the emulator's token endpoint, rotating the refresh token; counts its calls. */
 const emulatorRefresher = (initialRefresh: string) =>

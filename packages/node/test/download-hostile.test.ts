@@ -7,20 +7,16 @@
  * requests (then `410`), so a regression fails rather than loops.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { expect, layer } from "@effect/vitest"
-import { Artifact, IvcapClient, Urn } from "@ivcap/core"
-import * as NodeHttp from "@ivcap/node/NodeHttp"
-import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
-import { digest, KiB, live, quickRetry, randomBytes, tempDir } from "./upload-helpers.js"
+import { downloadWith, transports } from "./download-helpers.js"
+import { digest, KiB, live, randomBytes, tempDir } from "./upload-helpers.js"
 
 /** More requests than any test here needs: past it a server answers `410`, so a download that loops ends. */
 const cap = 40
@@ -56,17 +52,8 @@ const answer = (res: http.ServerResponse, status: number, headers: Record<string
   else res.write(bytes.subarray(0, cutAfter), () => res.socket?.destroy())
 }
 
-const transports = [["undici", NodeHttpClient.layerUndici], ["NodeHttp", NodeHttp.layer]] as const
-
 const download = (url: string, size: number, target: string, http: (typeof transports)[number][1]) =>
-  NodeTransfer.downloadToFile(
-    new Artifact.ArtifactDetails({ id: Urn.ArtifactUrn.make("urn:ivcap:artifact:scripted"), status: "ready", links: [], dataHref: `${url}/blob`, size }),
-    target,
-    { retry: quickRetry, computeSha256: true }
-  ).pipe(
-    Effect.provide(IvcapClient.layer({ url, token: "scripted-token", retry: false, timeout: "5 seconds" }).pipe(Layer.provide(http))),
-    Effect.timeout("20 seconds")
-  )
+  downloadWith(url, size, target, http).pipe(Effect.timeout("20 seconds"))
 
 for (const [name, http] of transports) {
   layer(NodeContext.layer)(`NodeTransfer.downloadToFile against a hostile server (${name})`, (it) => {

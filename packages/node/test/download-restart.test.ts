@@ -5,21 +5,17 @@
  * body stream and `NodeHttp`'s direct connection.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { expect, layer } from "@effect/vitest"
-import { Artifact, IvcapClient, Urn } from "@ivcap/core"
-import * as NodeHttp from "@ivcap/node/NodeHttp"
-import * as NodeTransfer from "@ivcap/node/NodeTransfer"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
-import { digest, KiB, live, quickRetry, randomBytes, tempDir } from "./upload-helpers.js"
+import { downloadWith, transports } from "./download-helpers.js"
+import { digest, KiB, live, randomBytes, tempDir } from "./upload-helpers.js"
 
 /** A loopback server that answers the `i`-th GET with `version(i)` (its headers and bytes), cutting the first after 10 KiB. */
 const changingServer = (version: (i: number) => { readonly headers: Record<string, string>; readonly bytes: Uint8Array }) =>
@@ -64,17 +60,8 @@ const stallingServer = Effect.acquireRelease(
 const eventually = (ready: () => boolean, tries: number) =>
   Effect.retry(Effect.suspend(() => (ready() ? Effect.void : Effect.fail("not yet"))), Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(tries))))
 
-/** The two HTTP clients a download can run on. */
-const transports = [["undici", NodeHttpClient.layerUndici], ["NodeHttp", NodeHttp.layer]] as const
-
 const download = (url: string, size: number, target: string, http: (typeof transports)[number][1]) =>
-  NodeTransfer.downloadToFile(
-    new Artifact.ArtifactDetails({ id: Urn.ArtifactUrn.make("urn:ivcap:artifact:scripted"), status: "ready", links: [], dataHref: `${url}/blob`, size }),
-    target,
-    { retry: quickRetry, computeSha256: true }
-  ).pipe(
-    Effect.provide(IvcapClient.layer({ url, token: "scripted-token", retry: false, timeout: "5 seconds" }).pipe(Layer.provide(http)))
-  )
+  downloadWith(url, size, target, http)
 
 for (const [name, http] of transports) {
 layer(NodeContext.layer)(`NodeTransfer.downloadToFile interrupted (${name})`, (it) => {
