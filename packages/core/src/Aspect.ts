@@ -166,8 +166,8 @@ const readWrittenId = (response: HttpClientResponse.HttpClientResponse) =>
           new DecodeError({
             ...where,
             message: location === undefined
-              ? `unexpected response: no aspect id (${text.trim() === "" ? "an empty body" : "no \"id\" in the body"}, no Location header)`
-              : `unexpected response: no aspect id in the body, and the Location header names none: ${JSON.stringify(location.slice(0, 200))}`
+              ? `unexpected response: id: is missing (${text.trim() === "" ? "an empty body" : "not in the body"}, and no Location header)`
+              : `unexpected response: id: is missing from the body, and the Location header names no aspect: ${JSON.stringify(location.slice(0, 200))}`
           })
         )
     })
