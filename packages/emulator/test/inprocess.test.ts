@@ -108,6 +108,13 @@ layer(Layer.provideMerge(EmulatorHttpClient.layer, Emulator.layer()))("in-proces
         yield* emulator.faults.inject(Faults.mapBody(() => ({ items: "nope" }), { match: { path: "/1/services/" } }))
         const mapped = yield* http.get(`/1/services/${SeedData.helloWorld.id}`)
         expect(yield* mapped.json).toEqual({ items: "nope" })
+        // a function that throws (or returns what JSON cannot hold) is a 500 saying so, not a request left hanging
+        const cyclic: Record<string, unknown> = {}
+        cyclic["self"] = cyclic
+        yield* emulator.faults.inject(Faults.mapBody(() => cyclic, { match: { path: "/1/services/" } }))
+        const broken = yield* http.get(`/1/services/${SeedData.helloWorld.id}`).pipe(Effect.timeout("5 seconds"))
+        expect(broken.status).toBe(500)
+        expect(((yield* broken.json) as { message: string }).message).toMatch(/MapBody fault's function failed/)
       }))
   })
 })

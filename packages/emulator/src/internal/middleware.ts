@@ -287,8 +287,14 @@ const applyFault = <E, R>(
         if (response.status < 200 || response.status >= 300 || text === undefined || !isJson || text === "") {
           return response
         }
-        const mapped = action.f(JSON.parse(text) as unknown)
-        return replaceBody(response, utf8(JSON.stringify(mapped) ?? "null"), "application/json")
+        // The test's function, or the serialisation of what it returns (a value nested too deep, a cycle), may
+        // throw: a 500 saying so, rather than a request that never gets an answer.
+        try {
+          const mapped = action.f(JSON.parse(text) as unknown)
+          return replaceBody(response, utf8(JSON.stringify(mapped) ?? "null"), "application/json")
+        } catch (e) {
+          return json({ message: `the MapBody fault's function failed: ${e instanceof Error ? e.message : String(e)}` }, 500)
+        }
       }
       case "Malformed": {
         const response = yield* app
