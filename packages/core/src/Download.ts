@@ -35,7 +35,8 @@ import * as ContentUrl from "./internal/dataHref.js"
 import * as Engine from "./internal/download.js"
 import type * as Http from "./internal/http.js"
 import type { IvcapClient } from "./IvcapClient.js"
-import type { InvalidArgument, RedirectRefused, RequestTimeout, TransportError } from "./IvcapError.js"
+import { InvalidArgument } from "./IvcapError.js"
+import type { RedirectRefused, RequestTimeout, TransportError } from "./IvcapError.js"
 import type * as Urn from "./Urn.js"
 
 /**
@@ -112,6 +113,12 @@ export interface DownloadOptions {
    * splicing two versions.
    */
   readonly onRestart?: Effect.Effect<void, DownloadError> | undefined
+  /**
+   * The most bytes the content may have: more is `DownloadMismatch` (`size`) as soon as they arrive. A bound for
+   * a record that announces no `size` (whose body would otherwise be read as long as the server sends it); a record
+   * with a larger `size` fails before any request. Default: none.
+   */
+  readonly maxBytes?: number | undefined
 }
 
 /** A minimum download rate: `bytesPerSecond` on average over each `window`. @since 0.1.0 */
@@ -189,9 +196,17 @@ export const stream = (artifact: ArtifactRef, options: DownloadOptions = {}): St
     const details = yield* record(artifact)
     const url = yield* contentUrlOf(details)
     const minRate = options.minRate === false ? undefined : options.minRate ?? defaultMinRate
+    const { maxBytes } = options
+    if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes >= 0)) {
+      return yield* new InvalidArgument({ argument: "maxBytes", message: `maxBytes must be a whole number of bytes, got ${String(maxBytes)}` })
+    }
+    if (maxBytes !== undefined && details.size !== undefined && details.size > maxBytes) {
+      return yield* new DownloadMismatch({ url, reason: "size", message: `the record says ${details.size} bytes, more than maxBytes ${maxBytes}` })
+    }
     return Engine.resumable({
       url,
       expectedSize: Option.fromNullable(details.size),
+      maxBytes,
       retry: options.retry ?? defaultRetrySchedule,
       idleTimeout: options.idleTimeout,
       minRate: minRate === undefined ? undefined : {

@@ -170,6 +170,34 @@ layer(Layer.empty)("Download against a hostile server", (it) => {
       expect(server.seen.length).toBe(2)
     })))
 
+  it.effect("maxBytes bounds a body no size announces: refused as it outgrows the bound; a larger record before any request", () =>
+    live(Effect.gen(function*() {
+      let written = 0
+      const endless = yield* boundedServer((_, __, res) => {
+        res.writeHead(200, { "content-type": "application/octet-stream", etag: "\"v1\"" })
+        const piece = new Uint8Array(64 * KiB)
+        // at most 64 MiB, so that a regression ends too
+        const more = () => {
+          while (written < 64 * 1024 * KiB) {
+            written += piece.length
+            if (!res.write(piece)) return void res.once("drain", more)
+          }
+          res.end()
+        }
+        res.on("close", () => void res.destroy())
+        more()
+      })
+      const error = yield* Effect.flip(download(endless.url, undefined, { maxBytes: 256 * KiB }))
+      expect(error._tag === "DownloadMismatch" && error.reason).toBe("size")
+      expect(error.message).toContain("maxBytes")
+      expect(written).toBeLessThan(16 * 1024 * KiB)
+      const before = endless.seen.length
+      const bigger = yield* Effect.flip(download(endless.url, 300 * KiB, { maxBytes: 256 * KiB }))
+      expect(bigger._tag === "DownloadMismatch" && bigger.reason).toBe("size")
+      expect(endless.seen.length).toBe(before)
+      expect((yield* Effect.flip(download(endless.url, undefined, { maxBytes: -1 })))._tag).toBe("InvalidArgument")
+    })))
+
   it.effect("a redirect on the configured origin is followed with the token; one to another origin without it", () =>
     live(Effect.gen(function*() {
       const storage = yield* boundedServer((_, __, res) => answer(res, 200, { etag: "\"v1\"" }, bytes))

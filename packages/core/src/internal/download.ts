@@ -299,6 +299,8 @@ export interface Options {
   readonly url: string
   /** The size the record announces, when it does: the content must have exactly that many bytes. */
   readonly expectedSize: Option.Option<number>
+  /** The most bytes the content may have (`DownloadOptions.maxBytes`), if bounded. */
+  readonly maxBytes?: number | undefined
   /** Waits before resuming; restarted whenever bytes arrive. */
   readonly retry: Schedule.Schedule<unknown, unknown>
   /** The longest wait for the next bytes; default the client's timeout. */
@@ -315,7 +317,7 @@ export interface Options {
 /** The content at `url` as a Stream that resumes dropped connections (see the module comment). */
 export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadError, IvcapClient> =>
   Stream.unwrap(Effect.gen(function*() {
-    const { expectedSize, onRestart, url } = options
+    const { expectedSize, maxBytes, onRestart, url } = options
     const client = yield* IvcapClient
     const { timeout } = yield* client.requestOptions
     const idle = options.idleTimeout === undefined ? timeout : Duration.decode(options.idleTimeout)
@@ -478,10 +480,9 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
           }
           if (received > rangeEnd) return mismatch("range", `received more than the bytes up to ${rangeEnd - 1} the Content-Range announced`)
           if (Option.isSome(length) && received > length.value) return mismatch("size", `received more than the announced ${length.value} bytes`)
-          // Stop as soon as a body outgrows the record, rather than reading the rest of it.
-          return Option.isSome(expectedSize) && received > expectedSize.value
-            ? mismatch("size", `received more than the record's ${expectedSize.value} bytes`)
-            : undefined
+          // Stop as soon as a body outgrows the record (or the caller's bound), rather than reading the rest of it.
+          if (Option.isSome(expectedSize) && received > expectedSize.value) return mismatch("size", `received more than the record's ${expectedSize.value} bytes`)
+          return maxBytes !== undefined && received > maxBytes ? mismatch("size", `received more than maxBytes ${maxBytes}`) : undefined
         },
         idle,
         onIdle: () => new RequestTimeout({ method: "GET", url, timeout: idle }),
