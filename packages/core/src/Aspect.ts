@@ -342,9 +342,7 @@ export const get = (id: Urn.AspectUrn | string): Effect.Effect<AspectRecord, Get
       ? Effect.succeed(record)
       : Effect.fail(new DecodeError({ message: `asked for aspect ${String(id)}, the server answered with aspect ${record.id}` })))
 
-const retractFail = Http.failStatus(retractStatuses)
-const retractHandle = (response: HttpClientResponse.HttpClientResponse) =>
-  response.status === 204 || response.status === 200 || response.status === 202 ? Effect.void : retractFail(response)
+const retractHandle = Http.expectDone(retractStatuses)
 
 /**
  * Retracts an aspect (`DELETE /1/aspects/{id}` → 204, or 200 / 202 with the body ignored): it stays readable, with

@@ -505,18 +505,15 @@ const follow = (
 ): Effect.Effect<Ticket, RequestError, IvcapClient> =>
   Effect.gen(function*() {
     const client = yield* IvcapClient
-    const info = Http.describe(response.request)
-    const location = response.headers["location"]
-    const refuse = (message: string) => new RedirectRefused({ ...info, status: response.status, location: location ?? "", message })
-    if (location === undefined || location.trim() === "") return yield* refuse("redirect without a Location header")
-    let target: string
-    try {
-      target = new URL(location, info.url).toString()
-    } catch {
-      return yield* refuse(`redirect to a malformed Location ${JSON.stringify(location)}`)
+    const target = yield* Http.redirectTarget(response, hops, maxRedirects)
+    if (!client.isOwnOrigin(target)) {
+      return yield* new RedirectRefused({
+        ...Http.describe(response.request),
+        status: response.status,
+        location: response.headers["location"] ?? "",
+        message: `redirect to another origin (${new URL(target).origin}) is not followed`
+      })
     }
-    if (!client.isOwnOrigin(target)) return yield* refuse(`redirect to another origin (${new URL(target).origin}) is not followed`)
-    if (hops >= maxRedirects) return yield* refuse(`more than ${maxRedirects} redirects`)
     const at = Option.getOrElse(serviceIn(target), () => service)
     if (isJobRecordUrl(target)) {
       const job = yield* decodeJobId(response, Option.getOrUndefined(jobIdIn(target)), "redirect Location")

@@ -155,11 +155,8 @@ const expiryTime = (options: SetOptions | undefined): Effect.Effect<number, Inva
   })
 
 
-const setFail = Http.failStatus(setStatuses)
-
 /** A set's answer: `204` (the spec's), or `200` / `202` (whatever body they carry is not read). */
-const setHandle = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void, Http.StatusError<(typeof setStatuses)[number]>> =>
-  response.status === 204 || response.status === 200 || response.status === 202 ? Effect.void : setFail(response)
+const setHandle = Http.expectDone(setStatuses)
 
 /**
  * Sets a secret — creating it, or overwriting the one of that name (`POST /1/secrets` → 204, or 200 / 202). The value

@@ -22,7 +22,7 @@ import * as Stream from "effect/Stream"
 import type { DownloadError } from "../Download.js"
 import { DownloadMismatch, IterableBodies, iterableBodyOf, maxRedirects } from "../Download.js"
 import { IvcapClient } from "../IvcapClient.js"
-import { isTransient, RedirectRefused, RequestTimeout, TransportError } from "../IvcapError.js"
+import { isTransient, RequestTimeout, TransportError } from "../IvcapError.js"
 import * as Http from "./http.js"
 import { makeWaiter } from "./retry.js"
 
@@ -420,26 +420,6 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
     const discard = (response: HttpClientResponse.HttpClientResponse) => Effect.sync(() => void iterableBodyOf(response)?.[Symbol.asyncIterator]().return?.())
 
     /**
-     * Where a redirect answer to a request for `from` leads, or why it is not followed: only to `http(s)` URLs,
-     * never from `https` to `http`, at most {@link maxRedirects} in a row.
-     */
-    const redirectTarget = (response: HttpClientResponse.HttpClientResponse, from: string, hops: number): Effect.Effect<string, RedirectRefused> => {
-      const location = response.headers["location"]?.trim()
-      const refuse = (message: string) => Effect.fail(new RedirectRefused({ method: "GET", url, status: response.status, location: location ?? "", message }))
-      if (location === undefined || location === "") return refuse("redirect without a Location header")
-      let target: URL
-      try {
-        target = new URL(location, from)
-      } catch {
-        return refuse(`redirect to a malformed Location ${JSON.stringify(location.slice(0, 200))}`)
-      }
-      if (target.protocol !== "http:" && target.protocol !== "https:") return refuse(`redirect to a ${target.protocol} URL is not followed`)
-      if (target.protocol === "http:" && new URL(from).protocol === "https:") return refuse("redirect from https to http is not followed")
-      if (hops >= maxRedirects) return refuse(`more than ${maxRedirects} redirects`)
-      return Effect.succeed(target.toString())
-    }
-
-    /**
      * Sends the request for the bytes from `offset` and checks the answer. Redirects are followed (the same headers
      * to `Location`): the token goes with a request on the configured origin only (`IvcapClient`'s rule), so a
      * redirect to another host (a pre-signed storage URL) gets none. Every attempt starts at the content URL again.
@@ -456,7 +436,7 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
           // A transport that can answer with a plain iterable body does so for this request (Download.IterableBodies).
           client.call(HttpClientRequest.get(target).pipe(HttpClientRequest.setHeaders(headers)), (response): Effect.Effect<Answer, DownloadError> =>
             redirectStatuses.has(response.status)
-              ? Effect.zipRight(discard(response), Effect.map(redirectTarget(response, target, hops), (redirect) => ({ redirect })))
+              ? Effect.zipRight(discard(response), Effect.map(Http.redirectTarget(response, hops, maxRedirects), (redirect) => ({ redirect })))
               : accept(response, offset).pipe(
                 Effect.map((toSkip) => ({ response, toSkip })),
                 Effect.tapError(() => discard(response))

@@ -25,6 +25,7 @@ import {
   NotImplemented,
   NotUnique,
   RateLimited,
+  RedirectRefused,
   ResourceNotFound,
   ServiceUnavailable,
   TransportError,
@@ -328,6 +329,41 @@ export const expect = <S extends DeclaredStatus>(expected: number, declared: Rea
   empty: (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void, StatusError<S>> =>
     response.status === expected ? Effect.void : failStatus(declared)(response)
 })
+
+/** The successes of an operation whose answer carries nothing to read: the spec's `204`, or `200` / `202`. */
+const bodilessSuccesses: ReadonlySet<number> = new Set([200, 202, 204])
+
+/**
+ * The handler of an operation that answers nothing to read (a retraction, a secret set): `204`, `200` or `202`
+ * succeed (a body is not read), anything else is the operation's typed error.
+ */
+export const expectDone = <S extends DeclaredStatus>(declared: ReadonlyArray<S>) => {
+  const fail = failStatus(declared)
+  return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void, StatusError<S>> =>
+    bodilessSuccesses.has(response.status) ? Effect.void : fail(response)
+}
+
+/**
+ * Where a redirect answer leads: its `Location` resolved against the URL that was asked, or the `RedirectRefused`
+ * saying why it is not followed — no `Location`, a malformed one, a target that is not `http(s)`, `https` to
+ * `http`, or `hops` already at `maxHops`. The caller adds its own rule (an origin) on top.
+ */
+export const redirectTarget = (response: HttpClientResponse.HttpClientResponse, hops: number, maxHops: number): Effect.Effect<string, RedirectRefused> => {
+  const info = describe(response.request)
+  const location = response.headers["location"]?.trim()
+  const refuse = (message: string) => Effect.fail(new RedirectRefused({ ...info, status: response.status, location: location ?? "", message }))
+  if (location === undefined || location === "") return refuse("redirect without a Location header")
+  let target: URL
+  try {
+    target = new URL(location, info.url)
+  } catch {
+    return refuse(`redirect to a malformed Location ${JSON.stringify(location.slice(0, 200))}`)
+  }
+  if (target.protocol !== "http:" && target.protocol !== "https:") return refuse(`redirect to a ${target.protocol} URL is not followed`)
+  if (target.protocol === "http:" && info.url.startsWith("https:")) return refuse("redirect from https to http is not followed")
+  if (hops >= maxHops) return refuse(`more than ${maxHops} redirects`)
+  return Effect.succeed(target.toString())
+}
 
 /** `GET <path>/<id>` of a record, with the id validated first and the standard read errors. */
 export const readById = <A, I, U, UI>(options: {
