@@ -190,12 +190,10 @@ const parseJson = (text: string): unknown => {
  * An unreadable or unusable document is `LoginFailed`.
  * @since 0.1.0
  */
-export const discover = (url: string): Effect.Effect<Provider, LoginFailed | HttpError, HttpClient.HttpClient> => discoverWithin(url, requestTimeout)
-
-const discoverWithin = (url: string, timeout: Duration.Duration): Effect.Effect<Provider, LoginFailed | HttpError, HttpClient.HttpClient> =>
+export const discover = (url: string): Effect.Effect<Provider, LoginFailed | HttpError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const at = `${url.replace(/\/+$/, "")}/1/authinfo.yaml`
-    const { status, text } = yield* exchange(HttpClientRequest.get(at), timeout)
+    const { status, text } = yield* exchange(HttpClientRequest.get(at))
     if (status !== 200) return yield* new LoginFailed({ reason: `GET ${at} answered ${status}` })
     const parsed = yield* Effect.try({ try: () => Yaml.parse(text) as unknown, catch: () => new LoginFailed({ reason: `${at} is not YAML` }) })
     const info = yield* Schema.decodeUnknown(AuthInfo)(parsed).pipe(
@@ -222,18 +220,21 @@ const TokenResponse = Schema.Struct({
   expires_in: Schema.optional(Schema.Unknown)
 })
 
+/** A number of seconds the provider sent, within `min` … `max`; `fallback` when it is not a finite number. */
+const secondsWithin = (value: number | undefined, min: number, max: number, fallback: number): number =>
+  value !== undefined && Number.isFinite(value) ? Math.min(Math.max(value, min), max) : fallback
+
 /**
  * An `expires_in` as seconds the SDK can rely on: a number or numeric string, within 0 … 1 year; missing or not a
  * finite number (`1e400`, `"soon"`) counts as the usual hour. Never throws, so issued tokens are never lost to it.
  */
-const lifetimeOf = (expiresIn: unknown): number => {
-  const n = typeof expiresIn === "number" ? expiresIn : typeof expiresIn === "string" && expiresIn.trim() !== "" ? Number(expiresIn) : Number.NaN
-  return Number.isFinite(n) ? Math.min(Math.max(n, 0), maxLifetimeSeconds) : defaultLifetimeSeconds
-}
-
-/** A number of seconds the provider sent, within `min` … `max`; `fallback` when it is not a finite number. */
-const secondsWithin = (value: number | undefined, min: number, max: number, fallback: number): number =>
-  value !== undefined && Number.isFinite(value) ? Math.min(Math.max(value, min), max) : fallback
+const lifetimeOf = (expiresIn: unknown): number =>
+  secondsWithin(
+    typeof expiresIn === "number" ? expiresIn : typeof expiresIn === "string" && expiresIn.trim() !== "" ? Number(expiresIn) : undefined,
+    0,
+    maxLifetimeSeconds,
+    defaultLifetimeSeconds
+  )
 
 const OAuthErrorBody = Schema.Struct({ error: Schema.String, error_description: Schema.optional(Schema.String) })
 
@@ -675,14 +676,14 @@ export const cliCredentials = (
         if (refreshToken === undefined || Redacted.value(refreshToken) === "") {
           return yield* new LoginRequired({ reason: `the CLI context '${options.context}' has no refresh token`, login: advice })
         }
-        // discovery and the grant together within `renewalTimeout`: requests wait for this renewal
+        // discovery and the grant together within `renewalTimeout` (each alone would have 30 s): requests wait for this renewal
         const tokens = yield* Effect.gen(function*() {
           if (provider === undefined) {
-            provider = yield* discoverWithin(options.url, renewalTimeout).pipe(
+            provider = yield* discover(options.url).pipe(
               Effect.catchTag("LoginFailed", (e) => new LoginRequired({ reason: e.reason, login: advice }))
             )
           }
-          return yield* refresh(provider, refreshToken, { context: options.context, timeout: renewalTimeout })
+          return yield* refresh(provider, refreshToken, { context: options.context })
         }).pipe(
           Effect.timeoutFail({
             duration: renewalTimeout,
