@@ -19,7 +19,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { CredentialsService, RefreshError } from "../Credentials.js"
+import type { CredentialsService, RefreshError, Stamp } from "../Credentials.js"
 
 const repeatable: ReadonlySet<string> = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "POST"])
 
@@ -39,21 +39,18 @@ export const authorized = (credentials: CredentialsService, isOwnOrigin: (url: s
 <E>(execute: Execute<E>): Execute<E | RefreshError> =>
 (request) => {
   if (!isOwnOrigin(request.url)) return execute(request)
+  /** Sends the request with `stamp`'s token, telling the credentials when the server accepted it. */
+  const sendWith = (stamp: Stamp) =>
+    Effect.tap(execute(HttpClientRequest.bearerToken(request, stamp.token)), (response) => {
+      if (response.status !== 401) credentials.accepted?.(stamp)
+    })
   return Effect.flatMap(credentials.current, (stamp) => {
     if (Option.isNone(stamp)) return execute(request)
-    return Effect.flatMap(execute(HttpClientRequest.bearerToken(request, stamp.value.token)), (response) => {
-      if (response.status !== 401) {
-        credentials.accepted?.(stamp.value)
-        return Effect.succeed(response)
-      }
-      return Effect.flatMap(credentials.renew(stamp.value), (next) =>
-        Option.isSome(next) && mayResend(request, response)
-          ? Effect.map(execute(HttpClientRequest.bearerToken(request, next.value.token)), (again) => {
-            if (again.status !== 401) credentials.accepted?.(next.value)
-            return again
-          })
-          : Effect.succeed(response))
-    })
+    return Effect.flatMap(sendWith(stamp.value), (response) =>
+      response.status !== 401
+        ? Effect.succeed(response)
+        : Effect.flatMap(credentials.renew(stamp.value), (next) =>
+          Option.isSome(next) && mayResend(request, response) ? sendWith(next.value) : Effect.succeed(response)))
   })
 }
 
