@@ -446,11 +446,14 @@ export const resumable = (options: Options): Stream.Stream<Uint8Array, DownloadE
       return send(url, 0).pipe(Effect.provideService(IterableBodies, true))
     }
 
+    /** For an encoded answer: its first bytes must not still be encoded (the transport decoded them). */
+    const stillEncodedCheck = (encoding: string | undefined) =>
+      encoding === undefined ? undefined : (bytes: Uint8Array) => (stillEncoded(encoding, bytes) ? mismatch("encoding", encodingMessage(encoding)) : undefined)
+
     const body = (response: HttpClientResponse.HttpClientResponse, toSkip: number): Stream.Stream<Uint8Array, DownloadError> =>
       watchedBody<DownloadError>(response, {
         skip: toSkip,
-        first: encoded === undefined ? undefined : ((encoding) => (bytes: Uint8Array) =>
-          stillEncoded(encoding, bytes) ? mismatch("encoding", encodingMessage(encoding)) : undefined)(encoded),
+        first: stillEncodedCheck(encoded),
         // Bookkeeping per batch read: count, check against the announced length and the record.
         count: (bytes) => {
           received += bytes
