@@ -7,6 +7,7 @@
  * requests (then `410`), so a regression fails rather than loops.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { expect, layer } from "@effect/vitest"
 import { Artifact, Download, IvcapClient, Urn } from "@ivcap/core"
@@ -22,8 +23,8 @@ import { KiB, quickRetry, randomBytes, type SeenRequest, scriptedServer, sha256 
 
 const live = <A, E, R>(effect: Effect.Effect<A, E, R>) => TestServices.provideLive(Effect.scoped(effect))
 
-const clientOf = (url: string) =>
-  IvcapClient.layer({ url, token: "scripted-token", retry: false, timeout: "5 seconds" }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+const clientOf = (url: string, http: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layerUndici) =>
+  IvcapClient.layer({ url, token: "scripted-token", retry: false, timeout: "5 seconds" }).pipe(Layer.provide(http))
 
 const recordAt = (dataHref: string, size: number | undefined) =>
   new Artifact.ArtifactDetails({ id: Urn.ArtifactUrn.make("urn:ivcap:artifact:scripted"), status: "ready", links: [], dataHref, size })
@@ -43,10 +44,10 @@ const boundedServer = (handle: (request: SeenRequest, index: number, response: h
   scriptedServer((request, i, res) => (i >= cap ? answer(res, 410, {}, new Uint8Array(0)) : handle(request, i, res)))
 
 /** The download of `size` bytes at `server.url/blob` with `options`, collected, against the server's client. */
-const download = (url: string, size: number | undefined, options: Download.DownloadOptions = {}) =>
+const download = (url: string, size: number | undefined, options: Download.DownloadOptions = {}, http?: Layer.Layer<HttpClient.HttpClient>) =>
   Stream.runCollect(Download.stream(recordAt(`${url}/blob`, size), { retry: quickRetry, ...options })).pipe(
     Effect.map(Chunk.toReadonlyArray),
-    Effect.provide(clientOf(url)),
+    Effect.provide(clientOf(url, http)),
     Effect.timeout("20 seconds")
   )
 
@@ -159,12 +160,7 @@ layer(Layer.empty)("Download against a hostile server", (it) => {
         res.writeHead(200, { "content-encoding": "gzip", "transfer-encoding": "chunked", etag: "\"v1\"" })
         res.end(gzipped)
       })
-      const viaFetch = (size: number | undefined) =>
-        Stream.runCollect(Download.stream(recordAt(`${server.url}/blob`, size), { retry: quickRetry })).pipe(
-          Effect.map(Chunk.toReadonlyArray),
-          Effect.provide(IvcapClient.layer({ url: server.url, token: "scripted-token", retry: false, timeout: "5 seconds" }).pipe(Layer.provide(FetchHttpClient.layer))),
-          Effect.timeout("20 seconds")
-        )
+      const viaFetch = (size: number | undefined) => download(server.url, size, {}, FetchHttpClient.layer)
       expect(sha256(yield* viaFetch(text.length))).toBe(sha256([text]))
       expect(sha256(yield* viaFetch(undefined))).toBe(sha256([text]))
       expect(server.seen.length).toBe(2)
